@@ -1,0 +1,53 @@
+"""Column names shared by every stage (SeisBench ``category_parameter_unit`` style).
+
+``ARRIVAL_COLUMNS`` is the catalog contract: one row per (event, station), the
+first P-type arrival. Later stages carry these columns along unchanged.
+"""
+
+from __future__ import annotations
+
+#: Catalog contract (``results/catalog/arrivals.parquet``), in order.
+ARRIVAL_COLUMNS: tuple[str, ...] = (
+    "source_id",  # str: catalogue event id
+    "source_origin_time",  # datetime64[ns, UTC]
+    "source_latitude_deg",  # float64, degrees north
+    "source_longitude_deg",  # float64, degrees east
+    "source_depth_km",  # float64, km below sea level
+    "source_magnitude",  # float64 (a documented default where the catalogue has none)
+    "source_magnitude_type",  # str, e.g. "ML", "mb"; "" when unknown
+    "source_type",  # "earthquake" | "explosion"
+    "source_type_raw",  # catalogue code, e.g. "ke", "km", or the depth-0 rule's "depth0"
+    "station_network_code",  # str, FDSN network code
+    "station_code",  # str
+    "station_location_code",  # str, "" when none
+    "station_latitude_deg",  # float64
+    "station_longitude_deg",  # float64
+    "station_elevation_m",  # float64
+    "trace_phase",  # str, e.g. "Pn"
+    "trace_p_arrival_time",  # datetime64[ns, UTC]
+    "path_ep_distance_deg",  # float64, epicentral distance in degrees
+    "path_ep_distance_km",  # float64, epicentral distance in km
+    "path_back_azimuth_deg",  # float64, station -> event azimuth, degrees from north
+)
+
+SOURCE_TYPES: tuple[str, ...] = ("earthquake", "explosion")
+
+#: QC statuses of the waveform stage's ledger.
+QC_STATUSES: tuple[str, ...] = (
+    "ok",
+    "no_data",
+    "gap",
+    "short",
+    "missing_component",
+    "bad_sampling_rate",
+    "clipped",
+    "non_finite",
+    "error",
+)
+
+COMPONENT_ORDER: str = "ZNE"
+
+
+def trace_name(source_id: str, network: str, station: str, location: str = "") -> str:
+    """Unique, human-readable name of one record: ``<event>_<net>.<sta>.<loc>``."""
+    return f"{source_id}_{network}.{station}.{location}"
