@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,30 @@ def config_hash(config: dict) -> str:
     """A short, stable SHA-256 hash of a config (or section) for provenance."""
     blob = json.dumps(config, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+#: config keys naming input files that must exist before the workflow starts
+INPUT_FILE_KEYS = ["catalog.file", "catalog.inventory", "catalog.station_networks"]
+
+
+def check_config_for_workflow(config: dict, schema: str | Path | None = None) -> dict:
+    """Validate a Snakemake ``config`` at DAG-parse time; return it with defaults filled.
+
+    Used by the Snakefile. On a mistake it prints one line naming the key to stderr
+    and exits with status 1 (a config mistake is not a bug: no traceback).
+    Also checks that the input files named by :data:`INPUT_FILE_KEYS` exist and, for
+    the synthetic study, that its driving arrivals table exists.
+    """
+    try:
+        loaded = yaml.safe_load(Path(schema).read_text()) if schema else None
+        config = validate_config(config, loaded)
+        keys = list(INPUT_FILE_KEYS)
+        if config["catalog"]["source"] == "synthetic":
+            keys.append("synthetic.arrivals")
+        if config["catalog"]["source"] == "file" and not config["catalog"]["file"]:
+            raise ConfigError("config key 'catalog.file' must name an arrivals CSV or QuakeML file when catalog.source is 'file'")
+        check_paths(config, keys)
+    except ConfigError as exc:
+        sys.stderr.write(f"Invalid configuration: {exc}\n")
+        raise SystemExit(1) from None
+    return config

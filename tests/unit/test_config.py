@@ -1,0 +1,99 @@
+"""The config schema: every key documented with a default; mistakes name the key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seisembed.config import default_config, load_config, load_schema, validate_config
+from seisembed.errors import ConfigError
+
+
+def _walk(schema: dict, path: str = ""):
+    for key, sub in schema.get("properties", {}).items():
+        here = f"{path}.{key}" if path else key
+        yield here, sub
+        if sub.get("type") == "object":
+            yield from _walk(sub, here)
+
+
+def test_every_key_has_description_and_default():
+    missing = [(k, "description" if "description" not in s else "default") for k, s in _walk(load_schema()) if "description" not in s or "default" not in s]
+    assert missing == []
+
+
+def test_packaged_schema_is_the_workflow_schema(repo_root: Path):
+    workflow_schema = yaml.safe_load((repo_root / "workflow/schemas/config.schema.yaml").read_text())
+    assert load_schema() == workflow_schema
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "tests/workflow/config.yaml"])
+def test_shipped_configs_validate(repo_root: Path, name: str):
+    path = repo_root / name
+    if not path.exists():
+        pytest.skip(f"{name} not present")
+    config = load_config(path)
+    assert config["seed"] >= 0
+
+
+def test_presets_validate(repo_root: Path):
+    presets = sorted((repo_root / "presets").glob("*.yaml"))
+    for preset in presets:
+        load_config(preset)
+
+
+def test_defaults_fill_nested_sections():
+    config = validate_config({"catalog": {"source": "file", "file": "x.csv"}})
+    assert config["catalog"]["isc"]["pause_s"] == default_config()["catalog"]["isc"]["pause_s"]
+    assert config["catalog"]["file"] == "x.csv"
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ({"catalog": {"max_distance_deg": "far"}}, "catalog.max_distance_deg"),
+        ({"catalogue": {}}, "catalogue"),
+        ({"catalog": {"isc": {"pause": 1}}}, "catalog.isc.pause"),
+        ({"seed": -1}, "seed"),
+        ({"catalog": {"source": "web"}}, "catalog.source"),
+    ],
+)
+def test_mistakes_name_the_key(bad: dict, named: str):
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        validate_config(bad)
+
+
+def test_load_config_errors(tmp_path: Path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: [1\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (["seed=-3"], "config key 'seed'"),
+        (["bogus=1"], "unknown config key(s) bogus"),
+        (['catalog={"max_distance_deg": "far"}'], "catalog.max_distance_deg"),
+        (['synthetic={"arrivals": "no/such.csv"}'], "file no/such.csv does not exist"),
+    ],
+)
+def test_snakemake_dry_run_config_mistake_has_no_traceback(repo_root: Path, override: list[str], expected: str):
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--config", *override],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert expected in out
+    assert "Traceback" not in out and 'File "' not in out
