@@ -1,8 +1,16 @@
 # Shared helpers of the workflow's rules: config access and the partition list.
 # No science here: that lives in src/seisembed.
 import json
+import os
+import sys
 
 from seisembed.partitions import month_partitions
+
+# Rules call the `seisembed` command. Make the one installed beside this Snakemake
+# findable even when its environment is not activated (`.venv/bin/snakemake ...`, or a
+# cluster job that does not inherit an activated shell). With --use-conda, the rule's
+# conda environment is activated inside the job and its own bin/ still comes first.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 PARTITIONS = month_partitions(config["catalog"]["starttime"], config["catalog"]["endtime"])
 
