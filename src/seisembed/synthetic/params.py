@@ -45,9 +45,11 @@ class SyntheticParams:
     ripple_holes_max: int = 100
     ripple_delay_min_s: float = 0.025
     ripple_delay_max_s: float = 0.2
-    earthquake_s_to_p_log10: float = 0.25
-    explosion_s_to_p_log10: float = -0.15
-    s_to_p_sigma_log10: float = 0.12
+    s_to_p_log10: float = 0.1
+    earthquake_s_to_p_log10: float = 0.3
+    explosion_s_to_p_log10: float = -0.3
+    s_to_p_sigma_log10: float = 0.1
+    s_to_p_transition_hz: float = 4.0
     radiation_blend_hz: float = 2.0
     rg_amplitude: float = 0.5
     # --- path --------------------------------------------------------------------
