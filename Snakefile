@@ -17,9 +17,10 @@ config = check_config_for_workflow(config, schema="workflow/schemas/config.schem
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthetic.smk"
+include: "workflow/rules/catalog.smk"
 
 
 rule all:
     input:
-        rules.synthesize.output,
+        rules.catalog.output,
     default_target: True

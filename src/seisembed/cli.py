@@ -56,7 +56,9 @@ def setup_logging(log_file: str | None, verbose: int = 0) -> None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, mode="w"))
     root = logging.getLogger()
-    root.handlers.clear()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
     for handler in handlers:
         handler.setFormatter(fmt)
         root.addHandler(handler)

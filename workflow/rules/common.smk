@@ -8,9 +8,9 @@ from seisembed.partitions import month_partitions
 
 # Rules call the `seisembed` command. Make the one installed beside this Snakemake
 # findable even when its environment is not activated (`.venv/bin/snakemake ...`, or a
-# cluster job that does not inherit an activated shell). With --use-conda, the rule's
-# conda environment is activated inside the job and its own bin/ still comes first.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+# cluster job that does not inherit an activated shell). It is appended, so an activated
+# environment (or the rule's conda environment with --use-conda) still comes first.
+shell.prefix(f'set -euo pipefail; export PATH="$PATH:{os.path.dirname(sys.executable)}"; ')
 
 PARTITIONS = month_partitions(config["catalog"]["starttime"], config["catalog"]["endtime"])
 

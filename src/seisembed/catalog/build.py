@@ -1,0 +1,172 @@
+"""Build the arrivals table from the configured source, filter it, summarise it.
+
+:func:`build_catalog` is what ``seisembed catalog`` runs. Sources (config
+``catalog.source``):
+
+``isc``
+    ISC's STNARRIVALS web service (:mod:`seisembed.catalog.isc_web`).
+``file``
+    ``catalog.file``: an ISC arrivals CSV (``.csv``, ``.csv.gz``, ``.txt``), an
+    arrivals parquet following the catalog contract (a user's own table; its
+    labels are kept), or QuakeML (``.xml``, ``.quakeml``, ``.qml``; any other
+    suffix is tried as an ObsPy event format such as IMS1.0) with station
+    coordinates from ``catalog.inventory`` (StationXML).
+``synthetic``
+    ``<synthetic.output_dir>/events.xml`` + ``stations.xml``, the generator's
+    QuakeML and StationXML, read exactly like a user's QuakeML.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from seisembed.catalog.filters import apply_filters
+from seisembed.catalog.inputs import synthetic_inputs
+from seisembed.catalog.isc_csv import parse_isc_csv_text, read_text
+from seisembed.catalog.networks import read_station_networks
+from seisembed.catalog.quakeml import quakeml_raw_rows, read_catalog_file, read_inventory_file
+from seisembed.catalog.skips import Skips
+from seisembed.catalog.table import assemble_arrivals, validate_arrivals
+from seisembed.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+QUAKEML_SUFFIXES = (".xml", ".quakeml", ".qml", ".xml.gz")
+
+
+def input_files(config: dict) -> list[Path]:
+    """The input files the configured source reads (empty for ``isc``)."""
+    catalog = config["catalog"]
+    source = catalog.get("source", "synthetic")
+    if source == "synthetic":
+        return list(synthetic_inputs(config.get("synthetic")))
+    if source == "file":
+        if not catalog.get("file"):
+            raise ConfigError("config key 'catalog.file' must name an arrivals CSV, parquet or QuakeML file when catalog.source is 'file'")
+        files = [Path(catalog["file"])]
+        if _kind(files[0]) == "quakeml":
+            if not catalog.get("inventory"):
+                raise ConfigError(f"config key 'catalog.inventory' must name a StationXML file: the QuakeML {files[0]} carries no station coordinates")
+            files.append(Path(catalog["inventory"]))
+        return files
+    if source == "isc":
+        return []
+    raise ConfigError(f"config key 'catalog.source': {source!r} is not one of synthetic, file, isc")
+
+
+def _kind(path: Path) -> str:
+    """``csv``, ``parquet`` or ``quakeml`` from the file name."""
+    name = path.name.lower()
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    return "quakeml"
+
+
+def _label_options(catalog: dict) -> dict:
+    return {
+        "label_rule": catalog.get("label_rule", "event_type"),
+        "suspected_explosions": bool(catalog.get("suspected_explosions", True)),
+        "default_magnitude": catalog.get("default_magnitude", 2.5),
+    }
+
+
+def _raw_from_source(config: dict, skips: Skips) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict]:
+    """(raw rows, or None) and (ready table, or None) and a record of what was read."""
+    catalog = config["catalog"]
+    source = catalog.get("source", "synthetic")
+    networks = read_station_networks(catalog.get("station_networks"))
+    files = input_files(config)
+    for path in files:
+        if not path.is_file():
+            hint = " (run the synthesize rule first: snakemake resources/synthetic/events.xml)" if source == "synthetic" else ""
+            raise InputError(f"catalog source '{source}': input file {path} does not exist{hint}")
+    record: dict = {"source": source, "inputs": [str(p) for p in files]}
+    if source == "isc":
+        from seisembed.catalog.isc_web import fetch_isc_raw
+
+        raw, record["isc"] = fetch_isc_raw(catalog, skips=skips, station_networks=networks)
+        return raw, None, record
+    kind = _kind(files[0])
+    if kind == "csv":
+        raw = parse_isc_csv_text(read_text(files[0]), origin=str(files[0]), default_network_code=catalog.get("default_network_code", "XX"), station_networks=networks, skips=skips)
+        return raw.drop(columns=["label_y"], errors="ignore"), None, record
+    if kind == "parquet":
+        try:
+            table = pd.read_parquet(files[0])
+        except (OSError, ValueError) as exc:
+            raise InputError(f"arrivals table {files[0]} is not a readable parquet file: {exc}") from exc
+        return None, validate_arrivals(table, name=f"arrivals table {files[0]}"), record
+    events = read_catalog_file(files[0])
+    inventory = read_inventory_file(files[1])
+    raw = quakeml_raw_rows(events, inventory, origin_name=str(files[0]), skips=skips)
+    record["quakeml_events"] = len(events)
+    return raw, None, record
+
+
+def build_catalog(config: dict) -> tuple[pd.DataFrame, dict]:
+    """Build, filter and summarise the arrivals table for ``config`` (sections dict).
+
+    Returns ``(arrivals, summary)``; the summary is JSON-able (see
+    :func:`summarise`).
+    """
+    from seisembed.provenance import provenance
+
+    if "catalog" not in config:
+        raise ConfigError("config has no 'catalog' section")
+    catalog = config["catalog"]
+    skips = Skips()
+    raw, table, record = _raw_from_source(config, skips)
+    if table is None:
+        table = assemble_arrivals(raw, skips=skips, source=f"catalog source '{record['source']}' ({', '.join(record['inputs']) or 'ISC web service'})", **_label_options(catalog))
+    rows_read = len(raw) if raw is not None else len(table)
+    rows_in = len(table)
+    filtered, filters = apply_filters(table, catalog)
+    if filtered.empty:
+        log.warning("the arrivals table is empty after the filters; check the catalog section of the config")
+    skips.log(log)
+    summary = summarise(filtered, record=record, rows_read=rows_read, rows_in=rows_in, filters=filters, skips=skips)
+    summary["provenance"] = provenance({k: config[k] for k in ("catalog", "synthetic", "seed", "study") if k in config})
+    return filtered, summary
+
+
+def summarise(table: pd.DataFrame, *, record: dict, rows_read: int, rows_in: int, filters: list[dict], skips: Skips) -> dict:
+    """The ``summary.json`` record: counts in, per filter and out; skips with reasons."""
+    events = table.drop_duplicates("source_id")
+    return {
+        **record,
+        "rows_read": int(rows_read),
+        "rows_in": int(rows_in),
+        "filters": filters,
+        "rows_out": int(len(table)),
+        "events": int(len(events)),
+        "stations": int(table[["station_network_code", "station_code"]].drop_duplicates().shape[0]),
+        "explosions": int((events["source_type"] == "explosion").sum()),
+        "earthquakes": int((events["source_type"] == "earthquake").sum()),
+        "explosion_rows": int((table["source_type"] == "explosion").sum()),
+        "earthquake_rows": int((table["source_type"] == "earthquake").sum()),
+        "source_type_raw": {str(k): int(v) for k, v in events["source_type_raw"].value_counts().sort_index().items()},
+        "skipped": skips.as_dict(),
+    }
+
+
+def write_json_atomic(record: dict, path: str | Path) -> Path:
+    """Write ``record`` as indented, key-sorted JSON via a temporary file and :func:`os.replace`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
