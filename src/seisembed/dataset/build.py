@@ -1,0 +1,389 @@
+"""Assemble the waveform partitions into one Zarr store: ``results/dataset/waveforms.zarr``.
+
+Contract (DESIGN.md, "dataset"): data variable ``waveform`` with dims
+``(trace, channel, sample)``, float32, ``channel`` = Z, N, E; every catalogue
+column (:data:`seisembed.columns.ARRIVAL_COLUMNS`) plus ``trace_name`` (unique),
+``trace_p_arrival_sample``, ``trace_start_time``, ``trace_channels``, ``split``
+(train|val|test), ``novel_station`` and ``novel_location`` as per-trace
+coordinates; attributes ``sampling_rate_hz``, ``component_order``,
+``window_before_s``, ``window_after_s``, ``n_samples``, the split choices
+(``split_details``) and provenance (``config_hash``, ``git_commit``,
+``packages``, ``provenance``). Times are stored as naive UTC ``datetime64[ns]``
+(xarray has no tz-aware dtype; attribute ``time_zone = "UTC"``).
+
+Order: traces are sorted by split (train, val, test), then origin time, event,
+station, so each split is one contiguous range and the records of one event
+are contiguous (the sampler reads an event as a short run of traces).
+
+Chunking and compression (defaults, ``dataset.chunk_traces``/``shard_traces``/
+``compressor``): chunks of 4 traces (``(4, 3, n_samples)``, 346 kB raw), grouped
+into shards of 256 traces (one file per 256 traces, ~22 MB raw, so a
+200k-record dataset is ~800 files, not 200k), Blosc-LZ4 with byte shuffle.
+The sampler reads K scattered records of L events per batch; small chunks mean
+it decodes little it does not use, and :class:`seisembed.sampling.DirectReader`
+reads them with one seek+read each. Figures from ``benchmarks/dataset.py`` on
+this project's 2-core machine (5k seismogram-like synthetic windows, L=10 x
+K=10 batches with normalisation; two runs, the second with another CPU-bound
+job sharing the machine; "zarr path" = zarr-python's generic reader)::
+
+    layout (chunk/shard/codec)  ratio  sampler win/s   zarr path win/s  build rec/s*
+    4 / 256 / lz4  (default)    1.13   7,779 | 3,120   1,569 | 750      931 | 1,238
+    1 / 256 / lz4               1.11  12,161 | 8,859   1,167 | 1,057    1,118 | 1,356
+    16 / -  / lz4               1.12   6,332 | 6,291   3,017 | 2,732    1,606 | 2,814
+    4 / 256 / zstd(3)           1.19   5,933 | 5,297   1,675 | 1,183    1,093 | 1,388
+    4 / 256 / none              1.00  10,331 | 5,811   1,894 | 901      1,391 | 2,345
+
+    * 5k records incl. ~1-2 s fixed start-up; a write-only test gave 2,520 rec/s
+      for 4/256/lz4 vs 880 rec/s for 1/256/lz4 (zarr's per-chunk write cost).
+
+Every layout clears the 2,000 windows/s target with the direct reader; 4-trace
+chunks keep writing ~3x faster than 1-trace chunks and keep zarr's generic
+path (``xarray.open_zarr`` users) usable, and no sharding means a file per
+chunk (16-trace chunks: 13k files for the paper's 207k records). Resampled
+float32 seismograms compress little (ratio ~1.1), so zstd's extra 6 % is not
+worth its ~25 % slower decoding. Sampler from the 20k-record store: ~7,900
+windows/s (79 batches/s) with read-ahead, uncontended; 3,500-6,400 contended.
+
+The build streams: metadata (small) is read whole; windows are read partition
+rows at a time with plain file reads into one block buffer per Dask task and
+written block by block, so peak memory does not grow with the number of
+records. The store is written to ``<name>.tmp-<pid>`` next to the target and
+renamed when complete; a killed build leaves no store that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seisembed.columns import ARRIVAL_COLUMNS, COMPONENT_ORDER
+from seisembed.dataset.inputs import Partition, iter_blocks, open_partition, read_rows
+from seisembed.dataset.splits import SPLITS, SplitResult, assign_splits, station_ids
+from seisembed.errors import ConfigError, InputError
+
+__all__ = ["BuildResult", "build_dataset", "load_partitions", "scan_non_finite", "write_store", "STORE_NAME"]
+
+log = logging.getLogger(__name__)
+
+STORE_NAME = "waveforms.zarr"
+
+#: per-trace coordinates written besides the catalogue columns
+EXTRA_COORDS: tuple[str, ...] = ("trace_name", "trace_p_arrival_sample", "trace_start_time", "trace_channels", "split", "novel_station", "novel_location")
+TIME_COORDS = ("source_origin_time", "trace_p_arrival_time", "trace_start_time")
+STRING_COORDS = ("source_id", "source_magnitude_type", "source_type", "source_type_raw", "station_network_code", "station_code", "station_location_code", "trace_phase", "trace_name", "trace_channels", "split")
+
+
+@dataclass
+class BuildResult:
+    """What a build made: the retained metadata in store order and the split report."""
+
+    store: Path
+    frame: pd.DataFrame
+    splits: SplitResult
+    sampling_rate_hz: float
+    n_samples: int
+    inputs: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def load_partitions(waveforms_dir: str | Path, partitions: list[str] | None = None) -> tuple[list[Partition], pd.DataFrame]:
+    """Open every partition folder and return them with their concatenated metadata.
+
+    ``partitions``: names of sub-folders of ``waveforms_dir``; ``None`` takes every
+    sub-folder holding a ``windows.npy``. Raises :class:`InputError` naming the
+    partition whose sample count or sampling rate differs from the others, and
+    the trace names that occur more than once (with their partitions).
+    """
+    root = Path(waveforms_dir)
+    if partitions is None:
+        partitions = sorted(p.name for p in root.iterdir() if (p / "windows.npy").is_file()) if root.is_dir() else []
+    if not partitions:
+        raise InputError(f"no waveform partitions found in {root} (expected {root}/<YYYY-MM>/windows.npy)")
+    parts, frames = [], []
+    reference: tuple[str, int, float] | None = None
+    for name in partitions:
+        part, frame = open_partition(root / name, name)
+        if part.n_windows:
+            rates = frame["trace_sampling_rate_hz"].astype(float).unique()
+            if len(rates) != 1:
+                raise InputError(f"partition {name}: windows have differing sampling rates {sorted(rates)} Hz")
+            if reference is None:
+                reference = (name, part.n_samples, float(rates[0]))
+            elif (part.n_samples, float(rates[0])) != reference[1:]:
+                raise InputError(
+                    f"partition {name}: windows have {part.n_samples} samples at {rates[0]} Hz but partition {reference[0]} has "
+                    f"{reference[1]} samples at {reference[2]} Hz; rerun the waveform stage for all partitions with one configuration"
+                )
+        parts.append(part)
+        frames.append(frame)
+    if reference is None:
+        raise InputError(f"all {len(parts)} waveform partitions in {root} are empty: no windows passed QC")
+    meta = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    duplicated = meta["trace_name"].duplicated(keep=False)
+    if duplicated.any():
+        dups = meta.loc[duplicated].groupby("trace_name")["partition"].apply(lambda s: "/".join(s))
+        listing = ", ".join(f"{name} (partitions {where})" for name, where in list(dups.items())[:5])
+        raise InputError(f"{dups.size} trace name(s) occur more than once: {listing}{' ...' if dups.size > 5 else ''}")
+    return parts, meta
+
+
+def check_window_geometry(meta: pd.DataFrame, n_samples: int, sampling_rate_hz: float, waveforms: dict) -> tuple[float, float]:
+    """Check windows against the ``waveforms`` config; return (before_s, after_s).
+
+    Raises :class:`InputError` when the sample count or rate differ from the
+    config (``waveforms.sampling_rate_hz``, ``window_before_s``, ``window_after_s``)
+    or a P sample lies outside the window (naming the trace).
+    """
+    rate = float(waveforms.get("sampling_rate_hz", sampling_rate_hz))
+    before = float(waveforms.get("window_before_s", 30.0))
+    after = float(waveforms.get("window_after_s", 150.0))
+    if abs(rate - sampling_rate_hz) > 1e-6:
+        raise InputError(f"windows are sampled at {sampling_rate_hz} Hz but config key 'waveforms.sampling_rate_hz' is {rate}")
+    expected = int(round(rate * (before + after)))
+    if n_samples != expected:
+        raise InputError(f"windows have {n_samples} samples but config keys 'waveforms.window_before_s'/'window_after_s' at {rate} Hz give {expected}")
+    p = meta["trace_p_arrival_sample"].astype(np.int64)
+    bad = (p < 0) | (p >= n_samples)
+    if bad.any():
+        row = meta.loc[bad].iloc[0]
+        raise InputError(f"trace {row['trace_name']} (partition {row['partition']}): P arrival sample {row['trace_p_arrival_sample']} outside the {n_samples}-sample window")
+    return before, after
+
+
+def scan_non_finite(parts: list[Partition], meta: pd.DataFrame, block: int = 512) -> np.ndarray:
+    """Boolean mask (rows of ``meta``) of windows holding NaN or inf; reads each partition once."""
+    mask = np.zeros(len(meta), dtype=bool)
+    offsets = {name: idx for name, idx in meta.groupby("partition", sort=False).indices.items()}
+    total = sum(p.n_windows for p in parts)
+    done, start, last = 0, time.monotonic(), time.monotonic()
+    for part in parts:
+        if not part.n_windows:
+            continue
+        rows = offsets[part.name]
+        for first, windows in iter_blocks(part, block):
+            # A row sum is finite iff every value is (barring float32 overflow of huge
+            # values, which the exact check of the suspects below rules out).
+            suspect = np.flatnonzero(~np.isfinite(windows.reshape(len(windows), -1).sum(axis=1)))
+            bad = np.zeros(len(windows), dtype=bool)
+            bad[suspect] = ~np.isfinite(windows[suspect]).all(axis=(1, 2))
+            mask[rows[first : first + len(windows)]] = bad
+            done += len(windows)
+            if time.monotonic() - last > 10:
+                last = time.monotonic()
+                log.info("scanned %d/%d windows (%.0f windows/s)", done, total, done / (last - start))
+    if mask.any():
+        names = meta.loc[mask, "trace_name"].tolist()
+        log.warning("%d window(s) marked ok hold NaN/inf and are excluded: %s%s", len(names), ", ".join(names[:5]), " ..." if len(names) > 5 else "")
+    return mask
+
+
+# --------------------------------------------------------------------------- store
+
+
+def store_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort records by split, origin time, event and station (events contiguous)."""
+    key = frame.assign(_split=frame["split"].map({s: i for i, s in enumerate(SPLITS)}), _station=station_ids(frame))
+    key = key.sort_values(["_split", "source_origin_time", "source_id", "_station", "trace_name"], kind="stable")
+    return key.drop(columns=["_split", "_station"]).reset_index(drop=True)
+
+
+def _load_block(parts: dict[str, Partition], partition: np.ndarray, rows: np.ndarray, n_samples: int) -> np.ndarray:
+    """Windows for one output block: rows gathered from their partitions (float32)."""
+    out = np.empty((len(rows), 3, n_samples), dtype=np.float32)
+    for name in pd.unique(partition):
+        where = np.flatnonzero(partition == name)
+        order = np.argsort(rows[where], kind="stable")
+        out[where[order]] = read_rows(parts[name], rows[where][order])
+    return out
+
+
+def _compressors(config: dict):
+    """Zarr v3 compressor list from ``dataset.compressor``/``compression_level``."""
+    from zarr.codecs import BloscCodec
+
+    name = config.get("compressor", "lz4")
+    level = int(config.get("compression_level", 5))
+    if name == "none":
+        return None
+    if name not in ("lz4", "zstd", "lz4hc", "zlib", "blosclz"):
+        raise ConfigError(f"config key 'dataset.compressor': {name!r} is not one of none, lz4, zstd, lz4hc, zlib, blosclz")
+    return [BloscCodec(cname=name, clevel=level, shuffle="shuffle", typesize=4)]
+
+
+def _coordinates(frame: pd.DataFrame) -> dict:
+    """Per-trace coordinate arrays (numpy) for xarray."""
+    coords = {}
+    for column in (*ARRIVAL_COLUMNS, *EXTRA_COORDS):
+        values = frame[column]
+        if column in TIME_COORDS:
+            array = pd.to_datetime(values, utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        elif column in STRING_COORDS:
+            array = values.fillna("").astype(str).to_numpy(dtype=object)
+        elif column in ("novel_station", "novel_location"):
+            array = values.to_numpy(dtype=bool)
+        elif column == "trace_p_arrival_sample":
+            array = values.to_numpy(dtype=np.int32)
+        else:
+            array = values.to_numpy(dtype=np.float64)
+        coords[column] = ("trace", array)
+    return coords
+
+
+def _progress_callback(total: int, every_s: float = 10.0):
+    """A Dask callback that logs how many of ``total`` window blocks were loaded, every ``every_s`` s."""
+    from dask.callbacks import Callback
+
+    class Progress(Callback):
+        def __init__(self):
+            super().__init__()
+            self.start = self.last = time.monotonic()
+            self.done = 0
+
+        def _posttask(self, key, result, dsk, state, worker_id):
+            name = key[0] if isinstance(key, tuple) else key
+            if str(name).startswith("load_block"):
+                self.done += 1
+            now = time.monotonic()
+            if now - self.last > every_s:
+                self.last = now
+                log.info("written ~%d/%d blocks of traces (%.0f s)", self.done, total, now - self.start)
+
+    return Progress()
+
+
+def write_store(target: str | Path, parts: list[Partition], frame: pd.DataFrame, attrs: dict, config: dict, threads: int = 2) -> Path:
+    """Write ``frame``'s windows (in ``frame`` order) and metadata to a Zarr store at ``target``.
+
+    Written to ``<target>.tmp-<pid>`` and renamed on success (an existing
+    ``target`` is replaced only then). ``threads``: Dask worker threads.
+    """
+    import dask
+    import dask.array as da
+    import xarray as xr
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    n_samples = int(attrs["n_samples"])
+    chunk = int(config.get("chunk_traces", 4))
+    shard = int(config.get("shard_traces", 256))
+    if shard and shard % chunk:
+        raise ConfigError(f"config key 'dataset.shard_traces' ({shard}) must be a multiple of 'dataset.chunk_traces' ({chunk})")
+    block = shard or max(chunk, (256 // chunk) * chunk)
+    by_name = {p.name: p for p in parts}
+    partition = frame["partition"].to_numpy(dtype=object)
+    rows = frame["partition_row"].to_numpy(dtype=np.int64)
+    n = len(frame)
+    load = dask.delayed(_load_block, pure=True)
+    blocks = [
+        da.from_delayed(load(by_name, partition[i : i + block], rows[i : i + block], n_samples, dask_key_name=f"load_block-{i}"), shape=(min(block, n - i), 3, n_samples), dtype=np.float32)
+        for i in range(0, n, block)
+    ]
+    waveform = da.concatenate(blocks, axis=0)
+    ds = xr.Dataset(
+        {"waveform": (("trace", "channel", "sample"), waveform, {"units": "counts (as delivered by the waveform stage)", "long_name": "3-component window, P at trace_p_arrival_sample"})},
+        coords={"channel": ("channel", np.array(list(COMPONENT_ORDER), dtype=object)), **_coordinates(frame)},
+        attrs=attrs,
+    )
+    encoding = {"waveform": {"chunks": (chunk, 3, n_samples), "compressors": _compressors(config)}}
+    if shard:
+        encoding["waveform"]["shards"] = (shard, 3, n_samples)
+    for name in ds.coords:
+        if name != "channel":
+            encoding[name] = {"chunks": (max(1, n),)}
+    log.info("writing %d traces to %s (chunk %d traces, shard %s, %s)", n, target, chunk, shard or "none", config.get("compressor", "lz4"))
+    try:
+        with dask.config.set(scheduler="threads", num_workers=max(1, threads)), _progress_callback(len(blocks)), warnings.catch_warnings():
+            # Consolidated metadata lets xarray.open_zarr open the store in one read; zarr
+            # warns that it is not (yet) part of the v3 spec, which is known and accepted.
+            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+            ds.to_zarr(tmp, mode="w-", encoding=encoding, zarr_format=3, consolidated=True, compute=True)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+# --------------------------------------------------------------------------- all
+
+
+def _qc_counts(waveforms_dir: Path, partitions: list[str]) -> dict:
+    """QC status counts over the partitions' ``qc.parquet`` ledgers (missing ones are noted)."""
+    counts: dict[str, int] = {}
+    missing = []
+    for name in partitions:
+        path = waveforms_dir / name / "qc.parquet"
+        if not path.is_file():
+            missing.append(name)
+            continue
+        status = pd.read_parquet(path, columns=["qc_status"])["qc_status"].value_counts()
+        for key, value in status.items():
+            counts[str(key)] = counts.get(str(key), 0) + int(value)
+    if missing:
+        log.warning("no qc.parquet in partition(s) %s; QC counts are incomplete", ", ".join(missing))
+    return {"qc_status_counts": dict(sorted(counts.items())), "partitions_without_qc": missing}
+
+
+def build_dataset(waveforms_dir: str | Path, out: str | Path, config: dict, partitions: list[str] | None = None, threads: int = 2, summary: str | Path | None = None) -> BuildResult:
+    """Build the dataset store from the waveform partitions.
+
+    ``config``: sections ``dataset`` and ``waveforms`` plus ``seed`` (and ``study``).
+    ``out``: path of the Zarr store. Returns a :class:`BuildResult` for the card.
+    """
+    from seisembed.provenance import provenance
+
+    waveforms_dir = Path(waveforms_dir)
+    dataset_cfg = config.get("dataset", {})
+    seed = int(config.get("seed", 0))
+    started = time.monotonic()
+    parts, meta = load_partitions(waveforms_dir, partitions)
+    n_samples = next(p.n_samples for p in parts if p.n_windows)
+    rate = float(meta["trace_sampling_rate_hz"].iloc[0])
+    before, after = check_window_geometry(meta, n_samples, rate, config.get("waveforms", {}))
+    log.info("%d windows in %d partitions (%d samples at %g Hz)", len(meta), len(parts), n_samples, rate)
+    non_finite = scan_non_finite(parts, meta)
+    windows_in = int(len(meta))
+    result = assign_splits(meta, dataset_cfg, seed, non_finite)
+    del meta  # only the retained rows are kept from here on (memory)
+    frame = store_order(result.frame)
+    result.frame = frame
+    record = provenance({k: config[k] for k in ("dataset", "waveforms", "seed", "study") if k in config})
+    attrs = {
+        "title": "seisembed waveform dataset",
+        "study": str(config.get("study", "")),
+        "sampling_rate_hz": rate,
+        "component_order": COMPONENT_ORDER,
+        "window_before_s": before,
+        "window_after_s": after,
+        "n_samples": n_samples,
+        "time_zone": "UTC",
+        "split_details": json.loads(json.dumps(result.details, default=str)),
+        "removed_by_rule": result.removed,
+        "config_hash": record["config_hash"],
+        "git_commit": record["git_commit"],
+        "packages": record["packages"],
+        "provenance": json.loads(json.dumps(record, default=str)),
+    }
+    store = write_store(out, parts, frame, attrs, dataset_cfg, threads=threads)
+    elapsed = time.monotonic() - started
+    log.info("dataset store %s complete: %d traces, %d events in %.1f s (%.0f records/s)", store, len(frame), frame["source_id"].nunique(), elapsed, len(frame) / max(elapsed, 1e-9))
+    inputs = {"partitions": [p.name for p in parts], "windows_in": windows_in, **_qc_counts(waveforms_dir, [p.name for p in parts])}
+    if summary and Path(summary).is_file():
+        inputs["waveforms_summary"] = json.loads(Path(summary).read_text())
+    return BuildResult(store=store, frame=frame, splits=result, sampling_rate_hz=rate, n_samples=n_samples, inputs=inputs)

@@ -1,0 +1,207 @@
+"""The dataset card: counts per split, class and novelty, what each rule removed, figures.
+
+Writes ``card.json`` (machine-readable, the numbers the evaluation's Tables
+III-V use as denominators), ``card.md`` (the same for people) and three PNG
+figures (matplotlib, Agg backend, no map tiles): distance and magnitude
+histograms per split (the paper's Figs. 5-6) and a map of stations and events
+with the held-out ones marked (Fig. 3). All files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seisembed.columns import SOURCE_TYPES
+from seisembed.dataset.splits import RULE_DESCRIPTIONS, SPLITS, station_ids
+
+__all__ = ["FIGURES", "card_counts", "write_card"]
+
+log = logging.getLogger(__name__)
+
+#: figure file names (under ``<out_dir>/figures/``) and what they show
+FIGURES: dict[str, str] = {
+    "distance": "dataset_distance_per_split.png",
+    "magnitude": "dataset_magnitude_per_split.png",
+    "map": "dataset_map.png",
+}
+NOVELTY = {
+    "known": (False, False),
+    "novel_station": (True, False),
+    "novel_location": (False, True),
+    "novel_both": (True, True),
+}
+
+
+def _count(frame: pd.DataFrame) -> dict[str, int]:
+    """Records, events and stations of a metadata subset."""
+    return {"records": int(len(frame)), "events": int(frame["source_id"].nunique()), "stations": int(station_ids(frame).nunique()) if len(frame) else 0}
+
+
+def card_counts(frame: pd.DataFrame) -> dict:
+    """Counts per split and class, and test counts per novelty class.
+
+    ``novelty`` splits the test records into ``known`` (neither flag),
+    ``novel_station`` (station held out, event outside the box),
+    ``novel_location`` (event in the box, station not held out) and
+    ``novel_both``, each per class.
+    """
+    counts: dict = {"total": _count(frame), "splits": {}, "novelty": {}}
+    for split in SPLITS:
+        sub = frame[frame["split"] == split]
+        entry = _count(sub)
+        entry["by_class"] = {c: _count(sub[sub["source_type"] == c]) for c in SOURCE_TYPES}
+        counts["splits"][split] = entry
+    test = frame[frame["split"] == "test"]
+    for name, (station, location) in NOVELTY.items():
+        sub = test[(test["novel_station"] == station) & (test["novel_location"] == location)]
+        entry = _count(sub)
+        entry["by_class"] = {c: _count(sub[sub["source_type"] == c]) for c in SOURCE_TYPES}
+        counts["novelty"][name] = entry
+    return counts
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _save(fig, path: Path) -> None:
+    """Save a matplotlib figure atomically as PNG and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    _atomic_write(path, buffer.getvalue())
+
+
+def _histograms(frame: pd.DataFrame, column: str, bins: np.ndarray, xlabel: str, title: str, path: Path) -> None:
+    """Per-split step histograms (share of the split's records) of one column."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for split, colour in zip(SPLITS, ("tab:blue", "tab:orange", "tab:green")):
+        values = frame.loc[frame["split"] == split, column].dropna().to_numpy(dtype=float)
+        if len(values):
+            ax.hist(values, bins=bins, weights=np.full(len(values), 1 / len(values)), histtype="step", lw=1.6, color=colour, label=f"{split} ({len(values):,} records)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share of the split's records")
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
+    """Stations and events (lon/lat), held-out stations and box events marked; the box drawn."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    stations = frame.assign(_id=station_ids(frame)).groupby("_id")[["station_longitude_deg", "station_latitude_deg", "novel_station"]].first()
+    events = frame.groupby("source_id")[["source_longitude_deg", "source_latitude_deg", "source_type", "novel_location"]].first()
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    for kind, marker, colour in (("earthquake", "o", "tab:blue"), ("explosion", "*", "tab:red")):
+        sub = events[(events["source_type"] == kind) & ~events["novel_location"]]
+        ax.scatter(sub["source_longitude_deg"], sub["source_latitude_deg"], s=10 if marker == "o" else 30, marker=marker, c=colour, alpha=0.6, lw=0, label=f"{kind}s ({len(sub)})")
+    box_events = events[events["novel_location"]]
+    ax.scatter(box_events["source_longitude_deg"], box_events["source_latitude_deg"], s=40, marker="*", facecolors="none", edgecolors="k", lw=0.8, label=f"held-out box events ({len(box_events)})")
+    known = stations[~stations["novel_station"]]
+    held = stations[stations["novel_station"]]
+    ax.scatter(known["station_longitude_deg"], known["station_latitude_deg"], s=14, marker="^", c="0.35", lw=0, label=f"stations ({len(known)})")
+    ax.scatter(held["station_longitude_deg"], held["station_latitude_deg"], s=30, marker="^", c="tab:orange", edgecolors="k", lw=0.5, label=f"held-out stations ({len(held)})")
+    box = details.get("held_out_box", {})
+    if box.get("enabled"):
+        ax.add_patch(Rectangle((box["min_longitude"], box["min_latitude"]), box["max_longitude"] - box["min_longitude"], box["max_latitude"] - box["min_latitude"], fill=False, ec="k", ls="--", lw=1.0, label="held-out source box"))
+    ax.set_aspect(1 / np.cos(np.radians(np.nanmean(frame["station_latitude_deg"]))))
+    ax.set_xlabel("longitude (deg)")
+    ax.set_ylabel("latitude (deg)")
+    ax.set_title("Stations and events (no map background)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _save(fig, path)
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table."""
+    numeric = [bool(rows) and all(isinstance(r[i], (int, float, np.integer, np.floating)) for r in rows) for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    lines += ["| " + " | ".join(f"{v:,}" if isinstance(v, (int, np.integer)) else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _markdown(card: dict) -> str:
+    """The card as Markdown."""
+    c = card["counts"]
+    out = [f"# Dataset card: {card['study']}", "", f"Store `{card['store']}`: {c['total']['records']:,} records of {c['total']['events']:,} events at {c['total']['stations']:,} stations; "
+           f"{card['window']['n_samples']} samples x 3 components (Z, N, E) at {card['window']['sampling_rate_hz']:g} Hz, "
+           f"{card['window']['window_before_s']:g} s before to {card['window']['window_after_s']:g} s after P. Config hash `{card['config_hash']}`, commit `{card['git_commit']}`.", ""]
+    out += ["## Splits", "", _table(["split", "records", "events", "stations", "eq. records", "eq. events", "ex. records", "ex. events"],
+            [[s, v["records"], v["events"], v["stations"], v["by_class"]["earthquake"]["records"], v["by_class"]["earthquake"]["events"], v["by_class"]["explosion"]["records"], v["by_class"]["explosion"]["events"]] for s, v in c["splits"].items()]), ""]
+    out += ["## Test records by novelty (denominators of Tables III-V)", "", _table(["novelty", "records", "events", "stations", "eq. records", "ex. records"],
+            [[n, v["records"], v["events"], v["stations"], v["by_class"]["earthquake"]["records"], v["by_class"]["explosion"]["records"]] for n, v in c["novelty"].items()]), ""]
+    out += ["## What each rule removed", "", _table(["rule", "records", "events", "meaning"], [[r, v["records"], v["events"], RULE_DESCRIPTIONS.get(r, "")] for r, v in card["removed"].items()]), ""]
+    details = card["split_details"]
+    out += ["## Split choices", "", f"- split by: {details.get('split_by')}"]
+    if "months" in details:
+        out += [f"- {s} months: {', '.join(m) or '-'}" for s, m in details["months"].items()]
+    if "time_ranges" in details:
+        out += [f"- {s}: {', '.join(f'[{a}, {b})' for a, b in r) or '-'}" for s, r in details["time_ranges"].items()]
+    box = details.get("held_out_box", {})
+    if box.get("enabled"):
+        out.append(f"- held-out box {box['min_latitude']} < lat < {box['max_latitude']}, {box['min_longitude']} < lon < {box['max_longitude']}: {box['events_inside']} events inside, "
+                   f"{box['events_in_train_val']} of them in train/val periods ({'moved to test' if box['action'] == 'test' else 'removed'})")
+    else:
+        out.append("- held-out box: disabled")
+    held = details.get("held_out_stations", [])
+    out += [f"- held-out stations ({len(held)}): {', '.join(held) or '-'}", ""]
+    qc = card["inputs"].get("qc_status_counts", {})
+    out += ["## Inputs", "", f"- partitions: {', '.join(card['inputs'].get('partitions', []))}", f"- windows read: {card['inputs'].get('windows_in', 0):,}",
+            f"- waveform QC ledger: {', '.join(f'{k} {v:,}' for k, v in qc.items()) or 'not available'}", ""]
+    out += ["## Figures", ""] + [f"![{k}](figures/{v})" for k, v in FIGURES.items()] + [""]
+    return "\n".join(out)
+
+
+def write_card(out_dir: str | Path, frame: pd.DataFrame, removed: dict, details: dict, inputs: dict, attrs: dict) -> dict:
+    """Write ``card.json``, ``card.md`` and ``figures/*.png`` under ``out_dir``; return the card.
+
+    ``frame``: the retained records (store order) with ``split``, ``novel_*``.
+    ``attrs``: the store's attributes (window, provenance).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out_dir = Path(out_dir)
+    card = {
+        "study": attrs.get("study", ""),
+        "store": attrs.get("store", "waveforms.zarr"),
+        "config_hash": attrs.get("config_hash", ""),
+        "git_commit": attrs.get("git_commit", ""),
+        "window": {k: attrs[k] for k in ("sampling_rate_hz", "n_samples", "window_before_s", "window_after_s", "component_order")},
+        "counts": card_counts(frame),
+        "removed": {rule: {**v, "description": RULE_DESCRIPTIONS.get(rule, "")} for rule, v in removed.items()},
+        "split_details": json.loads(json.dumps(details, default=str)),
+        "inputs": json.loads(json.dumps(inputs, default=str)),
+        "figures": {k: f"figures/{v}" for k, v in FIGURES.items()},
+    }
+    figures = out_dir / "figures"
+    far = float(np.nanmax(frame["path_ep_distance_deg"])) if len(frame) else 40.0
+    _histograms(frame, "path_ep_distance_deg", np.arange(0, max(41.0, np.ceil(far) + 2), 1.0), "epicentral distance (deg)", "Event-station distance per split", figures / FIGURES["distance"])
+    mags = frame["source_magnitude"].dropna()
+    lo, hi = (np.floor(mags.min() * 2) / 2, np.ceil(mags.max() * 2) / 2 + 0.25) if len(mags) else (0, 7)
+    _histograms(frame, "source_magnitude", np.arange(lo, hi, 0.25), "magnitude", "Magnitude per split (records)", figures / FIGURES["magnitude"])
+    _map(frame, details, figures / FIGURES["map"])
+    _atomic_write(out_dir / "card.json", (json.dumps(card, indent=2, sort_keys=False) + "\n").encode())
+    _atomic_write(out_dir / "card.md", _markdown(card).encode())
+    log.info("dataset card written to %s", out_dir / "card.md")
+    return card

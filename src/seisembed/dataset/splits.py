@@ -1,0 +1,338 @@
+"""Split rules: which records go to ``train``, ``val`` and ``test``, and which are held out.
+
+All rules act on a metadata table (one row per window, the catalogue columns)
+and never split an event: a split is decided per event, by its origin time.
+They run in this order, each counting what it removed (records, and events
+that lost their last record):
+
+1. ``non_finite``: windows holding NaN/inf although the QC ledger marked them
+   ``ok`` (found by the build's scan; removed, counted).
+2. ``time``: each event goes to a split by its origin time, either by date
+   ranges (``split_by: time``, the paper: train 2007-2013, val 2014, test
+   2015-2016) or by calendar month (``split_by: month``, the one-year default
+   study: explicit month lists and/or a seeded search for an assignment in which
+   every split has both classes). Events outside every range are removed.
+3. ``held_out_box``: events whose epicentre lies inside the held-out source box
+   (the authors' Rosebud box 45 < lat < 47, -108 < lon < -106) never appear in
+   train/val: test events there are flagged ``novel_location``; train/val events
+   there are moved to test (``action: test``, flagged) or removed (``action: drop``).
+4. ``held_out_station``: records of N held-out stations (drawn with the seed
+   among the stations that recorded a test event, or listed) are removed from
+   train/val events and flagged ``novel_station`` in test.
+5. ``min_records``: events with fewer records from distinct stations than the
+   split's minimum (the sampler needs K records per training event) are removed.
+
+A station is ``NET.STA`` (location codes are not stations). Every random
+choice uses ``numpy.random.default_rng([seed, stream])`` with a fixed stream
+number per rule, so changing one rule's draws does not shift another's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from seisembed.errors import ConfigError, InputError
+
+__all__ = ["SPLITS", "SplitResult", "assign_splits", "station_ids", "month_assignment"]
+
+log = logging.getLogger(__name__)
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+#: random streams, one per rule (see module docstring)
+STREAM_MONTHS = 1
+STREAM_STATIONS = 2
+
+RULE_DESCRIPTIONS: dict[str, str] = {
+    "non_finite": "window holds NaN/inf although QC marked it ok",
+    "time": "origin time outside every configured split range",
+    "held_out_box": "event inside the held-out source box in a train/val period (removed with action 'drop'; 'test' moves it to test instead)",
+    "held_out_station": "record of a held-out station in a train/val event",
+    "min_records": "event has fewer records from distinct stations than its split's minimum",
+}
+
+
+@dataclass
+class SplitResult:
+    """Outcome of :func:`assign_splits`.
+
+    ``frame`` keeps only the retained records and gains the columns ``split``,
+    ``novel_station`` and ``novel_location``. ``removed`` maps each rule to
+    ``{"records": n, "events": n}``; ``details`` records the choices made
+    (month assignment, held-out stations, box counts).
+    """
+
+    frame: pd.DataFrame
+    removed: dict[str, dict[str, int]] = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+
+
+def station_ids(frame: pd.DataFrame) -> pd.Series:
+    """``NET.STA`` of each record."""
+    return frame["station_network_code"].astype(str) + "." + frame["station_code"].astype(str)
+
+
+def _events(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per event: origin time, epicentre and class (first record's values)."""
+    return frame.groupby("source_id", sort=False)[["source_origin_time", "source_latitude_deg", "source_longitude_deg", "source_type"]].first()
+
+
+def _remove(frame: pd.DataFrame, drop: np.ndarray, rule: str, removed: dict) -> pd.DataFrame:
+    """Drop rows where ``drop`` is true, counting records and vanished events under ``rule``."""
+    drop = np.asarray(drop, dtype=bool)
+    before = set(frame["source_id"].unique())
+    kept = frame.loc[~drop]
+    after = set(kept["source_id"].unique())
+    removed[rule] = {"records": int(drop.sum()), "events": len(before - after)}
+    if drop.any():
+        log.info("split rule %s removed %d records (%d events): %s", rule, drop.sum(), len(before - after), RULE_DESCRIPTIONS[rule])
+    return kept.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- time
+
+
+def _parse_ranges(ranges: dict) -> dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]]:
+    """Config ``dataset.time_ranges`` as UTC timestamps, checked for order and overlap."""
+    parsed: dict[str, list] = {}
+    flat = []
+    for split in SPLITS:
+        parsed[split] = []
+        for i, pair in enumerate(ranges.get(split, [])):
+            key = f"dataset.time_ranges.{split}[{i}]"
+            try:
+                start, end = (pd.Timestamp(p, tz="UTC") if pd.Timestamp(p).tzinfo is None else pd.Timestamp(p).tz_convert("UTC") for p in pair)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"config key '{key}': cannot parse {pair!r} as [start, end) UTC times: {exc}") from exc
+            if end <= start:
+                raise ConfigError(f"config key '{key}': end {pair[1]} is not after start {pair[0]}")
+            parsed[split].append((start, end))
+            flat.append((start, end, key))
+    flat.sort()
+    for (s0, e0, k0), (s1, e1, k1) in zip(flat, flat[1:]):
+        if s1 < e0:
+            raise ConfigError(f"config keys '{k0}' and '{k1}': time ranges overlap; an event must belong to one split")
+    return parsed
+
+
+def split_by_time(events: pd.DataFrame, ranges: dict) -> pd.Series:
+    """Split of each event by its origin time and ``[start, end)`` ranges; ``""`` when in none."""
+    parsed = _parse_ranges(ranges)
+    times = pd.to_datetime(events["source_origin_time"], utc=True)
+    labels = pd.Series("", index=events.index, dtype=object)
+    for split, pairs in parsed.items():
+        for start, end in pairs:
+            labels[(times >= start) & (times < end)] = split
+    return labels
+
+
+def _month_score(counts: np.ndarray, split_of: np.ndarray) -> float | None:
+    """Badness of a month assignment (``None`` if a split lacks a class).
+
+    ``counts``: events per month (rows) and class (columns: earthquake,
+    explosion); ``split_of``: split number (0, 1, 2) per month. The score is the
+    summed absolute difference between each split's explosion share and the
+    overall share: lower keeps the class balance alike across splits.
+    """
+    per_split = np.zeros((len(SPLITS), 2))
+    np.add.at(per_split, split_of, counts)
+    if (per_split == 0).any():
+        return None
+    overall = counts[:, 1].sum() / counts.sum()
+    return float(np.abs(per_split[:, 1] / per_split.sum(axis=1) - overall).sum())
+
+
+def month_assignment(events: pd.DataFrame, config: dict, seed: int) -> dict[str, str]:
+    """Assign each calendar month (``YYYY-MM``) holding events to a split.
+
+    Months listed in ``dataset.months.{train,val,test}`` are fixed; the other
+    months fill val and test up to ``n_val``/``n_test`` months and the rest is
+    train. The free months are chosen by a seeded search over
+    ``search_tries`` random permutations, keeping the assignment in which every
+    split holds both classes and the explosion share differs least between
+    splits. Raises :class:`InputError` when no assignment gives every split both
+    classes (and the search had freedom); warns when an explicit one does not.
+    """
+    cfg = config.get("months", {})
+    months = pd.to_datetime(events["source_origin_time"], utc=True).dt.strftime("%Y-%m")
+    counts = pd.crosstab(months, events["source_type"]).reindex(columns=["earthquake", "explosion"], fill_value=0)
+    present = sorted(counts.index)
+    fixed: dict[str, str] = {}
+    for split in SPLITS:
+        for month in cfg.get(split, []):
+            if month in fixed and fixed[month] != split:
+                raise ConfigError(f"config key 'dataset.months.{split}': month {month} is also listed under '{fixed[month]}'")
+            try:
+                pd.Period(month, freq="M")
+            except ValueError as exc:
+                raise ConfigError(f"config key 'dataset.months.{split}': {month!r} is not a YYYY-MM month") from exc
+            fixed[month] = split
+    free = [m for m in present if m not in fixed]
+    want = {s: max(cfg.get(f"n_{s}", 0), sum(1 for v in fixed.values() if v == s)) for s in ("val", "test")}
+    need_val = want["val"] - sum(1 for v in fixed.values() if v == "val")
+    need_test = want["test"] - sum(1 for v in fixed.values() if v == "test")
+    if need_val + need_test > len(free):
+        raise InputError(f"dataset months: {len(present)} months hold events ({', '.join(present)}); cannot give val {want['val']} and test {want['test']} months (config keys 'dataset.months.n_val'/'n_test')")
+    rng = np.random.default_rng([seed, STREAM_MONTHS])
+    tries = max(1, int(cfg.get("search_tries", 1000))) if free and (need_val + need_test) else 1
+    matrix = counts.loc[present].to_numpy(dtype=float)
+    number = {s: i for i, s in enumerate(SPLITS)}
+    best: tuple[float, dict] | None = None
+    for _ in range(tries):
+        order = list(rng.permutation(free)) if free else []
+        assignment = dict(fixed)
+        for i, month in enumerate(order):
+            assignment[month] = "val" if i < need_val else "test" if i < need_val + need_test else "train"
+        score = _month_score(matrix, np.array([number[assignment[m]] for m in present]))
+        if score is not None and (best is None or score < best[0]):
+            best = (score, assignment)
+    if best is None:
+        table = "; ".join(f"{m}: {int(r.earthquake)} eq/{int(r.explosion)} ex" for m, r in counts.iterrows())
+        if tries > 1:
+            raise InputError(f"no month-to-split assignment gives every split both classes (events per month: {table}); list months explicitly under config key 'dataset.months' or change 'n_val'/'n_test'")
+        log.warning("the month assignment leaves a split without both classes or empty (events per month: %s)", table)
+        assignment = dict(fixed)
+        order = list(rng.permutation(free)) if free else []
+        for i, month in enumerate(order):
+            assignment[month] = "val" if i < need_val else "test" if i < need_val + need_test else "train"
+        return {m: assignment[m] for m in present}
+    return {m: best[1][m] for m in present}
+
+
+# --------------------------------------------------------------------------- held out
+
+
+def _in_box(events: pd.DataFrame, box: dict) -> pd.Series:
+    """Events whose epicentre lies strictly inside the box (degrees)."""
+    lat, lon = events["source_latitude_deg"], events["source_longitude_deg"]
+    return (lat > box["min_latitude"]) & (lat < box["max_latitude"]) & (lon > box["min_longitude"]) & (lon < box["max_longitude"])
+
+
+def choose_held_out_stations(frame: pd.DataFrame, config: dict, seed: int) -> list[str]:
+    """Held-out stations (``NET.STA``): the configured list, or ``count`` drawn with the seed.
+
+    A listed ``STA`` without a network matches that code in every network.
+    Drawn stations are chosen among stations that recorded a test event, so
+    each yields novel-station test records. Raises :class:`ConfigError` naming
+    unknown stations or a count larger than the candidates.
+    """
+    cfg = config.get("held_out_stations", {})
+    ids = station_ids(frame)
+    known = set(ids)
+    listed = list(cfg.get("list", []))
+    if listed:
+        chosen: set[str] = set()
+        unknown = []
+        for name in listed:
+            hits = {name} & known if "." in name else {s for s in known if s.split(".", 1)[1] == name}
+            if not hits:
+                unknown.append(name)
+            chosen |= hits
+        if unknown:
+            raise ConfigError(f"config key 'dataset.held_out_stations.list': station(s) {', '.join(unknown)} have no records in the dataset (use NET.STA or STA codes of recorded stations)")
+        return sorted(chosen)
+    count = int(cfg.get("count", 0))
+    if count == 0:
+        return []
+    candidates = sorted(set(ids[frame["split"] == "test"]))
+    if count > len(candidates):
+        raise ConfigError(f"config key 'dataset.held_out_stations.count': {count} held-out stations requested but only {len(candidates)} stations recorded a test event")
+    rng = np.random.default_rng([seed, STREAM_STATIONS])
+    return sorted(rng.choice(candidates, size=count, replace=False).tolist())
+
+
+# --------------------------------------------------------------------------- all rules
+
+
+def assign_splits(frame: pd.DataFrame, config: dict, seed: int, non_finite: np.ndarray | None = None) -> SplitResult:
+    """Apply the split rules (module docstring) to a metadata table.
+
+    Parameters
+    ----------
+    frame:
+        One row per window with the catalogue columns and ``trace_name``.
+    config:
+        The ``dataset`` config section.
+    seed:
+        The master seed.
+    non_finite:
+        Optional boolean mask of rows whose window is not finite.
+
+    Returns a :class:`SplitResult`. Raises :class:`InputError` naming the split
+    when a split ends up empty, and the box when it holds no events
+    (unless ``held_out_box.on_empty`` is ``warn``).
+    """
+    removed: dict[str, dict[str, int]] = {}
+    details: dict = {"split_by": config.get("split_by", "month")}
+    frame = frame.reset_index(drop=True)
+    frame = _remove(frame, np.zeros(len(frame), bool) if non_finite is None else non_finite, "non_finite", removed)
+
+    # 2. time
+    events = _events(frame)
+    if details["split_by"] == "time":
+        event_split = split_by_time(events, config.get("time_ranges", {}))
+        details["time_ranges"] = config.get("time_ranges", {})
+    elif details["split_by"] == "month":
+        assignment = month_assignment(events, config, seed)
+        months = pd.to_datetime(events["source_origin_time"], utc=True).dt.strftime("%Y-%m")
+        event_split = months.map(assignment).fillna("")
+        details["months"] = {s: sorted(m for m, v in assignment.items() if v == s) for s in SPLITS}
+    else:
+        raise ConfigError(f"config key 'dataset.split_by': {details['split_by']!r} is not 'time' or 'month'")
+    frame["split"] = frame["source_id"].map(event_split).astype(object)
+    frame = _remove(frame, (frame["split"] == "").to_numpy(), "time", removed)
+    frame["novel_location"] = False
+    frame["novel_station"] = False
+
+    # 3. held-out box
+    box = config.get("held_out_box", {})
+    details["held_out_box"] = {"enabled": bool(box.get("enabled", False))}
+    if box.get("enabled", False):
+        events = _events(frame)
+        inside = _in_box(events, box)
+        box_events = inside[inside].index
+        in_box = frame["source_id"].isin(box_events).to_numpy()
+        early = in_box & (frame["split"] != "test").to_numpy()
+        details["held_out_box"].update(
+            {k: box[k] for k in ("min_latitude", "max_latitude", "min_longitude", "max_longitude")},
+            action=box.get("action", "test"),
+            events_inside=int(len(box_events)),
+            events_in_train_val=int(frame.loc[early, "source_id"].nunique()),
+        )
+        if len(box_events) == 0:
+            message = f"the held-out source box (config key 'dataset.held_out_box': lat {box['min_latitude']}..{box['max_latitude']}, lon {box['min_longitude']}..{box['max_longitude']}) holds no events; move it or set 'dataset.held_out_box.enabled: false'"
+            if box.get("on_empty", "error") == "error":
+                raise InputError(message)
+            log.warning(message)
+        if box.get("action", "test") == "test":
+            frame.loc[early, "split"] = "test"
+            details["held_out_box"]["events_moved_to_test"] = details["held_out_box"]["events_in_train_val"]
+            removed["held_out_box"] = {"records": 0, "events": 0}
+        else:
+            frame = _remove(frame, early, "held_out_box", removed)
+        frame["novel_location"] = frame["source_id"].isin(box_events).to_numpy()
+
+    # 4. held-out stations
+    held = choose_held_out_stations(frame, config, seed)
+    details["held_out_stations"] = held
+    ids = station_ids(frame)
+    at_held = ids.isin(held).to_numpy()
+    frame = _remove(frame, at_held & (frame["split"] != "test").to_numpy(), "held_out_station", removed)
+    frame["novel_station"] = station_ids(frame).isin(held).to_numpy()
+
+    # 5. minimum records (distinct stations) per event
+    minimum = config.get("min_records_per_event", {})
+    n_stations = station_ids(frame).groupby(frame["source_id"]).transform("nunique")
+    need = frame["split"].map({s: int(minimum.get(s, 1)) for s in SPLITS})
+    frame = _remove(frame, (n_stations < need).to_numpy(), "min_records", removed)
+
+    for split in SPLITS:
+        if not (frame["split"] == split).any():
+            summary = ", ".join(f"{rule}: {c['records']} records/{c['events']} events" for rule, c in removed.items())
+            raise InputError(f"split '{split}' is empty after the split rules (removed: {summary}); check config keys 'dataset.split_by', 'dataset.time_ranges'/'dataset.months' and 'dataset.min_records_per_event'")
+    frame["novel_station"] = frame["novel_station"].astype(bool)
+    frame["novel_location"] = frame["novel_location"].astype(bool)
+    return SplitResult(frame=frame, removed=removed, details=details)

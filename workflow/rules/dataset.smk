@@ -1,0 +1,43 @@
+# Dataset stage: waveform partitions -> results/dataset/waveforms.zarr + dataset card.
+
+
+rule build_dataset:
+    """Assemble the window partitions into the Zarr dataset with splits, and write its card."""
+    input:
+        windows=expand("results/waveforms/{partition}/windows.npy", partition=PARTITIONS),
+        metadata=expand("results/waveforms/{partition}/windows.parquet", partition=PARTITIONS),
+        qc=expand("results/waveforms/{partition}/qc.parquet", partition=PARTITIONS),
+        summary="results/waveforms/summary.json",
+    output:
+        store=directory("results/dataset/waveforms.zarr"),
+        card="results/dataset/card.md",
+        card_json="results/dataset/card.json",
+        distance=report(
+            "results/dataset/figures/dataset_distance_per_split.png",
+            caption="../report/dataset_distance.rst",
+            category="Dataset",
+        ),
+        magnitude=report(
+            "results/dataset/figures/dataset_magnitude_per_split.png",
+            caption="../report/dataset_magnitude.rst",
+            category="Dataset",
+        ),
+        map=report(
+            "results/dataset/figures/dataset_map.png",
+            caption="../report/dataset_map.rst",
+            category="Dataset",
+        ),
+    params:
+        config=config_json("dataset", "waveforms"),
+        partitions=" ".join(PARTITIONS),
+    threads: 2
+    log:
+        "logs/dataset/build_dataset.log",
+    benchmark:
+        "logs/dataset/build_dataset.benchmark.tsv"
+    conda:
+        "../../envs/seisembed.yaml"
+    shell:
+        "seisembed dataset --config-json {params.config:q} --waveforms-dir results/waveforms"
+        " --partitions {params.partitions} --summary {input.summary} --out-dir results/dataset"
+        " --threads {threads} --log {log}"
