@@ -34,20 +34,21 @@ class SyntheticParams:
     margin_after_s: float = 60.0
     batch_size: int = 64
     # --- sources -----------------------------------------------------------------
-    default_magnitude: float = 3.0
+    default_magnitude: float = 2.5
     stress_drop_median_bar: float = 30.0
     stress_drop_sigma_log10: float = 0.3
-    n_subevents_max: int = 3
+    n_subevents_max: int = 2
     explosion_overshoot_min: float = 1.5
     explosion_overshoot_max: float = 3.0
     explosion_depth_max_km: float = 0.3
     ripple_holes_min: int = 10
     ripple_holes_max: int = 100
+    ripple_holes_per_row: int = 10
     ripple_delay_min_s: float = 0.025
     ripple_delay_max_s: float = 0.2
-    s_to_p_log10: float = 0.1
-    earthquake_s_to_p_log10: float = 0.3
-    explosion_s_to_p_log10: float = -0.3
+    s_to_p_log10: float = -0.3
+    earthquake_s_to_p_log10: float = 0.4
+    explosion_s_to_p_log10: float = -0.4
     s_to_p_sigma_log10: float = 0.1
     s_to_p_transition_hz: float = 4.0
     radiation_blend_hz: float = 2.0
@@ -55,19 +56,18 @@ class SyntheticParams:
     # --- path --------------------------------------------------------------------
     tile_km: float = 50.0
     n_scatterers: int = 250
-    coda_to_direct_p: float = 6.0
-    coda_to_direct_s: float = 6.0
-    coda_q0: float = 150.0
+    coda_to_direct_p: float = 20.0
+    coda_to_direct_s: float = 10.0
+    coda_q0: float = 400.0
     coda_q_exponent: float = 0.7
     coda_reference_hz: float = 3.0
-    path_delay_gradient_s_per_km: float = 0.004
+    path_delay_gradient_s_per_km: float = 0.002
     q_west: float = 235.0
     q_west_exponent: float = 0.56
     q_east: float = 700.0
     q_east_exponent: float = 0.35
     q_boundary_longitude_deg: float = -105.0
     qp_over_qs: float = 1.75
-    p_spreading_exponent: float = 1.3
     kappa_min_s: float = 0.01
     kappa_max_s: float = 0.05
     # --- site, instrument, noise -------------------------------------------------
@@ -77,7 +77,7 @@ class SyntheticParams:
     noise_level_min: float = 0.15
     noise_level_max: float = 0.75
     microseism_boost_db_max: float = 10.0
-    snr_median: float = 8.0
+    snr_median: float = 15.0
     snr_sigma_log10: float = 0.35
     snr_magnitude_distance_weight: float = 0.1
     # --- artefacts (all independent of the class) --------------------------------
@@ -179,3 +179,80 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     if not isinstance(value, str):
         raise ConfigError(f"synthetic.{key}: expected a string, got {value!r}")
     return value
+
+
+#: one-line description per parameter (for the config schema and the docs)
+DESCRIPTIONS: dict[str, str] = {
+    "max_records_per_event": "Subset: keep at most this many records (seeded random stations) per event; null keeps all.",
+    "max_events": "Subset: keep at most this many events (seeded, stratified by class); null keeps all.",
+    "min_records_per_event": "Subset: drop events with fewer records than this.",
+    "sampling_rate_hz": "Sampling rate of the synthetic records (Hz).",
+    "window_before_s": "Seconds of the analysis window before the P arrival.",
+    "window_after_s": "Seconds of the analysis window after the P arrival.",
+    "margin_before_s": "Extra record length before the window (s).",
+    "margin_after_s": "Extra record length after the window (s).",
+    "batch_size": "Records per vectorised FFT batch (speed/memory only; output does not depend on it).",
+    "default_magnitude": "Magnitude used for events without one in the catalogue.",
+    "stress_drop_median_bar": "Median Brune stress drop (bar) setting corner frequencies.",
+    "stress_drop_sigma_log10": "Log10 standard deviation of the stress drop between events.",
+    "n_subevents_max": "Earthquake fingerprint: up to this many sub-events (amplitude 0.1-0.4, within ~1/fc).",
+    "explosion_overshoot_min": "Mueller-Murphy-type overshoot B, lower end (per mine, +-5 % per blast).",
+    "explosion_overshoot_max": "Mueller-Murphy-type overshoot B, upper end.",
+    "explosion_depth_max_km": "Explosions' true depth is uniform in [0, this] km.",
+    "ripple_holes_min": "Ripple-fired blasts: fewest holes (per-mine design, +-2 per blast).",
+    "ripple_holes_max": "Ripple-fired blasts: most holes.",
+    "ripple_holes_per_row": "Holes fired together in one row of a ripple-fired blast.",
+    "ripple_delay_min_s": "Shortest delay between rows (s).",
+    "ripple_delay_max_s": "Longest delay between rows (s).",
+    "s_to_p_log10": "Class-independent log10 S/P amplitude ratio of the wavetrains (low frequencies).",
+    "earthquake_s_to_p_log10": "Earthquakes' extra log10 S/P at high frequency (above s_to_p_transition_hz).",
+    "explosion_s_to_p_log10": "Explosions' extra log10 S/P at high frequency (negative: S-poor).",
+    "s_to_p_sigma_log10": "Per-event scatter of log10 S/P.",
+    "s_to_p_transition_hz": "Frequency (Hz) where the class S/P difference reaches half its value.",
+    "radiation_blend_hz": "Double-couple radiation blends to focal-sphere averages above this frequency (Hz).",
+    "rg_amplitude": "Rg amplitude relative to direct S for a surface source at short distance.",
+    "tile_km": "Size of the source tiles (km) that carry persistent path responses.",
+    "n_scatterers": "Scattered arrivals per (station, tile node, phase).",
+    "coda_to_direct_p": "Energy ratio of the P coda to the direct P wave.",
+    "coda_to_direct_s": "Energy ratio of the S coda to the direct S wave.",
+    "coda_q0": "Coda Qc at 1 Hz (Qc = coda_q0 f^coda_q_exponent).",
+    "coda_q_exponent": "Frequency exponent of coda Qc.",
+    "coda_reference_hz": "Frequency (Hz) at which the coda envelope decay is evaluated.",
+    "path_delay_gradient_s_per_km": "Rms change of a scattered arrival's delay per km of event position (s/km).",
+    "q_west": "Lg Q0 west of q_boundary_longitude_deg (Q = Q0 f^eta).",
+    "q_west_exponent": "Frequency exponent of Q in the west.",
+    "q_east": "Lg Q0 east of the boundary.",
+    "q_east_exponent": "Frequency exponent of Q in the east.",
+    "q_boundary_longitude_deg": "Longitude (deg) of the path midpoint separating western and eastern Q.",
+    "qp_over_qs": "Ratio of P to S quality factor.",
+    "kappa_min_s": "Station kappa, lower end (s).",
+    "kappa_max_s": "Station kappa, upper end (s).",
+    "site_amplification_max": "Largest smooth high-frequency site amplification (1 = none).",
+    "sensor_sensitivity_v_per_m_s": "Broadband sensor generator constant (V per m/s).",
+    "digitizer_gain_counts_per_v": "Digitizer gain (counts per V).",
+    "noise_level_min": "Noise level per record, lower end (0 = NLNM, 1 = NHNM, in dB).",
+    "noise_level_max": "Noise level per record, upper end.",
+    "microseism_boost_db_max": "Extra microseism peak (dB, 0.12-0.3 Hz), uniform in [0, this] per record.",
+    "snr_median": "Median 1-8 Hz SNR of the P wave (first 10 s rms over noise rms).",
+    "snr_sigma_log10": "Log10 scatter of the SNR between records.",
+    "snr_magnitude_distance_weight": "Weight of (magnitude, log distance) on log10 SNR (0 = none).",
+    "pick_error_scale_min_s": "Pick error: Student-t scale, lower end (s).",
+    "pick_error_scale_max_s": "Pick error: Student-t scale, upper end (s).",
+    "pick_error_df": "Pick error: Student-t degrees of freedom (heavy tail).",
+    "pick_error_max_s": "Pick errors are clipped to +- this (s).",
+    "p_gap": "Probability of a gap (1-20 s, all channels) in a record.",
+    "p_glitch": "Probability of a one-sample glitch on one channel.",
+    "p_clipped": "Probability that a record is clipped (30-70 % of its peak).",
+    "p_dead_channel": "Probability of a dead (flat zero) channel.",
+    "p_station_bh12": "Probability that a station names its horizontals BH1/BH2 (arbitrary azimuth).",
+    "misorientation_sigma_deg": "Rms misorientation (deg) of BHN/BHE horizontals (recorded in the StationXML).",
+    "cache_dir": "Folder to cache the iasp91 table if the shipped one is missing (null: recompute).",
+}
+
+
+def describe() -> list[tuple[str, str, object, str]]:
+    """(name, type, default, description) for every parameter, in declaration order."""
+    out = []
+    for f in fields(SyntheticParams):
+        out.append((f.name, str(f.type), f.default, DESCRIPTIONS.get(f.name, "")))
+    return out
