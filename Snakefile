@@ -18,9 +18,11 @@ config = check_config_for_workflow(config, schema="workflow/schemas/config.schem
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/catalog.smk"
+include: "workflow/rules/waveforms.smk"
+include: "workflow/rules/dataset.smk"
 
 
 rule all:
     input:
-        rules.catalog.output,
+        rules.build_dataset.output,
     default_target: True

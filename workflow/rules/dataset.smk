@@ -1,4 +1,5 @@
 # Dataset stage: waveform partitions -> results/dataset/waveforms.zarr + dataset card.
+import os
 
 
 rule build_dataset:
@@ -30,6 +31,8 @@ rule build_dataset:
     params:
         config=config_json("dataset", "waveforms"),
         partitions=" ".join(PARTITIONS),
+        waveforms_dir=lambda wildcards, input: os.path.dirname(input.summary),
+        out_dir=lambda wildcards, output: os.path.dirname(output.card),
     threads: 2
     log:
         "logs/dataset/build_dataset.log",
@@ -38,6 +41,6 @@ rule build_dataset:
     conda:
         "../../envs/seisembed.yaml"
     shell:
-        "seisembed dataset --config-json {params.config:q} --waveforms-dir results/waveforms"
-        " --partitions {params.partitions} --summary {input.summary} --out-dir results/dataset"
+        "seisembed dataset --config-json {params.config:q} --waveforms-dir {params.waveforms_dir}"
+        " --partitions {params.partitions} --summary {input.summary} --out-dir {params.out_dir}"
         " --threads {threads} --log {log}"

@@ -1,0 +1,64 @@
+"""What every waveform source (FDSN, SDS) hands to the partition driver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Protocol
+
+from obspy import Stream, UTCDateTime
+from obspy.core.inventory import Inventory
+
+
+@dataclass(frozen=True)
+class WindowRequest:
+    """Raw data wanted for one arrival: a channel wildcard and a time span (UTC).
+
+    ``key`` is the arrival's row number within its partition; the span already
+    includes the processing padding on both sides.
+    """
+
+    key: int
+    network: str
+    station: str
+    location: str
+    channel: str
+    starttime: UTCDateTime
+    endtime: UTCDateTime
+
+    def bulk_line(self) -> tuple:
+        """The line of an FDSN ``get_waveforms_bulk`` request."""
+        return (self.network, self.station, self.location or "--", self.channel, self.starttime, self.endtime)
+
+
+@dataclass
+class FetchResult:
+    """Outcome of one request: ``stream`` (possibly empty) or a failure status and reason."""
+
+    request: WindowRequest
+    stream: Stream | None
+    attempts: int
+    status: str | None = None  # None: data came back; else "no_data" | "error"
+    reason: str = ""
+
+
+class WaveformSource(Protocol):
+    """Interface of :class:`~seisembed.waveforms.fdsn.FDSNSource` and :class:`~seisembed.waveforms.sds.SDSSource`."""
+
+    def describe(self) -> str:
+        """A one-line, credential-free description for logs and provenance."""
+
+    def prefetch_inventories(self, stations: Iterable[tuple[str, str]]) -> None:
+        """Make sure the StationXML of these (network, station) pairs is at hand."""
+
+    def get_inventory(self, network: str, station: str) -> Inventory | None:
+        """The station's StationXML (channel level at least), ``None`` when unknown."""
+
+    def fetch(self, requests: list[WindowRequest]) -> Iterator[FetchResult]:
+        """Yield one result per request, in any order, as data arrive."""
+
+    def close(self) -> None:
+        """Release connections and worker threads."""
+
+
+class SourceError(Exception):
+    """A source could not deliver (after retries); the message names the request."""

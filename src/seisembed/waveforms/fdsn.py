@@ -1,0 +1,311 @@
+"""Polite, fault-tolerant retrieval from an FDSN data centre (EarthScope by default).
+
+* StationXML (channel level) is fetched once per network/station and cached on
+  disk (``fdsn.cache_dir``/<server>/<NET>.<STA>.xml, atomic writes), so reruns
+  and other partitions never ask again.
+* Waveforms come by ``get_waveforms_bulk`` in chunks of ``fdsn.bulk_size`` lines,
+  several chunks in flight at once through one shared :class:`RateLimiter`
+  (default: 5 concurrent requests, 10 requests/s: EarthScope's published limits).
+* 429, 503, time-outs, connection resets and unreadable replies are retried
+  with exponential back-off (with jitter); a 413, or a chunk still failing after
+  its retries, is split in halves down to single lines, so one bad line cannot
+  sink its neighbours; a 204 marks the lines ``no_data``.
+* Credentials come only from environment variables whose *names* are configured
+  (``fdsn.user_env``, ``fdsn.password_env``, ``fdsn.eida_token_env``); their
+  values are never logged or written.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import http.client
+import io
+import logging
+import os
+import random
+import re
+import struct
+import threading
+import time
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, TypeVar
+
+from obspy import Stream, read, read_inventory
+from obspy.clients.fdsn import Client
+from obspy.clients.fdsn.header import (FDSNBadRequestException, FDSNException, FDSNForbiddenException,
+                                       FDSNNoDataException, FDSNRequestTooLargeException,
+                                       FDSNUnauthorizedException)
+from obspy.core.inventory import Inventory
+from obspy.core.util.obspy_types import ObsPyException
+from obspy.io.mseed import InternalMSEEDError
+
+from seisembed.errors import ConfigError
+from seisembed.waveforms.base import FetchResult, SourceError, WindowRequest
+from seisembed.waveforms.limiter import RateLimiter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: failures worth retrying: HTTP 429/500/502/503/time-outs/resets (FDSNException and
+#: OSError), truncated bodies (HTTPException) and unreadable payloads (the rest)
+RETRYABLE = (FDSNException, OSError, http.client.HTTPException, InternalMSEEDError, ObsPyException, ValueError,
+             TypeError, EOFError, SyntaxError, zlib.error, struct.error)
+
+#: failures that retrying the same request cannot fix (split, or give up on one line)
+PERMANENT = (FDSNRequestTooLargeException, FDSNBadRequestException, FDSNUnauthorizedException,
+             FDSNForbiddenException)
+
+
+class CorruptReply(ValueError):
+    """A reply that parsed but holds traces nobody asked for (garbage read as miniSEED)."""
+
+
+class _GiveUp(Exception):
+    """Internal: a request failed for good; ``attempts`` were made."""
+
+    def __init__(self, reason: str, attempts: int, split: bool):
+        super().__init__(reason)
+        self.reason, self.attempts, self.split = reason, attempts, split
+
+
+def _redact(url: str) -> str:
+    """``url`` without any ``user:password@`` part."""
+    return re.sub(r"//[^/@]*@", "//", url)
+
+
+def credentials_from_env(section: dict) -> dict:
+    """Client keyword arguments (``user``, ``password``, ``eida_token``) from environment variables.
+
+    The config holds only the variable *names*; an unset or empty variable means
+    anonymous access. A user without a password (or vice versa) is a config error.
+    """
+    user = os.environ.get(section.get("user_env") or "", "") or None
+    password = os.environ.get(section.get("password_env") or "", "") or None
+    token = os.environ.get(section.get("eida_token_env") or "", "") or None
+    if bool(user) != bool(password):
+        raise ConfigError(f"environment variables {section.get('user_env')} and {section.get('password_env')} "
+                          "(config keys waveforms.fdsn.user_env/password_env) must be set together")
+    kwargs: dict = {}
+    if user:
+        kwargs.update(user=user, password=password)
+    if token:
+        kwargs["eida_token"] = token
+    return kwargs
+
+
+class FDSNSource:
+    """Waveforms and StationXML from an FDSN web service, politely and with retries.
+
+    ``section`` is the ``waveforms.fdsn`` config section; ``seed`` seeds the
+    back-off jitter. ``limiter`` may be shared between sources talking to one server.
+    """
+
+    def __init__(self, section: dict, seed: int = 0, limiter: RateLimiter | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.section = dict(section)
+        self.base_url = str(section.get("base_url", "EARTHSCOPE"))
+        self.timeout_s = float(section.get("timeout_s", 120.0))
+        self.max_retries = int(section.get("max_retries", 6))
+        self.backoff_s = float(section.get("backoff_s", 1.0))
+        self.backoff_max_s = float(section.get("backoff_max_s", 60.0))
+        self.bulk_size = int(section.get("bulk_size", 100))
+        self.station_level = str(section.get("station_level", "channel"))
+        self.limiter = limiter or RateLimiter(int(section.get("max_concurrent", 5)),
+                                              float(section.get("max_requests_per_s", 10.0)))
+        self._credentials = credentials_from_env(self.section)
+        self._discover = bool(section.get("discover_services", False))
+        self._local = threading.local()
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        self._sleep = sleep
+        self._pool = ThreadPoolExecutor(max_workers=self.limiter.max_concurrent, thread_name_prefix="fdsn")
+        cache_root = Path(section.get("cache_dir", "resources/waveforms/stationxml"))
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", _redact(self.base_url)).strip("_")[:40]
+        digest = hashlib.sha256(_redact(self.base_url).encode()).hexdigest()[:8]
+        self.cache_dir = cache_root / f"{slug}-{digest}"
+        self._inventories: dict[tuple[str, str], Inventory | None] = {}
+        self._inv_lock = threading.Lock()
+
+    # -- plumbing -------------------------------------------------------------------
+    def describe(self) -> str:
+        """Credential-free description (for logs and provenance)."""
+        auth = " (authenticated)" if self._credentials else ""
+        return f"fdsn {_redact(self.base_url)}{auth}"
+
+    def _client(self) -> Client:
+        """This thread's ObsPy client (urllib openers are not shared between threads)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            if self._discover:  # discovery sends requests of its own: count them against the limits
+                with self.limiter.slot():
+                    client = self._new_client()
+            else:
+                client = self._new_client()
+            self._local.client = client
+        return client
+
+    def _new_client(self) -> Client:
+        """An ObsPy FDSN client for this server with the configured credentials."""
+        return Client(self.base_url, timeout=self.timeout_s, _discover_services=self._discover, **self._credentials)
+
+    def _backoff(self, attempt: int) -> float:
+        """Delay (s) before retry number ``attempt`` (1-based): doubling, capped, jittered."""
+        with self._rng_lock:
+            jitter = self._rng.uniform(0.5, 1.0)
+        return min(self.backoff_max_s, self.backoff_s * 2 ** (attempt - 1)) * jitter
+
+    def _call(self, what: str, func: Callable[[Client], T]) -> tuple[T, int]:
+        """Run ``func(client)`` under the limiter, retrying transient failures.
+
+        Returns (result, attempts). Raises :class:`FDSNNoDataException` for 204
+        and :class:`_GiveUp` otherwise.
+        """
+        last = ""
+        for attempt in range(1, self.max_retries + 2):
+            try:
+                client = self._client()
+                with self.limiter.slot():
+                    return func(client), attempt
+            except FDSNNoDataException as exc:
+                exc.attempts = attempt
+                raise
+            except PERMANENT as exc:
+                raise _GiveUp(f"{type(exc).__name__}: {str(exc).splitlines()[0]}", attempt, split=True) from None
+            except RETRYABLE as exc:
+                last = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                if attempt > self.max_retries:
+                    break
+                delay = self._backoff(attempt)
+                log.debug("%s failed (%s); retry %d/%d in %.1f s", what, last, attempt, self.max_retries, delay)
+                self._sleep(delay)
+        raise _GiveUp(f"failed {self.max_retries + 1} times, last: {last}", self.max_retries + 1, split=True)
+
+    # -- StationXML -----------------------------------------------------------------
+    def _cache_path(self, network: str, station: str) -> Path:
+        return self.cache_dir / f"{network}.{station}.xml"
+
+    def _load_inventory(self, network: str, station: str) -> Inventory | None:
+        """Read the cached StationXML or fetch it (and cache it atomically)."""
+        path = self._cache_path(network, station)
+        if path.is_file():
+            try:
+                return read_inventory(str(path), format="STATIONXML")
+            except (ValueError, TypeError, OSError, SyntaxError) as exc:
+                log.warning("cached StationXML %s is unreadable (%s); fetching it again", path, exc)
+        try:
+            inv, _ = self._call(f"StationXML {network}.{station}",
+                                lambda c: c.get_stations(network=network, station=station, level=self.station_level))
+        except FDSNNoDataException:
+            log.info("the server has no StationXML for %s.%s", network, station)
+            return None
+        except _GiveUp as exc:
+            raise SourceError(f"StationXML of {network}.{station} from {_redact(self.base_url)}: {exc.reason}") from None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        inv.write(str(tmp), format="STATIONXML")
+        os.replace(tmp, path)
+        return inv
+
+    def get_inventory(self, network: str, station: str) -> Inventory | None:
+        """The station's StationXML (``None`` when the server has none); raises :class:`SourceError`."""
+        key = (network, station)
+        with self._inv_lock:
+            if key in self._inventories:
+                return self._inventories[key]
+        inv = self._load_inventory(network, station)
+        with self._inv_lock:
+            self._inventories[key] = inv
+        return inv
+
+    def prefetch_inventories(self, stations: Iterable[tuple[str, str]]) -> None:
+        """Fetch the missing StationXML of ``stations`` concurrently (errors surface later)."""
+        todo = [s for s in dict.fromkeys(stations) if s not in self._inventories]
+        futures = [self._pool.submit(self.get_inventory, net, sta) for net, sta in todo]
+        for fut in as_completed(futures):
+            try:
+                fut.result()
+            except SourceError as exc:
+                log.warning("%s", exc)
+
+    # -- waveforms ------------------------------------------------------------------
+    def _fetch_lines(self, requests: list[WindowRequest], attempts_before: int = 0) -> list[FetchResult]:
+        """Fetch one bulk chunk; split it in halves on 413 or persistent failure."""
+        bulk = [r.bulk_line() for r in requests]
+        what = f"bulk of {len(requests)} lines starting {requests[0].network}.{requests[0].station}"
+        try:
+            stream, attempts = self._call(what, lambda c: _bulk(c, bulk, requests))
+        except FDSNNoDataException as exc:
+            n = attempts_before + getattr(exc, "attempts", 1)
+            return [FetchResult(r, None, n, "no_data", "the data centre has no data (HTTP 204)") for r in requests]
+        except _GiveUp as exc:
+            n = attempts_before + exc.attempts
+            if len(requests) > 1:
+                half = len(requests) // 2
+                log.info("splitting %s in halves (%s)", what, exc.reason)
+                return self._fetch_lines(requests[:half], n) + self._fetch_lines(requests[half:], n)
+            r = requests[0]
+            return [FetchResult(r, None, n, "error", f"{r.network}.{r.station}.{r.location}.{r.channel}: {exc.reason}")]
+        by_station: dict[tuple[str, str], list] = {}
+        for tr in stream:  # (trace, channel, start, end) with POSIX seconds for cheap comparisons
+            s = tr.stats
+            by_station.setdefault((s.network, s.station), []).append(
+                (tr, s.channel, s.starttime.timestamp, s.endtime.timestamp))
+        return [FetchResult(r, _pick(by_station.get((r.network, r.station), []), r), attempts_before + attempts)
+                for r in requests]
+
+    def fetch(self, requests: list[WindowRequest]) -> Iterator[FetchResult]:
+        """Yield a result per request as bulk chunks complete (up to ``max_concurrent`` in flight).
+
+        The bulk requests are submitted at once (before the first result is
+        consumed), so the caller can start the next batch while working on this one.
+        """
+        order = sorted(requests, key=lambda r: (r.network, r.station, r.location, r.starttime))
+        chunks = [order[i : i + self.bulk_size] for i in range(0, len(order), self.bulk_size)]
+        futures: list[Future] = [self._pool.submit(self._fetch_lines, chunk) for chunk in chunks]
+
+        def results() -> Iterator[FetchResult]:
+            for fut in as_completed(futures):
+                yield from fut.result()
+
+        return results()
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _bulk(client: Client, bulk: list[tuple], requests: list[WindowRequest]) -> Stream:
+    """One bulk request: raw bytes first, so an empty HTTP 200 counts as no data, not as damage."""
+    buf = io.BytesIO()
+    client.get_waveforms_bulk(bulk, filename=buf)
+    raw = buf.getvalue()
+    if not raw:
+        raise FDSNNoDataException("empty reply (HTTP 200 without data)")
+    return _checked(read(io.BytesIO(raw), format="MSEED"), requests)
+
+
+def _checked(stream: Stream, requests: list[WindowRequest]) -> Stream:
+    """``stream`` if every trace answers one of ``requests``; else raise :class:`CorruptReply` (retried)."""
+    wanted = {(r.network, r.station) for r in requests}
+    patterns = {r.channel for r in requests}
+    for tr in stream:
+        s = tr.stats
+        if (s.network, s.station) not in wanted or not any(fnmatch.fnmatchcase(s.channel, p) for p in patterns):
+            raise CorruptReply(f"reply holds unrequested trace {tr.id!r} (corrupted payload?)")
+    return stream
+
+
+def _pick(traces: list, request: WindowRequest) -> Stream:
+    """The traces of the request's station (as ``(trace, channel, start_s, end_s)``) matching its
+    channels and overlapping its span.
+
+    Traces are shared, not copied or sliced (processing cuts what it needs and
+    never modifies its input in place).
+    """
+    t0, t1 = request.starttime.timestamp, request.endtime.timestamp
+    return Stream([tr for tr, channel, start, end in traces
+                   if end >= t0 and start <= t1 and fnmatch.fnmatchcase(channel, request.channel)])

@@ -1,0 +1,450 @@
+"""The per-partition driver: arrivals in, windows + QC ledger out, resumable.
+
+Work is cut into chunks of ``waveforms.chunk_size`` arrivals (in a fixed order:
+origin time, event id, network, station, location). Each finished chunk is
+committed under ``<partition dir>/.progress/`` as ``chunk-NNNNN.npy`` (its
+windows, written through :func:`numpy.lib.format.open_memmap` as they are made)
+and then ``chunk-NNNNN.parquet`` (its ledger rows; written last, so its presence
+means the chunk is complete). A killed run resumes at the first uncommitted
+chunk; the manifest's fingerprint (config + the partition's arrivals) makes a
+changed input start over. The final ``windows.npy``, ``windows.parquet`` and
+``qc.parquet`` are assembled chunk by chunk (memory stays flat), written to
+temporary names and moved into place with :func:`os.replace`; only then is the
+progress folder removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.lib.format import open_memmap
+from obspy import UTCDateTime
+
+from seisembed.columns import ARRIVAL_COLUMNS, QC_STATUSES, trace_name
+from seisembed.errors import InputError
+from seisembed.partitions import partition_of
+from seisembed.waveforms.base import SourceError, WaveformSource, WindowRequest
+from seisembed.waveforms.processing import (ChannelSet, ProcessingOptions, QCFailure, WindowSpec,
+                                            choose_channels, make_window)
+
+log = logging.getLogger(__name__)
+
+#: ledger columns (qc.parquet), in order
+QC_COLUMNS: tuple[str, ...] = (
+    "source_id", "station_network_code", "station_code", "station_location_code", "trace_name",
+    "trace_p_arrival_time", "qc_status", "qc_reason", "qc_attempts", "qc_location_code", "qc_channels",
+    "qc_window_index", "qc_partition",
+)
+
+#: columns windows.parquet adds to ARRIVAL_COLUMNS, in order
+WINDOW_COLUMNS: tuple[str, ...] = (
+    "trace_name", "trace_p_arrival_sample", "trace_sampling_rate_hz", "trace_start_time", "trace_channels",
+    "trace_location_code", "trace_snr_db",
+)
+
+#: waveforms config keys whose change invalidates a partition's progress
+_FINGERPRINT_KEYS = ("source", "sampling_rate_hz", "window_before_s", "window_after_s", "channel_priority",
+                     "location_priority", "pad_s", "detrend", "antialias_corner_fraction", "antialias_order",
+                     "clip", "chunk_size")
+
+
+@dataclass(frozen=True)
+class PartitionPaths:
+    """Where one partition's outputs and progress live."""
+
+    directory: Path
+
+    @property
+    def windows_npy(self) -> Path:
+        return self.directory / "windows.npy"
+
+    @property
+    def windows_parquet(self) -> Path:
+        return self.directory / "windows.parquet"
+
+    @property
+    def qc_parquet(self) -> Path:
+        return self.directory / "qc.parquet"
+
+    @property
+    def progress(self) -> Path:
+        return self.directory / ".progress"
+
+    def chunk(self, index: int, suffix: str) -> Path:
+        return self.progress / f"chunk-{index:05d}.{suffix}"
+
+
+def _tmp(path: Path) -> Path:
+    """A temporary sibling of ``path`` (same file system, so os.replace is atomic)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` via a temporary file and :func:`os.replace`."""
+    tmp = _tmp(path)
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(obj: dict, path: Path) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    tmp = _tmp(path)
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+# -- input ---------------------------------------------------------------------------
+def read_partition_arrivals(path: str | Path, partition: str) -> pd.DataFrame:
+    """The arrivals of ``partition`` from the catalog parquet, in processing order.
+
+    Raises :class:`InputError` naming the file and the missing column or the
+    duplicated (event, station).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"arrivals file {path} does not exist (run the catalog stage first)")
+    frame = pd.read_parquet(path)
+    missing = [c for c in ARRIVAL_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"arrivals file {path} lacks column(s) {', '.join(missing)}")
+    frame = frame.loc[:, list(ARRIVAL_COLUMNS)]
+    for col in ("source_origin_time", "trace_p_arrival_time"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    frame = frame[partition_of(frame["source_origin_time"]) == partition]
+    frame = frame.sort_values(["source_origin_time", "source_id", "station_network_code", "station_code",
+                               "station_location_code"], kind="stable").reset_index(drop=True)
+    names = [trace_name(*v) for v in frame[["source_id", "station_network_code", "station_code",
+                                            "station_location_code"]].astype(str).itertuples(index=False)]
+    frame.insert(len(frame.columns), "trace_name", names)
+    dup = frame["trace_name"].duplicated()
+    if dup.any():
+        raise InputError(f"arrivals file {path} has {int(dup.sum())} duplicated (event, station) rows in "
+                         f"partition {partition}, e.g. {frame.loc[dup, 'trace_name'].iloc[0]}")
+    bad = frame["trace_p_arrival_time"].isna()
+    if bad.any():
+        raise InputError(f"arrivals file {path}: trace_p_arrival_time is missing for {frame.loc[bad, 'trace_name'].iloc[0]}")
+    return frame
+
+
+def fingerprint(arrivals: pd.DataFrame, section: dict, source_description: str) -> str:
+    """Hash of what determines a partition's outputs (config keys, source, arrivals)."""
+    blob = {
+        "config": {k: section.get(k) for k in _FINGERPRINT_KEYS},
+        "source": source_description,
+        "arrivals": hashlib.sha256(
+            pd.util.hash_pandas_object(arrivals[["trace_name", "trace_p_arrival_time"]], index=False).values.tobytes()
+        ).hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# -- progress --------------------------------------------------------------------------
+class Progress:
+    """Counts and periodic log lines: windows done, rate (windows/s), failures, time left."""
+
+    def __init__(self, partition: str, total: int, every_s: float):
+        self.partition, self.total, self.every_s = partition, total, every_s
+        self.done = self.ok = 0
+        self.skipped = 0
+        self.t_start = self.t_last = time.monotonic()
+
+    def add(self, status: str) -> None:
+        self.done += 1
+        self.ok += status == "ok"
+        now = time.monotonic()
+        if now - self.t_last >= self.every_s:
+            self.t_last = now
+            self.log()
+
+    def log(self) -> None:
+        elapsed = max(time.monotonic() - self.t_start, 1e-9)
+        rate = self.done / elapsed
+        left = self.total - self.skipped - self.done
+        eta = f", about {left / rate:.0f} s left" if rate > 0 and left > 0 else ""
+        log.info("partition %s: %d/%d arrivals (%d resumed), %d ok, %d failed QC, %.1f windows/s%s",
+                 self.partition, self.done + self.skipped, self.total, self.skipped, self.ok,
+                 self.done - self.ok, rate, eta)
+
+
+# -- one chunk ---------------------------------------------------------------------------
+def _ledger_row(row, status: str, reason: str, attempts: int, chset: ChannelSet | None) -> dict:
+    """One QC ledger row (without the window index, set at assembly)."""
+    return {
+        "row": int(row.Index), "trace_name": row.trace_name, "qc_status": status, "qc_reason": reason,
+        "qc_attempts": int(attempts), "qc_location_code": chset.location if chset else "",
+        "qc_channels": ",".join(chset.channels) if chset else "",
+        "trace_start_time": pd.NaT, "trace_snr_db": np.nan,
+    }
+
+
+def _plan(rows: pd.DataFrame, source: WaveformSource, section: dict, spec: WindowSpec
+          ) -> tuple[list[dict], dict[int, tuple[WindowRequest, ChannelSet, UTCDateTime]]]:
+    """Choose channels per arrival from StationXML; return early ledger rows and the requests."""
+    source.prefetch_inventories(zip(rows["station_network_code"], rows["station_code"]))
+    pad = float(section.get("pad_s", 10.0))
+    ledger, plans = [], {}
+    for row in rows.itertuples():
+        p_time = UTCDateTime(ns=int(row.trace_p_arrival_time.value))
+        net, sta, loc = str(row.station_network_code), str(row.station_code), str(row.station_location_code)
+        try:
+            inv = source.get_inventory(net, sta)
+            chset = choose_channels(inv, net, sta, loc, p_time, list(section.get("channel_priority", ["BH", "HH", "EH"])),
+                                    list(section.get("location_priority", ["", "00", "10"])))
+        except QCFailure as exc:
+            ledger.append(_ledger_row(row, exc.status, exc.reason, 0, None))
+            continue
+        except SourceError as exc:
+            ledger.append(_ledger_row(row, "error", str(exc), 0, None))
+            continue
+        req = WindowRequest(int(row.Index), net, sta, chset.location, chset.channel_pattern,
+                            spec.start(p_time) - pad, spec.last(p_time) + pad)
+        plans[int(row.Index)] = (req, chset, p_time)
+    return ledger, plans
+
+
+def cut_window(stream, chset: ChannelSet, p_time: UTCDateTime, spec: WindowSpec, options: ProcessingOptions):
+    """Process one stream into (status, reason, window or None); never raises for bad data."""
+    try:
+        win = make_window(stream, None, chset, p_time, spec, options)
+    except QCFailure as exc:
+        return exc.status, exc.reason, None
+    except Exception as exc:  # noqa: BLE001 - one bad record must never stop a partition
+        log.warning("unexpected failure processing %s.%s at %s: %s: %s", chset.network, chset.station,
+                    p_time, type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        return "error", f"processing failed: {type(exc).__name__}: {exc}", None
+    return "ok", "; ".join(win.notes), win
+
+
+@dataclass
+class _StartedChunk:
+    """A chunk whose requests are in flight: its early ledger rows, plans and result iterator."""
+
+    index: int
+    rows: pd.DataFrame
+    first_row: int
+    ledger: list
+    plans: dict
+    results: object
+
+
+def start_chunk(index: int, rows: pd.DataFrame, first_row: int, source: WaveformSource, section: dict,
+                spec: WindowSpec) -> _StartedChunk:
+    """Choose channels for a chunk's arrivals and send its data requests."""
+    ledger, plans = _plan(rows, source, section, spec)
+    results = source.fetch([plan[0] for plan in plans.values()])
+    return _StartedChunk(index, rows, first_row, ledger, plans, results)
+
+
+def finish_chunk(chunk: _StartedChunk, spec: WindowSpec, options: ProcessingOptions, paths: PartitionPaths,
+                 progress: Progress) -> None:
+    """Cut the windows of a started chunk as data arrive and commit it (npy, then ledger parquet)."""
+    ledger, first_row = chunk.ledger, chunk.first_row
+    for entry in ledger:
+        progress.add(entry["qc_status"])
+    npy = paths.chunk(chunk.index, "npy")
+    tmp = _tmp(npy)
+    out = open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(chunk.rows), 3, spec.n_samples))
+    by_index = {row.Index: row for row in chunk.rows.itertuples()}
+    for result in chunk.results:
+        req, chset, p_time = chunk.plans[result.request.key]
+        if result.status is not None:
+            status, reason, win = result.status, result.reason, None
+        else:
+            status, reason, win = cut_window(result.stream, chset, p_time, spec, options)
+        entry = _ledger_row(by_index[req.key], status, reason, result.attempts, chset)
+        if win is not None:
+            out[req.key - first_row] = win.data
+            entry["trace_start_time"] = pd.Timestamp(win.starttime.ns, unit="ns", tz="UTC")
+            entry["trace_snr_db"] = win.snr_db
+        ledger.append(entry)
+        progress.add(status)
+    out.flush()
+    del out
+    os.replace(tmp, npy)
+    frame = pd.DataFrame(ledger).sort_values("row").reset_index(drop=True)
+    frame["trace_start_time"] = pd.to_datetime(frame["trace_start_time"], utc=True)
+    commit_chunk(frame, paths.chunk(chunk.index, "parquet"))
+
+
+def commit_chunk(frame: pd.DataFrame, path: Path) -> None:
+    """Commit a chunk: its ledger parquet appears atomically, after its windows."""
+    write_parquet_atomic(frame, path)
+
+
+# -- assembly ----------------------------------------------------------------------------
+def _empty_ledger() -> pd.DataFrame:
+    return pd.DataFrame({"row": pd.Series(dtype="int64"), "trace_name": pd.Series(dtype=str),
+                         "qc_status": pd.Series(dtype=str), "qc_reason": pd.Series(dtype=str),
+                         "qc_attempts": pd.Series(dtype="int64"), "qc_location_code": pd.Series(dtype=str),
+                         "qc_channels": pd.Series(dtype=str),
+                         "trace_start_time": pd.Series(dtype="datetime64[ns, UTC]"),
+                         "trace_snr_db": pd.Series(dtype="float64")})
+
+
+def _npy_data_offset(fh) -> int:
+    """Byte offset of the data in an open .npy file (after its header)."""
+    major, _minor = np.lib.format.read_magic(fh)
+    if major == 1:
+        np.lib.format.read_array_header_1_0(fh)
+    else:
+        np.lib.format.read_array_header_2_0(fh)
+    return fh.tell()
+
+
+def _copy_ok_rows(paths: PartitionPaths, n_chunks: int, chunk_size: int, ok: np.ndarray, spec: WindowSpec,
+                  target: Path, block_bytes: int = 8 << 20) -> None:
+    """Write ``target`` (.npy, (n_ok, 3, n)) from the ok rows of the chunk files, streaming.
+
+    The header comes from :func:`open_memmap`; the rows are copied with plain
+    file reads and writes in blocks of ``block_bytes``, so memory stays flat
+    however large the partition.
+    """
+    n_ok = int(ok.sum())
+    header = open_memmap(target, mode="w+", dtype=np.float32, shape=(n_ok, 3, spec.n_samples))
+    offset = int(header.offset)
+    del header
+    row_bytes = 3 * spec.n_samples * 4
+    with open(target, "r+b") as out:
+        out.seek(offset)
+        for i in range(n_chunks):
+            lo, hi = i * chunk_size, min((i + 1) * chunk_size, len(ok))
+            flags = ok[lo:hi].astype(np.int8)
+            if not flags.any():
+                continue
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], flags, [0]))))
+            with open(paths.chunk(i, "npy"), "rb") as src:
+                base = _npy_data_offset(src)
+                for a, b in zip(edges[::2], edges[1::2]):
+                    src.seek(base + int(a) * row_bytes)
+                    left = (int(b) - int(a)) * row_bytes
+                    while left:
+                        block = src.read(min(block_bytes, left))
+                        if not block:
+                            raise InputError(f"chunk file {paths.chunk(i, 'npy')} is truncated; delete "
+                                             f"{paths.progress} and rerun")
+                        out.write(block)
+                        left -= len(block)
+
+
+def assemble(arrivals: pd.DataFrame, partition: str, n_chunks: int, chunk_size: int, spec: WindowSpec,
+             paths: PartitionPaths) -> pd.DataFrame:
+    """Write windows.npy, windows.parquet and qc.parquet from the committed chunks; return the ledger."""
+    parts = [pd.read_parquet(paths.chunk(i, "parquet")) for i in range(n_chunks)]
+    ledger = pd.concat(parts, ignore_index=True) if parts else _empty_ledger()
+    ledger = ledger.sort_values("row").reset_index(drop=True)
+    ledger["trace_start_time"] = pd.to_datetime(ledger["trace_start_time"], utc=True)
+    if len(ledger) != len(arrivals) or not (ledger["row"].to_numpy() == np.arange(len(arrivals))).all():
+        raise InputError(f"partition {partition}: progress in {paths.progress} does not match the arrivals; "
+                         "delete that folder and rerun")
+    ok = (ledger["qc_status"] == "ok").to_numpy()
+    ledger["qc_window_index"] = np.where(ok, np.cumsum(ok) - 1, -1).astype("int64")
+    n_ok = int(ok.sum())
+    tmp_npy = _tmp(paths.windows_npy)
+    _copy_ok_rows(paths, n_chunks, chunk_size, ok, spec, tmp_npy)
+
+    windows = arrivals.loc[ok, list(ARRIVAL_COLUMNS) + ["trace_name"]].reset_index(drop=True)
+    okl = ledger.loc[ok].reset_index(drop=True)
+    windows["trace_p_arrival_sample"] = np.full(n_ok, spec.p_sample, dtype="int64")
+    windows["trace_sampling_rate_hz"] = np.full(n_ok, spec.sampling_rate_hz, dtype="float64")
+    windows["trace_start_time"] = okl["trace_start_time"]
+    windows["trace_channels"] = okl["qc_channels"].astype(str)
+    windows["trace_location_code"] = okl["qc_location_code"].astype(str)
+    windows["trace_snr_db"] = okl["trace_snr_db"].astype("float64")
+
+    qc = arrivals[["source_id", "station_network_code", "station_code", "station_location_code", "trace_name",
+                   "trace_p_arrival_time"]].copy()
+    for col in ("qc_status", "qc_reason", "qc_location_code", "qc_channels"):
+        qc[col] = ledger[col].astype(str).to_numpy()
+    qc["qc_attempts"] = ledger["qc_attempts"].astype("int64").to_numpy()
+    qc["qc_window_index"] = ledger["qc_window_index"].to_numpy()
+    qc["qc_partition"] = partition
+    qc = qc.loc[:, list(QC_COLUMNS)]
+    unknown = set(qc["qc_status"]) - set(QC_STATUSES)
+    if unknown:
+        raise RuntimeError(f"bug: unknown QC status(es) {sorted(unknown)}")
+
+    tmp_wp, tmp_qc = _tmp(paths.windows_parquet), _tmp(paths.qc_parquet)
+    windows.to_parquet(tmp_wp, index=False)
+    qc.to_parquet(tmp_qc, index=False)
+    os.replace(tmp_npy, paths.windows_npy)
+    os.replace(tmp_wp, paths.windows_parquet)
+    os.replace(tmp_qc, paths.qc_parquet)
+    return qc
+
+
+# -- driver --------------------------------------------------------------------------------
+def _load_manifest(paths: PartitionPaths, fp: str) -> bool:
+    """True if the progress folder belongs to this exact job; otherwise reset it."""
+    manifest = paths.progress / "manifest.json"
+    if manifest.is_file():
+        try:
+            if json.loads(manifest.read_text()).get("fingerprint") == fp:
+                return True
+        except (ValueError, OSError):
+            pass
+        log.info("progress in %s is from another configuration or catalogue; starting over", paths.progress)
+    if paths.progress.exists():
+        shutil.rmtree(paths.progress)
+    return False
+
+
+def run_partition(arrivals_path: str | Path, partition: str, out_dir: str | Path, config: dict,
+                  source: WaveformSource) -> pd.DataFrame:
+    """Make all windows of one partition (resuming committed chunks); return its QC ledger.
+
+    ``config`` holds the config sections (``config["waveforms"]`` is used);
+    ``source`` is an :class:`~seisembed.waveforms.fdsn.FDSNSource` or
+    :class:`~seisembed.waveforms.sds.SDSSource`.
+    """
+    section = config["waveforms"]
+    spec = WindowSpec(float(section.get("sampling_rate_hz", 40.0)), float(section.get("window_before_s", 30.0)),
+                      float(section.get("window_after_s", 150.0)))
+    options = ProcessingOptions.from_config(section)
+    chunk_size = int(section.get("chunk_size", 500))
+    paths = PartitionPaths(Path(out_dir))
+    paths.directory.mkdir(parents=True, exist_ok=True)
+    arrivals = read_partition_arrivals(arrivals_path, partition)
+    fp = fingerprint(arrivals, section, source.describe())
+    resumed = _load_manifest(paths, fp)
+    paths.progress.mkdir(parents=True, exist_ok=True)
+    n_chunks = -(-len(arrivals) // chunk_size)
+    write_json_atomic({"fingerprint": fp, "partition": partition, "arrivals": len(arrivals),
+                       "chunk_size": chunk_size, "chunks": n_chunks, "source": source.describe()},
+                      paths.progress / "manifest.json")
+    progress = Progress(partition, len(arrivals), float(section.get("progress_every_s", 30.0)))
+    log.info("partition %s: %d arrivals in %d chunk(s) from %s%s", partition, len(arrivals), n_chunks,
+             source.describe(), " (resuming)" if resumed else "")
+    todo = []
+    for i in range(n_chunks):
+        lo, hi = i * chunk_size, min((i + 1) * chunk_size, len(arrivals))
+        if paths.chunk(i, "parquet").is_file() and paths.chunk(i, "npy").is_file():
+            progress.skipped += hi - lo
+        else:
+            todo.append((i, lo, hi))
+    # one chunk ahead: the next chunk's requests are in flight while this one is cut
+    started = None
+    for pos, (i, lo, hi) in enumerate(todo):
+        if started is None:
+            started = start_chunk(i, arrivals.iloc[lo:hi], lo, source, section, spec)
+        upcoming = None
+        if pos + 1 < len(todo):
+            j, lo2, hi2 = todo[pos + 1]
+            upcoming = start_chunk(j, arrivals.iloc[lo2:hi2], lo2, source, section, spec)
+        finish_chunk(started, spec, options, paths, progress)
+        started = upcoming
+    progress.log()
+    ledger = assemble(arrivals, partition, n_chunks, chunk_size, spec, paths)
+    shutil.rmtree(paths.progress)
+    counts = ledger["qc_status"].value_counts().to_dict()
+    log.info("partition %s done: %d windows ok of %d arrivals; %s", partition, counts.get("ok", 0), len(ledger),
+             ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no arrivals")
+    return ledger

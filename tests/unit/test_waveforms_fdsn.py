@@ -1,0 +1,186 @@
+"""The fdsn source against a local FDSN server with fault injection (no internet)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seisembed.config import default_config
+from seisembed.errors import ConfigError
+from seisembed.testing.archive import make_study
+from seisembed.testing.fdsn_server import Faults, FDSNTestServer
+from seisembed.waveforms.fdsn import FDSNSource, credentials_from_env
+from seisembed.waveforms.limiter import RateLimiter
+from seisembed.waveforms.partition import run_partition
+from seisembed.waveforms.sds import SDSSource
+
+PARTITION = "2014-03"
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    return make_study(tmp_path_factory.mktemp("fdsn-study"), n_events=5, n_stations=4, seed=5)
+
+
+@pytest.fixture(scope="module")
+def sds_run(study, tmp_path_factory):
+    """The reference: the same study read from the SDS archive."""
+    out = tmp_path_factory.mktemp("sds-out")
+    config = default_config()
+    run_partition(study.arrivals, PARTITION, out, config, SDSSource(study.sds, study.stationxml))
+    return out
+
+
+def fdsn_config(url: str, cache, **fdsn) -> dict:
+    config = default_config()
+    config["waveforms"]["source"] = "fdsn"
+    settings = dict(base_url=url, cache_dir=str(cache), timeout_s=2.0, backoff_s=0.01, backoff_max_s=0.05,
+                    max_retries=8, bulk_size=8, max_requests_per_s=100.0)
+    config["waveforms"]["fdsn"].update({**settings, **fdsn})
+    return config
+
+
+def run_fdsn(config: dict, study, out):
+    source = FDSNSource(config["waveforms"]["fdsn"], seed=1)
+    try:
+        return run_partition(study.arrivals, PARTITION, out, config, source), source
+    finally:
+        source.close()
+
+
+def test_faults_on_every_window_retrieved_once(study, sds_run, tmp_path):
+    faults = Faults(transient_rate=0.3, corrupt_rate=0.15, max_bulk_lines=4, slow_s=0.8)
+    with FDSNTestServer(study.sds, study.stationxml, faults=faults, seed=11) as server:
+        config = fdsn_config(server.url, tmp_path / "cache", max_concurrent=3, max_requests_per_s=50.0)
+        config["waveforms"]["fdsn"]["timeout_s"] = 0.4
+        ledger, source = run_fdsn(config, study, tmp_path / "out")
+        stats = server.stats()
+    assert (ledger["qc_status"] == "ok").all(), ledger.loc[ledger.qc_status != "ok", "qc_reason"].tolist()
+    assert ledger["trace_name"].is_unique
+    windows = pd.read_parquet(tmp_path / "out" / "windows.parquet")
+    assert windows["trace_name"].is_unique and len(windows) == len(ledger)
+    reference = np.load(sds_run / "windows.npy")
+    assert np.array_equal(np.load(tmp_path / "out" / "windows.npy"), reference)
+    pd.testing.assert_frame_equal(windows, pd.read_parquet(sds_run / "windows.parquet"))
+    # faults really happened, and were survived
+    replies = stats["replies"]
+    assert replies.get("413", 0) > 0
+    injected = sum(v for k, v in replies.items() if k not in ("200", "413"))
+    assert injected >= 3, replies
+    assert ledger["qc_attempts"].max() > 1
+    assert stats["max_concurrent"] <= 3
+
+
+def test_concurrency_and_rate_limits_hold(study, tmp_path):
+    with FDSNTestServer(study.sds, study.stationxml, latency_s=0.05) as server:
+        config = fdsn_config(server.url, tmp_path / "cache", max_concurrent=2, max_requests_per_s=20.0, bulk_size=2)
+        ledger, source = run_fdsn(config, study, tmp_path / "out")
+        stats = server.stats()
+    assert (ledger["qc_status"] == "ok").all()
+    assert 1 < stats["max_concurrent"] <= 2
+    assert stats["max_requests_in_1s"] <= 20
+    assert source.limiter.max_in_flight <= 2
+
+
+def test_rate_limiter_spacing_and_slots():
+    limiter = RateLimiter(max_concurrent=2, max_per_second=20.0)
+
+    def work():
+        with limiter.slot():
+            time.sleep(0.03)
+
+    threads = [threading.Thread(target=work) for _ in range(10)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert time.monotonic() - t0 >= 9 / 20.0 - 0.01
+    assert limiter.max_in_flight <= 2 and limiter.started == 10
+    with pytest.raises(ValueError, match="max_concurrent"):
+        RateLimiter(0, 1.0)
+
+
+def test_persistently_failing_line_is_isolated_by_splitting(study, tmp_path):
+    with FDSNTestServer(study.sds, study.stationxml, faults=Faults(fail_stations=("S02",))) as server:
+        config = fdsn_config(server.url, tmp_path / "cache", max_retries=1, bulk_size=8)
+        ledger, _ = run_fdsn(config, study, tmp_path / "out")
+    bad = ledger["station_code"] == "S02"
+    assert (ledger.loc[~bad, "qc_status"] == "ok").all()
+    assert (ledger.loc[bad, "qc_status"] == "error").all()
+    assert ledger.loc[bad, "qc_reason"].str.contains("FDSNInternalServerException").all()
+    assert (ledger.loc[bad, "qc_attempts"] > 2).all()  # retried, then split down to one line
+
+
+def test_no_data_and_unknown_station(study, tmp_path):
+    arrivals = pd.read_parquet(study.arrivals)
+    extra = arrivals.iloc[[0, 1]].copy()
+    extra["source_id"] = ["late", "ghost"]
+    extra["trace_p_arrival_time"] = extra["trace_p_arrival_time"] + pd.Timedelta(days=10)
+    extra["source_origin_time"] = extra["source_origin_time"] + pd.Timedelta(days=10)
+    extra.loc[extra.index[1], "station_code"] = "NOPE"
+    path = tmp_path / "arrivals.parquet"
+    pd.concat([arrivals, extra]).to_parquet(path)
+    with FDSNTestServer(study.sds, study.stationxml) as server:
+        config = fdsn_config(server.url, tmp_path / "cache")
+        source = FDSNSource(config["waveforms"]["fdsn"])
+        ledger = run_partition(path, PARTITION, tmp_path / "out", config, source)
+        source.close()
+    by_name = ledger.set_index("source_id")
+    assert by_name.loc["late", "qc_status"] == "no_data" and "XX.S00" in by_name.loc["late", "qc_reason"]
+    assert by_name.loc["ghost", "qc_status"] == "no_data" and "NOPE" in by_name.loc["ghost", "qc_reason"]
+    assert (ledger["qc_status"] == "ok").sum() == len(arrivals)
+
+
+def test_stationxml_fetched_once_and_cached(study, tmp_path):
+    with FDSNTestServer(study.sds, study.stationxml) as server:
+        config = fdsn_config(server.url, tmp_path / "cache")
+        run_fdsn(config, study, tmp_path / "out1")
+        first = server.stats()["requests"]["station"]
+        server.reset_stats()
+        run_fdsn(config, study, tmp_path / "out2")
+        second = server.stats()["requests"].get("station", 0)
+    assert first == 4 and second == 0
+    assert len(list((tmp_path / "cache").rglob("*.xml"))) == 4
+
+
+def test_credentials_only_from_env_and_never_logged(study, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("SEISEMBED_FDSN_USER", "alice")
+    monkeypatch.setenv("SEISEMBED_FDSN_PASSWORD", "s3cret-pw")
+    caplog.set_level(logging.DEBUG)
+    with FDSNTestServer(study.sds, study.stationxml) as server:
+        config = fdsn_config(server.url, tmp_path / "cache")
+        source = FDSNSource(config["waveforms"]["fdsn"])
+        assert "s3cret" not in source.describe() and "authenticated" in source.describe()
+        ledger = run_partition(study.arrivals, PARTITION, tmp_path / "out", config, source)
+        source.close()
+    assert (ledger["qc_status"] == "ok").all()
+    assert "s3cret" not in caplog.text
+    for path in (tmp_path / "out").iterdir():
+        assert b"s3cret" not in path.read_bytes()
+    monkeypatch.delenv("SEISEMBED_FDSN_PASSWORD")
+    with pytest.raises(ConfigError, match="SEISEMBED_FDSN_PASSWORD"):
+        credentials_from_env(config["waveforms"]["fdsn"])
+    monkeypatch.setenv("SEISEMBED_EIDA_TOKEN", "tok")
+    monkeypatch.delenv("SEISEMBED_FDSN_USER")
+    assert credentials_from_env(config["waveforms"]["fdsn"]) == {"eida_token": "tok"}
+
+
+def test_empty_http_200_reply_is_no_data(study, tmp_path):
+    faults = Faults(transient_rate=1.0, kinds=("empty",))
+    with FDSNTestServer(study.sds, study.stationxml, faults=faults) as server:
+        config = fdsn_config(server.url, tmp_path / "cache")
+        source = FDSNSource(config["waveforms"]["fdsn"])
+        source.prefetch_inventories([])
+        server.faults = Faults()  # StationXML normally ...
+        source.prefetch_inventories([("XX", f"S{i:02d}") for i in range(4)])
+        server.faults = faults  # ... data replies empty
+        ledger = run_partition(study.arrivals, PARTITION, tmp_path / "out", config, source)
+        source.close()
+    assert (ledger["qc_status"] == "no_data").all()
+    assert ledger["qc_reason"].str.contains("no data").all()
