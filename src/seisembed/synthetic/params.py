@@ -209,7 +209,7 @@ DESCRIPTIONS: dict[str, str] = {
     "explosion_s_to_p_log10": "Explosions' extra log10 S/P at high frequency (negative: S-poor).",
     "s_to_p_sigma_log10": "Per-event scatter of log10 S/P.",
     "s_to_p_transition_hz": "Frequency (Hz) where the class S/P difference reaches half its value.",
-    "radiation_blend_hz": "Double-couple radiation blends to focal-sphere averages above this frequency (Hz).",
+    "radiation_blend_hz": "Double-couple radiation blends toward focal-sphere averages above this frequency (Hz; weight 1/(1+(4 Hz/this)^2) on the double couple).",
     "rg_amplitude": "Rg amplitude relative to direct S for a surface source at short distance.",
     "tile_km": "Size of the source tiles (km) that carry persistent path responses.",
     "n_scatterers": "Scattered arrivals per (station, tile node, phase).",
