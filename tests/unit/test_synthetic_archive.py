@@ -12,7 +12,7 @@ from obspy import UTCDateTime, read_events, read_inventory
 from obspy.clients.filesystem.sds import Client
 
 from seisembed.synthetic import select_subset, synthesize
-from seisembed.synthetic.arrivals_io import read_arrivals
+from seisembed.catalog import read_arrivals_table as read_arrivals
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "resources" / "isc" / "isc_arrivals_2014_conus.csv.gz"
 SEED = 7

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from seisembed.synthetic import calibrate, select_subset, synthesize
-from seisembed.synthetic.arrivals_io import read_arrivals
+from seisembed.catalog import read_arrivals_table as read_arrivals
 from seisembed.synthetic.calibration import _auc, _peak_cc
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "resources" / "isc" / "isc_arrivals_2014_conus.csv.gz"

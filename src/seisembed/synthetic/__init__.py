@@ -9,7 +9,7 @@ Public surface:
 - :class:`SyntheticParams` — every physics knob with its default.
 
 Modules: ``params``, ``traveltimes``, ``sources``, ``paths``, ``site``, ``noise``,
-``artifacts``, ``writers``, ``generate``, ``subset``, ``calibration``, ``arrivals_io``, ``rng``.
+``artifacts``, ``writers``, ``generate``, ``subset``, ``calibration``, ``rng``. Arrivals are read with :func:`seisembed.catalog.read_arrivals_table`.
 
 Model in brief (defaults in :class:`SyntheticParams`):
 
@@ -65,7 +65,7 @@ def run_cli(args: argparse.Namespace) -> int:
     ``args``: ``arrivals`` (ISC CSV or parquet), ``out_dir``, ``params`` (the
     config's ``synthetic`` section), ``seed`` (int), ``calibration`` (JSON path or None).
     """
-    from seisembed.synthetic.arrivals_io import read_arrivals
+    from seisembed.catalog import read_arrivals_table as read_arrivals
 
     params = SyntheticParams.from_dict(args.params)
     arrivals = read_arrivals(args.arrivals)
