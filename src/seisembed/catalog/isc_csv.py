@@ -229,8 +229,8 @@ def parse_isc_csv_text(
     frame = frame.assign(_arrival=arrival, _origin=origin_time)
     frame = _drop_invalid(frame, frame["_arrival"].isna(), "rows: arrival time missing or unparseable", skips, "arrival_time")
     frame = _drop_invalid(frame, frame["_origin"].isna(), "rows: origin time missing or unparseable", skips, "origin_time")
-    numbers = {c: _numbers(frame, c) for c in ("station_lat", "station_lon", "event_lat", "event_lon")}
-    for column, values in numbers.items():
+    for column in ("station_lat", "station_lon", "event_lat", "event_lon"):
+        values = _numbers(frame, column)
         bad = values.isna() | (values.abs() > (90 if column.endswith("lat") else 180))
         frame = _drop_invalid(frame.assign(**{f"_{column}": values}), bad, f"rows: {column.replace('_', ' ')} missing or invalid", skips, column)
     isc_phase = frame["isc_phase"].fillna("") if "isc_phase" in frame else pd.Series("", index=frame.index)
