@@ -17,7 +17,7 @@ run: $(BIN)/python
 
 # Set up and run the fast test suite (add ARGS="-m slow" for the long tests).
 test: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,train]"
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(BIN)/python
