@@ -97,28 +97,58 @@ class DirectReader:
 
     Zarr-python's generic path costs ~0.3-1.5 ms of Python per chunk; a triplet
     batch touches ~100 scattered chunks, which caps it near 1,000 windows/s on two
-    cores. For the layouts this project writes (regular trace chunks of full
-    channel/sample extent; codecs ``bytes`` (little endian) + optional ``blosc``,
-    optionally inside ``sharding_indexed`` with its index at the end), this
-    reader follows the Zarr v3 specification directly: chunk key
-    ``c/<i>/0/0``, shard index = ``n_chunks`` little-endian ``(offset, nbytes)``
-    uint64 pairs + CRC32C at the end of the shard file. Missing chunks read as
-    the fill value. :meth:`for_store` returns ``None`` for any other layout and
-    callers fall back to zarr (results are identical; tests check it).
+    cores. For the layouts this project writes (float32, a regular chunk grid of
+    whole traces (full channel/sample extent), ``/``-separated default chunk keys,
+    no storage transformers; codecs ``bytes`` (little endian) + optional
+    ``blosc`` (any cname/shuffle), optionally inside ``sharding_indexed`` with a
+    little-endian ``bytes`` + ``crc32c`` index at the end), this reader follows
+    the Zarr v3 specification directly: chunk key ``c/<i>/0/0``, shard index =
+    ``n_chunks`` little-endian ``(offset, nbytes)`` uint64 pairs + CRC32C at the
+    end of the shard file (the CRC is not verified). Missing chunk files, and
+    chunks marked empty (``2**64 - 1``) in a shard index, read as the fill value.
+    :meth:`for_store` returns ``None`` for any other layout and callers fall
+    back to zarr (results are identical; ``tests/unit/test_sampling_direct_reader.py``
+    checks every layout). A damaged file raises :class:`InputError` naming it.
     """
 
     def __init__(self, folder: Path, shape: tuple[int, ...], chunk: int, shard: int | None, blosc: bool, fill: float):
         self.folder, self.shape, self.chunk, self.shard, self.blosc, self.fill = folder, shape, chunk, shard, blosc, fill
+        self._chunk_bytes = chunk * int(np.prod(shape[1:])) * 4
         self._index: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
 
     @staticmethod
-    def _plain(codecs: list) -> bool | None:
+    def _little_bytes(codec: dict) -> bool:
+        """Whether ``codec`` is the ``bytes`` codec with little-endian order."""
+        return codec.get("name") == "bytes" and (codec.get("configuration") or {}).get("endian", "little") == "little"
+
+    @classmethod
+    def _plain(cls, codecs: list) -> bool | None:
         """``True``/``False`` (blosc or not) for [bytes LE, (blosc)], else ``None``."""
-        if not codecs or codecs[0].get("name") != "bytes" or codecs[0].get("configuration", {}).get("endian", "little") != "little":
+        if not codecs or not cls._little_bytes(codecs[0]):
             return None
         rest = [c.get("name") for c in codecs[1:]]
         return True if rest == ["blosc"] else False if rest == [] else None
+
+    @staticmethod
+    def _fill(raw) -> float | None:
+        """The fill value as a float (JSON ``null`` -> 0), ``None`` for encodings left to zarr (hex)."""
+        try:
+            return 0.0 if raw is None else float({"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}.get(raw, raw))
+        except (TypeError, ValueError):
+            return None
+
+    @staticmethod
+    def _whole_traces(meta: dict) -> bool:
+        """Float32, 3-d, regular grid of whole traces, default ``/`` keys, no storage transformers."""
+        shape = list(meta.get("shape", ()))
+        grid = meta.get("chunk_grid", {})
+        chunk_shape = list(grid.get("configuration", {}).get("chunk_shape", []))
+        key = meta.get("chunk_key_encoding", {})
+        return (meta.get("zarr_format") == 3 and meta.get("node_type", "array") == "array" and meta.get("data_type") == "float32"
+                and len(shape) == 3 and grid.get("name") == "regular" and len(chunk_shape) == 3 and chunk_shape[1:] == shape[1:]
+                and key.get("name") == "default" and (key.get("configuration") or {}).get("separator", "/") == "/"
+                and not meta.get("storage_transformers"))
 
     @classmethod
     def for_store(cls, store: str | Path) -> "DirectReader | None":
@@ -130,78 +160,89 @@ class DirectReader:
             meta = json.loads((folder / "zarr.json").read_text())
         except (OSError, ValueError):
             return None
-        shape = tuple(meta.get("shape", ()))
-        grid = meta.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape", [])
-        key = meta.get("chunk_key_encoding", {})
-        if meta.get("zarr_format") != 3 or meta.get("data_type") != "float32" or len(shape) != 3 or list(grid[1:]) != list(shape[1:]) or key.get("name") != "default" or key.get("configuration", {}).get("separator", "/") != "/":
+        fill = cls._fill(meta.get("fill_value"))
+        if not isinstance(meta, dict) or not cls._whole_traces(meta) or fill is None:
             return None
-        raw_fill = meta.get("fill_value")
-        try:
-            fill = 0.0 if raw_fill is None else float({"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}.get(raw_fill, raw_fill))
-        except (TypeError, ValueError):  # e.g. a hex-encoded fill value: leave it to zarr
-            return None
+        shape, grid = tuple(meta["shape"]), meta["chunk_grid"]["configuration"]["chunk_shape"]
         codecs = meta.get("codecs", [])
         if len(codecs) == 1 and codecs[0].get("name") == "sharding_indexed":
             conf = codecs[0].get("configuration", {})
-            inner = conf.get("chunk_shape", [])
-            index_codecs = [c.get("name") for c in conf.get("index_codecs", [])]
+            inner = list(conf.get("chunk_shape", []))
+            index_codecs = conf.get("index_codecs", [])
+            index_ok = len(index_codecs) == 2 and cls._little_bytes(index_codecs[0]) and index_codecs[1].get("name") == "crc32c"
             blosc = cls._plain(conf.get("codecs", []))
-            if blosc is None or conf.get("index_location", "end") != "end" or index_codecs != ["bytes", "crc32c"] or list(inner[1:]) != list(shape[1:]) or grid[0] % inner[0]:
+            if blosc is None or not index_ok or conf.get("index_location", "end") != "end" or len(inner) != 3 or inner[1:] != list(shape[1:]) or grid[0] % inner[0]:
                 return None
             return cls(folder, shape, int(inner[0]), int(grid[0]), blosc, fill)
         blosc = cls._plain(codecs)
         return None if blosc is None else cls(folder, shape, int(grid[0]), None, blosc, fill)
 
-    def _decode(self, data: bytes) -> np.ndarray:
-        """One chunk's bytes -> float32 ``(chunk, channels, samples)``."""
+    def _decode(self, data: bytes, path: Path) -> np.ndarray:
+        """One chunk's bytes -> float32 ``(chunk, channels, samples)``; :class:`InputError` if damaged."""
         if self.blosc:
             from numcodecs import blosc as _blosc
 
-            data = _blosc.decompress(data)
+            try:
+                data = _blosc.decompress(data)
+            except (RuntimeError, ValueError, TypeError) as exc:
+                raise InputError(f"dataset store: chunk in {path} is not valid Blosc data ({exc}); rebuild the store") from exc
+        if len(data) != self._chunk_bytes:
+            raise InputError(f"dataset store: chunk in {path} holds {len(data)} bytes, expected {self._chunk_bytes}; rebuild the store")
         return np.frombuffer(data, dtype="<f4").reshape(self.chunk, *self.shape[1:])
 
-    def _shard_index(self, shard: int, handle) -> np.ndarray:
-        """``(n_chunks, 2)`` offsets/sizes of one shard (cached)."""
+    def _shard_index(self, shard: int, handle, path: Path) -> np.ndarray:
+        """``(n_chunks, 2)`` offsets/sizes (bytes) of one shard (cached); checked against the file size."""
         with self._lock:
             index = self._index.get(shard)
         if index is None:
             n = self.shard // self.chunk
             size = n * 16 + 4
-            handle.seek(-size, 2)
+            file_size = handle.seek(0, 2)
+            if file_size < size:
+                raise InputError(f"dataset store: shard {path} is {file_size} bytes, too short for its {size}-byte index; rebuild the store")
+            handle.seek(file_size - size)
             index = np.frombuffer(handle.read(size)[:-4], dtype="<u8").reshape(n, 2)
+            stored = index[:, 0] != np.iinfo(np.uint64).max
+            if (index[stored, 0] + index[stored, 1] > file_size - size).any():
+                raise InputError(f"dataset store: shard {path} has an index pointing past its data; rebuild the store")
             with self._lock:
                 self._index[shard] = index
         return index
 
+    def _read_shard(self, handle, path: Path, file_id: int, rows: np.ndarray, traces: np.ndarray, out: np.ndarray) -> None:
+        """Fill ``out[rows]`` with traces ``traces[rows]`` from the open shard ``file_id``."""
+        index = self._shard_index(file_id, handle, path)
+        chunks = traces[rows] // self.chunk
+        first_chunk = file_id * (self.shard // self.chunk)
+        for chunk_id in np.unique(chunks):
+            here = rows[chunks == chunk_id]
+            offset, nbytes = index[int(chunk_id - first_chunk)]
+            if offset == np.iinfo(np.uint64).max:
+                out[here] = self.fill
+                continue
+            handle.seek(int(offset))
+            out[here] = self._decode(handle.read(int(nbytes)), path)[traces[here] - chunk_id * self.chunk]
+
     def read(self, traces: np.ndarray) -> np.ndarray:
-        """Traces ``traces`` (int, any order) as float32 ``(n, channels, samples)``."""
+        """Traces ``traces`` (int, any order, repeats allowed) as float32 ``(n, channels, samples)``."""
         traces = np.asarray(traces, dtype=np.int64)
         out = np.empty((len(traces), *self.shape[1:]), dtype=np.float32)
         if len(traces) and (traces.min() < 0 or traces.max() >= self.shape[0]):
             raise IndexError(f"trace index out of range 0..{self.shape[0] - 1}")
-        chunks = traces // self.chunk
-        outer = traces // self.shard if self.shard else chunks
+        outer = traces // (self.shard or self.chunk)
         for file_id in np.unique(outer):
             path = self.folder / "c" / str(int(file_id)) / "0" / "0"
-            here = np.flatnonzero(outer == file_id)
-            if not path.exists():
-                out[here] = self.fill
+            rows = np.flatnonzero(outer == file_id)
+            try:
+                handle = open(path, "rb")
+            except FileNotFoundError:
+                out[rows] = self.fill  # an empty chunk or shard is not written
                 continue
-            with open(path, "rb") as handle:
+            with handle:
                 if self.shard is None:
-                    block = self._decode(handle.read())
-                    out[here] = block[traces[here] - file_id * self.chunk]
-                    continue
-                index = self._shard_index(int(file_id), handle)
-                for chunk_id in np.unique(chunks[here]):
-                    rows = here[chunks[here] == chunk_id]
-                    offset, nbytes = index[int(chunk_id - file_id * (self.shard // self.chunk))]
-                    if offset == np.iinfo(np.uint64).max:
-                        out[rows] = self.fill
-                        continue
-                    handle.seek(int(offset))
-                    block = self._decode(handle.read(int(nbytes)))
-                    out[rows] = block[traces[rows] - chunk_id * self.chunk]
+                    out[rows] = self._decode(handle.read(), path)[traces[rows] - file_id * self.chunk]
+                else:
+                    self._read_shard(handle, path, int(file_id), rows, traces, out)
         return out
 
 

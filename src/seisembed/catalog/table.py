@@ -19,10 +19,10 @@ applies the same steps to all of them:
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pandas as pd
 
+from seisembed.catalog.files import write_parquet_atomic
 from seisembed.catalog.geometry import KM_PER_DEG, azimuth_deg, epicentral_distance_deg
 from seisembed.catalog.labels import label_events
 from seisembed.catalog.phases import p_phase_mask
@@ -31,6 +31,8 @@ from seisembed.columns import ARRIVAL_COLUMNS, SOURCE_TYPES
 from seisembed.errors import InputError
 
 log = logging.getLogger(__name__)
+
+__all__ = ["RAW_COLUMNS", "assemble_arrivals", "coerce_arrivals", "empty_arrivals", "validate_arrivals", "write_parquet_atomic"]
 
 TIME_COLUMNS = ("source_origin_time", "trace_p_arrival_time")
 STRING_COLUMNS = (
@@ -78,9 +80,11 @@ def to_utc_ns(values) -> pd.Series:
 def coerce_arrivals(table: pd.DataFrame) -> pd.DataFrame:
     """Return ``table`` with exactly the contract columns, in order, with contract dtypes.
 
-    Times become ``datetime64[ns, UTC]``, measurements ``float64``, the rest ``str``
-    (missing magnitude type and location code become ``""``). Raises
-    :class:`InputError` naming missing columns.
+    Times become ``datetime64[ns, UTC]`` (naive times are taken as UTC),
+    measurements ``float64`` (units as in the column names: degrees, km, m), the
+    rest ``str`` (missing magnitude type and location code become ``""``). Raises
+    :class:`InputError` naming missing columns, or the column and row of a value
+    that is not a time or not a number.
     """
     missing = [c for c in ARRIVAL_COLUMNS if c not in table.columns]
     if missing:
@@ -89,12 +93,31 @@ def coerce_arrivals(table: pd.DataFrame) -> pd.DataFrame:
     for column in ARRIVAL_COLUMNS:
         values = table[column].reset_index(drop=True)
         if column in TIME_COLUMNS:
-            out[column] = to_utc_ns(values)
+            out[column] = _checked(values, column, to_utc_ns)
         elif column in FLOAT_COLUMNS:
-            out[column] = pd.to_numeric(values, errors="raise").astype("float64")
+            out[column] = _checked(values, column, lambda v: pd.to_numeric(v, errors="raise").astype("float64"))
         else:
             out[column] = values.fillna("").astype(str)
     return out
+
+
+def _checked(values: pd.Series, column: str, convert) -> pd.Series:
+    """``convert(values)``; on failure an :class:`InputError` naming the column and first bad row."""
+    try:
+        return convert(values)
+    except (ValueError, TypeError, OverflowError) as exc:
+        bad = next((i for i, v in enumerate(values) if not _converts(v, convert)), None)
+        where = f" row {bad} ({values.iloc[bad]!r})" if bad is not None else ""
+        raise InputError(f"arrivals table column {column}:{where} cannot be converted: {exc}") from exc
+
+
+def _converts(value, convert) -> bool:
+    """True when ``convert`` accepts the single ``value``."""
+    try:
+        convert(pd.Series([value], dtype=object))
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
 
 
 def validate_arrivals(table: pd.DataFrame, name: str = "arrivals table") -> pd.DataFrame:
@@ -224,19 +247,3 @@ def assemble_arrivals(
     table = _geometry(table)
     table = coerce_arrivals(table)
     return table.sort_values(["source_origin_time", "source_id", "trace_p_arrival_time", "station_network_code", "station_code"], kind="stable").reset_index(drop=True)
-
-
-def write_parquet_atomic(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``table`` to parquet at ``path`` via a temporary file and :func:`os.replace`."""
-    import os
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        table.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path

@@ -395,7 +395,7 @@ def _to_grid(tr: Trace, t0: UTCDateTime, spec: WindowSpec, options: ProcessingOp
         sos = signal.butter(options.antialias_order, corner, btype="lowpass", fs=rate, output="sos")
         data = signal.sosfiltfilt(sos, data)
         ratio = Fraction(target / rate).limit_denominator(1000)
-        data = signal.resample_poly(data, ratio.numerator, ratio.denominator)
+        data = signal.resample_poly(data, ratio.numerator, ratio.denominator, padtype="line")
         rate = rate * ratio.numerator / ratio.denominator
     return sample_at(data, (t0 - start) * rate, spec.n_samples)
 
