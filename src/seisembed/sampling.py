@@ -80,10 +80,14 @@ def read_index(store: str | Path) -> dict[str, np.ndarray]:
     import zarr
 
     group = zarr.open_group(str(store), mode="r")
-    split = _strings(group["split"])
-    source = _strings(group["source_id"])
-    station = np.char.add(np.char.add(_strings(group["station_network_code"]), "."), _strings(group["station_code"]))
-    names = _strings(group["trace_name"])
+    columns = {}
+    for name in ("split", "source_id", "station_network_code", "station_code", "trace_name"):
+        try:
+            columns[name] = _strings(group[name])
+        except KeyError:
+            raise InputError(f"dataset store {store} has no '{name}' coordinate; rebuild it with seisembed dataset") from None
+    split, source, names = columns["split"], columns["source_id"], columns["trace_name"]
+    station = np.char.add(np.char.add(columns["station_network_code"], "."), columns["station_code"])
     change = np.ones(len(source), dtype=bool)
     change[1:] = source[1:] != source[:-1]
     event = (np.cumsum(change) - 1).astype(np.int32)
@@ -325,13 +329,14 @@ class _ReadAhead:
         return future.result() if future is not None else self.func(key)
 
     def close(self) -> None:
-        """Stop the threads (pending reads are cancelled)."""
+        """Stop the threads (pending reads are cancelled); later ``get`` calls read on demand."""
         with self.lock:
             for future in self.pending.values():
                 future.cancel()
             self.pending.clear()
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- triplet sampler
@@ -442,21 +447,26 @@ class TripletSampler:
         """Shape of ``x``: ``(L*K, n_samples, 3)``."""
         return (self.L * self.K, self.n_samples, 3)
 
-    def _event_order(self, epoch: int, needed: int) -> np.ndarray:
-        """Eligible events (positions) in the seeded order of ``epoch``, long enough for ``needed``."""
-        orders, n = [], len(self.events)
-        for round_ in range(-(-needed // n)):
-            orders.append(np.random.default_rng([self.seed, STREAM_SAMPLER, epoch, round_]).permutation(n))
-        return np.concatenate(orders)
+    def _batch_events(self, epoch: int, index: int) -> np.ndarray:
+        """Positions (in :attr:`events`) of the L distinct events of batch ``index`` of ``epoch``.
+
+        Each round is a seeded permutation of the eligible events cut into
+        ``eligible // L`` batches (the remainder waits for another round), so a
+        batch never straddles two rounds and never holds an event twice, even
+        when ``batches_per_epoch`` asks for more batches than one round gives.
+        """
+        per_round = len(self.events) // self.L
+        round_, pos = divmod(index, per_round)
+        order = np.random.default_rng([self.seed, STREAM_SAMPLER, epoch, round_]).permutation(len(self.events))
+        return order[pos * self.L : (pos + 1) * self.L]
 
     def plan(self, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trace indices, labels and shifts (samples) of batch ``index`` of ``epoch`` (no reading)."""
         if not 0 <= index < self.batches_per_epoch:
             raise IndexError(f"batch {index} out of range (0..{self.batches_per_epoch - 1})")
-        order = self._event_order(epoch, (index + 1) * self.L)
         rng = np.random.default_rng([self.seed, STREAM_SAMPLER, epoch, index, 1])
         traces, labels = [], []
-        for pos in order[index * self.L : (index + 1) * self.L]:
+        for pos in self._batch_events(epoch, index):
             label, groups = self.events[pos]
             for g in rng.choice(len(groups), size=self.K, replace=False):
                 group = groups[g]
@@ -560,10 +570,9 @@ def iter_split(store: str | Path, split: str, batch_size: int = 256, normalizati
         raise ConfigError(f"split {split!r} is not one of {', '.join(SPLITS)}")
     array = open_waveforms(store)
     direct = DirectReader.for_store(store)
-    import zarr
-
-    labels = _strings(zarr.open_group(str(store), mode="r")["split"])
-    positions = np.flatnonzero(labels == split)
+    positions = np.flatnonzero(read_index(store)["split"] == split)
+    if not len(positions):
+        log.warning("split '%s' of %s holds no records: nothing to iterate", split, store)
     batches = [positions[i : i + batch_size] for i in range(0, len(positions), batch_size)]
 
     def read(i: int) -> tuple[np.ndarray, np.ndarray]:

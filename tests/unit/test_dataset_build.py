@@ -245,3 +245,43 @@ def test_empty_partition_is_accepted(built, tmp_path):
 def test_no_partitions_is_an_error(tmp_path):
     with pytest.raises(InputError, match="no waveform partitions"):
         build_dataset(tmp_path, tmp_path / "out.zarr", small_config())
+
+
+def test_events_stay_contiguous_when_their_records_disagree_on_origin_time():
+    t = pd.Timestamp("2014-03-01T00:00:00", tz="UTC")
+    frame = pd.DataFrame({
+        "split": ["train"] * 4,
+        "source_id": ["A", "A", "B", "B"],
+        "source_origin_time": [t, t + pd.Timedelta("2s"), t + pd.Timedelta("1s"), t + pd.Timedelta("1s")],  # A's second record rounded
+        "station_network_code": ["XX"] * 4, "station_code": ["S1", "S2", "S1", "S2"],
+        "trace_name": ["a1", "a2", "b1", "b2"],
+    })
+    ordered = build_module.store_order(frame.iloc[::-1])
+    assert ordered["source_id"].tolist() == ["A", "A", "B", "B"]
+    assert ordered["trace_name"].tolist() == ["a1", "a2", "b1", "b2"]
+
+
+def test_p_sample_must_match_window_before(built, tmp_path):
+    # same length, other split of it (e.g. a partition cut with 2 s before P): the attrs would lie
+    root = _copy_inputs(built, tmp_path)
+    meta = pd.read_parquet(root / "2014-03" / "windows.parquet")
+    meta["trace_p_arrival_sample"] = int(RATE * 2.0)
+    meta.to_parquet(root / "2014-03" / "windows.parquet")
+    with pytest.raises(InputError, match=r"partition 2014-03.*window_before_s"):
+        build_dataset(root, tmp_path / "out.zarr", built["config"])
+
+
+def test_unreadable_metadata_names_the_partition(built, tmp_path):
+    root = _copy_inputs(built, tmp_path)
+    path = root / "2014-02" / "windows.parquet"
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])  # truncated by a full disk, say
+    with pytest.raises(InputError, match="partition 2014-02.*Parquet"):
+        build_dataset(root, tmp_path / "out.zarr", built["config"])
+
+
+def test_unreadable_qc_ledger_names_the_partition(built, tmp_path):
+    root = _copy_inputs(built, tmp_path)
+    (root / "2014-05" / "qc.parquet").write_bytes(b"not parquet")
+    with pytest.raises(InputError, match="partition 2014-05.*qc.parquet"):
+        build_dataset(root, tmp_path / "out.zarr", built["config"])
+    assert not (tmp_path / "out.zarr").exists()  # stopped before writing

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 
@@ -11,6 +13,7 @@ import zarr
 
 from seisembed.dataset.build import build_dataset
 from seisembed.dataset.testing import synthetic_metadata, write_partitions
+from seisembed.errors import InputError
 from seisembed.sampling import DirectReader, TripletSampler, iter_split, normalize, read_index, read_traces, shift_records
 
 RATE, BEFORE, AFTER = 10.0, 3.0, 7.0
@@ -167,3 +170,49 @@ def test_keras_and_tf_adapters(store):
         np.testing.assert_array_equal(data[0][1], sampler.batch(1, 0)[1])
         batches = list(sampler.as_tf_dataset(epochs=1))
         assert len(batches) == len(sampler) and tuple(batches[0][0].shape) == sampler.batch_shape
+
+
+def test_long_epochs_never_repeat_an_event_within_a_batch(store):
+    with TripletSampler(store, "train", events_per_batch=2, records_per_event=4, seed=7, prefetch=0) as probe:
+        eligible = len(probe.events)
+    L = next(n for n in (3, 4, 5, 6, 7) if eligible % n)  # a round's events do not fill whole batches
+    with TripletSampler(store, "train", events_per_batch=L, records_per_event=4, seed=7, prefetch=0) as short:
+        per_round = len(short)
+    with TripletSampler(store, "train", events_per_batch=L, records_per_event=4, seed=7, prefetch=0, batches_per_epoch=30 * per_round + 1) as sampler:
+        assert per_round >= 2
+        for i in range(len(sampler)):
+            _, labels, _ = sampler.plan(0, i)
+            assert len(np.unique(labels)) == L and (np.bincount(np.unique(labels, return_inverse=True)[1]) == 4).all(), i
+        first_round = np.concatenate([sampler.plan(0, i)[1][::4] for i in range(per_round)])
+        assert len(set(first_round.tolist())) == len(first_round)  # each event once per round
+        np.testing.assert_array_equal(sampler.plan(0, 1)[0], short.plan(0, 1)[0])  # default epochs unchanged
+
+
+def test_direct_and_zarr_paths_give_identical_batches(store):
+    with TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=1) as fast, \
+            TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=0, direct=False) as slow:
+        assert fast.direct is not None and slow.direct is None
+        for i in range(len(fast)):
+            for a, b in zip(fast.batch(0, i), slow.batch(0, i)):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_store_without_a_coordinate_is_an_input_error(tmp_path, store):
+    broken = tmp_path / "broken.zarr"
+    shutil.copytree(store, broken)
+    shutil.rmtree(broken / "station_code")
+    meta = json.loads((broken / "zarr.json").read_text())
+    meta.get("consolidated_metadata", {}).get("metadata", {}).pop("station_code", None)
+    (broken / "zarr.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="station_code"):
+        TripletSampler(broken, "train", 2, 2)
+
+
+def test_closed_sampler_stops_its_threads_and_still_reads(store):
+    sampler = TripletSampler(store, "train", 2, 2, seed=1, prefetch=2, threads=2)
+    x, _ = sampler.batch(0, 0)
+    workers = list(sampler._reader.pool._threads)
+    assert workers
+    sampler.close()
+    assert not any(t.is_alive() for t in workers)
+    np.testing.assert_array_equal(sampler.batch(0, 0)[0], x)  # on demand, no pool

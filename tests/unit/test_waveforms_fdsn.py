@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 import time
 
@@ -53,6 +55,8 @@ def run_fdsn(config: dict, study, out):
         source.close()
 
 
+# corrupted payloads are garbage read as miniSEED on purpose: ObsPy warns about them (expected here only)
+@pytest.mark.filterwarnings(r"ignore::UserWarning:obspy\.io\.mseed")
 def test_faults_on_every_window_retrieved_once(study, sds_run, tmp_path):
     faults = Faults(transient_rate=0.3, corrupt_rate=0.15, max_bulk_lines=4, slow_s=0.8)
     with FDSNTestServer(study.sds, study.stationxml, faults=faults, seed=11) as server:
@@ -184,3 +188,38 @@ def test_empty_http_200_reply_is_no_data(study, tmp_path):
         source.close()
     assert (ledger["qc_status"] == "no_data").all()
     assert ledger["qc_reason"].str.contains("no data").all()
+
+
+@pytest.mark.parametrize("url", ["EARTHSCOP", "htp:/nowhere", "https://bob:pw123@"])
+def test_bad_base_url_is_a_config_error_before_any_request(tmp_path, url):
+    with pytest.raises(ConfigError, match="waveforms.fdsn.base_url") as info:
+        FDSNSource({"base_url": url, "cache_dir": str(tmp_path)})
+    assert "pw123" not in str(info.value)
+
+
+@contextlib.contextmanager
+def _closed_port():
+    """The URL of a local port nobody listens on (connections are refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+
+
+def test_failed_stationxml_is_not_refetched_per_arrival(tmp_path, monkeypatch):
+    from seisembed.waveforms.base import SourceError
+
+    with _closed_port() as url:
+        source = FDSNSource({"base_url": url, "cache_dir": str(tmp_path), "max_retries": 1, "backoff_s": 0.001,
+                             "timeout_s": 1.0}, sleep=lambda s: None)
+        calls = []
+        original = source._load_inventory
+        monkeypatch.setattr(source, "_load_inventory", lambda net, sta: calls.append((net, sta)) or original(net, sta))
+        try:
+            source.prefetch_inventories([("XX", "STA")] * 3)
+            for _ in range(5):  # e.g. five arrivals at the station
+                with pytest.raises(SourceError, match="XX.STA"):
+                    source.get_inventory("XX", "STA")
+        finally:
+            source.close()
+    assert calls == [("XX", "STA")]

@@ -282,3 +282,35 @@ def test_killed_process_resumes_to_the_clean_result(study, clean_run, tmp_path):
     assert np.array_equal(np.load(tmp_path / "out" / "windows.npy"), np.load(clean_run / "windows.npy"))
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "windows.parquet"),
                                   pd.read_parquet(clean_run / "windows.parquet"))
+
+
+class LossySource(SDSSource):
+    """An SDS source that loses (or repeats) the result of request ``key`` once."""
+
+    def __init__(self, *args, key: int, repeat: bool = False):
+        super().__init__(*args)
+        self.key, self.repeat, self.done = key, repeat, False
+
+    def fetch(self, requests):
+        for result in super().fetch(requests):
+            if result.request.key == self.key and not self.done:
+                self.done = True
+                if self.repeat:
+                    yield result
+                    yield result
+                continue
+            yield result
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_lost_or_repeated_result_is_never_committed(study, clean_run, tmp_path, repeat):
+    from seisembed.waveforms.base import SourceError
+
+    out = tmp_path / "out"
+    source = LossySource(study.sds, study.stationxml, key=7, repeat=repeat)
+    with pytest.raises(SourceError, match=r"chunk 1 .*(missing rows \[7\]|repeated rows \[7\])"):
+        run_partition(study.arrivals, PARTITION, out, config(), source)
+    assert not (out / ".progress" / "chunk-00001.parquet").exists()  # chunk 1 holds rows 5-9
+    run_partition(study.arrivals, PARTITION, out, config(), source)  # the rerun redoes it, cleanly
+    assert np.array_equal(np.load(out / "windows.npy"), np.load(clean_run / "windows.npy"))
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "qc.parquet"), pd.read_parquet(clean_run / "qc.parquet"))

@@ -264,3 +264,49 @@ def test_trace_with_float_data_and_demean_option():
         tr.data = tr.data.astype(np.float32)
     win = window(st, inv, chset, detrend="demean")
     assert np.isfinite(win.data).all() and abs(float(win.data[0].mean())) < 200
+
+
+def _two_tones(st, p: UTCDateTime) -> None:
+    """Replace each trace's samples by a 1.1 Hz + 3.3 Hz signal in time since ``p`` (float counts)."""
+    for tr in st:
+        t = tr.times("timestamp") - p.timestamp
+        tr.data = 1000 * np.sin(2 * np.pi * 1.1 * t) + 500 * np.cos(2 * np.pi * 3.3 * t)
+
+
+@pytest.mark.parametrize("rate,offset_s", [(100.0, 0.0), (100.0, 0.0037), (50.0, 0.011), (200.0, 0.0013), (40.0, 0.007)])
+def test_resampling_and_off_grid_records_keep_timing(rate, offset_s):
+    # a phase shift of 1 ms would show as ~10 counts at 3.3 Hz; P must stay at sample 1200
+    spec = StationSpec(band="HH", sampling_rate_hz=rate)
+    st, inv, chset, _ = case(spec)
+    for tr in st:
+        tr.stats.starttime += offset_s
+    _two_tones(st, P)
+    win = window(st, inv, chset, detrend="none")
+    t = (np.arange(SPEC.n_samples) - SPEC.p_sample) / SPEC.sampling_rate_hz
+    want = 1000 * np.sin(2 * np.pi * 1.1 * t) + 500 * np.cos(2 * np.pi * 3.3 * t)
+    assert np.abs(win.data[0] - want).max() < 3.0  # 0.2 % of the amplitude, edges included
+
+
+def test_resampled_data_need_a_margin_beyond_the_window():
+    spec = StationSpec(band="HH", sampling_rate_hz=100.0)
+    st, inv, chset, _ = case(spec)
+    _two_tones(st, P)
+    st.trim(P - 30, P + 149.975)  # exactly the window: the filters' edge effects would land in it
+    assert status_of(st, inv, chset) == "short"
+    st, inv, chset, _ = case(spec)
+    _two_tones(st, P)
+    st.trim(P - 31, P + 150.975)  # 1 s beyond each edge is enough
+    assert window(st, inv, chset).data.shape == (3, 7200)
+    st, inv, chset, _ = case()
+    st.trim(P - 30, P + 149.975)  # on-grid 40 Hz data need no margin
+    assert window(st, inv, chset).data.shape == (3, 7200)
+
+
+def test_degenerate_stationxml_orientation_is_a_qc_status():
+    from dataclasses import replace
+
+    st, inv, chset, _ = case()
+    twin = replace(chset, orientations=(chset.orientations[0], chset.orientations[1], chset.orientations[1]))
+    with pytest.raises(QCFailure) as info:
+        make_window(st, inv, twin, P, SPEC, ProcessingOptions())
+    assert info.value.status == "missing_component" and "orientation" in info.value.reason

@@ -143,7 +143,8 @@ def check_window_geometry(meta: pd.DataFrame, n_samples: int, sampling_rate_hz: 
 
     Raises :class:`InputError` when the sample count or rate differ from the
     config (``waveforms.sampling_rate_hz``, ``window_before_s``, ``window_after_s``)
-    or a P sample lies outside the window (naming the trace).
+    or a window's P sample is not ``window_before_s`` x rate (naming the trace
+    and partition: the store's attributes must describe every window).
     """
     rate = float(waveforms.get("sampling_rate_hz", sampling_rate_hz))
     before = float(waveforms.get("window_before_s", 30.0))
@@ -153,11 +154,13 @@ def check_window_geometry(meta: pd.DataFrame, n_samples: int, sampling_rate_hz: 
     expected = int(round(rate * (before + after)))
     if n_samples != expected:
         raise InputError(f"windows have {n_samples} samples but config keys 'waveforms.window_before_s'/'window_after_s' at {rate} Hz give {expected}")
-    p = meta["trace_p_arrival_sample"].astype(np.int64)
-    bad = (p < 0) | (p >= n_samples)
+    p_sample = int(round(rate * before))
+    bad = meta["trace_p_arrival_sample"].astype(np.int64) != p_sample
     if bad.any():
         row = meta.loc[bad].iloc[0]
-        raise InputError(f"trace {row['trace_name']} (partition {row['partition']}): P arrival sample {row['trace_p_arrival_sample']} outside the {n_samples}-sample window")
+        raise InputError(f"trace {row['trace_name']} (partition {row['partition']}): P arrival at sample {row['trace_p_arrival_sample']}, "
+                         f"but config key 'waveforms.window_before_s' ({before:g} s at {rate:g} Hz) puts it at {p_sample}; "
+                         f"{int(bad.sum())} window(s) differ: rerun the waveform stage for that partition with this configuration")
     return before, after
 
 
@@ -192,10 +195,15 @@ def scan_non_finite(parts: list[Partition], meta: pd.DataFrame, block: int = 512
 
 
 def store_order(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort records by split, origin time, event and station (events contiguous)."""
-    key = frame.assign(_split=frame["split"].map({s: i for i, s in enumerate(SPLITS)}), _station=station_ids(frame))
-    key = key.sort_values(["_split", "source_origin_time", "source_id", "_station", "trace_name"], kind="stable")
-    return key.drop(columns=["_split", "_station"]).reset_index(drop=True)
+    """Sort records by split, event origin time, event and station (events contiguous).
+
+    The origin time sorted on is the event's earliest, so records of one event
+    that disagree on it (catalogue rounding) still end up next to each other.
+    """
+    key = frame.assign(_split=frame["split"].map({s: i for i, s in enumerate(SPLITS)}), _station=station_ids(frame),
+                       _origin=frame.groupby("source_id", sort=False)["source_origin_time"].transform("min"))
+    key = key.sort_values(["_split", "_origin", "source_id", "_station", "trace_name"], kind="stable")
+    return key.drop(columns=["_split", "_station", "_origin"]).reset_index(drop=True)
 
 
 def _load_block(parts: dict[str, Partition], partition: np.ndarray, rows: np.ndarray, n_samples: int) -> np.ndarray:
@@ -332,7 +340,10 @@ def _qc_counts(waveforms_dir: Path, partitions: list[str]) -> dict:
         if not path.is_file():
             missing.append(name)
             continue
-        status = pd.read_parquet(path, columns=["qc_status"])["qc_status"].value_counts()
+        try:
+            status = pd.read_parquet(path, columns=["qc_status"])["qc_status"].value_counts()
+        except (OSError, ValueError, KeyError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise InputError(f"partition {name}: QC ledger {path} is unreadable or lacks qc_status ({exc}); rerun the waveform stage for it") from exc
         for key, value in status.items():
             counts[str(key)] = counts.get(str(key), 0) + int(value)
     if missing:
@@ -357,6 +368,7 @@ def build_dataset(waveforms_dir: str | Path, out: str | Path, config: dict, part
     rate = float(meta["trace_sampling_rate_hz"].iloc[0])
     before, after = check_window_geometry(meta, n_samples, rate, config.get("waveforms", {}))
     log.info("%d windows in %d partitions (%d samples at %g Hz)", len(meta), len(parts), n_samples, rate)
+    qc_counts = _qc_counts(waveforms_dir, [p.name for p in parts])  # before writing: a bad ledger stops the build early
     non_finite = scan_non_finite(parts, meta)
     windows_in = int(len(meta))
     result = assign_splits(meta, dataset_cfg, seed, non_finite)
@@ -383,7 +395,7 @@ def build_dataset(waveforms_dir: str | Path, out: str | Path, config: dict, part
     store = write_store(out, parts, frame, attrs, dataset_cfg, threads=threads)
     elapsed = time.monotonic() - started
     log.info("dataset store %s complete: %d traces, %d events in %.1f s (%.0f records/s)", store, len(frame), frame["source_id"].nunique(), elapsed, len(frame) / max(elapsed, 1e-9))
-    inputs = {"partitions": [p.name for p in parts], "windows_in": windows_in, **_qc_counts(waveforms_dir, [p.name for p in parts])}
+    inputs = {"partitions": [p.name for p in parts], "windows_in": windows_in, **qc_counts}
     if summary and Path(summary).is_file():
         inputs["waveforms_summary"] = json.loads(Path(summary).read_text())
     return BuildResult(store=store, frame=frame, splits=result, sampling_rate_hz=rate, n_samples=n_samples, inputs=inputs)

@@ -84,7 +84,10 @@ def read_metadata(folder: Path, name: str) -> pd.DataFrame:
     path = folder / "windows.parquet"
     if not path.is_file():
         raise InputError(f"partition {name}: {path} does not exist (run the waveform stage first)")
-    frame = pd.read_parquet(path)
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(f"partition {name}: {path} is not a readable Parquet file ({exc}); rerun the waveform stage for it") from exc
     missing = [c for c in (*ARRIVAL_COLUMNS, *WINDOW_COLUMNS) if c not in frame.columns]
     if missing:
         raise InputError(f"partition {name}: {path} lacks column(s) {', '.join(missing)}")
@@ -123,6 +126,20 @@ def open_partition(folder: str | Path, name: str | None = None) -> tuple[Partiti
     return part, frame
 
 
+def _read_fully(handle, view: memoryview) -> int:
+    """Fill ``view`` from the unbuffered ``handle``; return the bytes read (fewer only at end of file).
+
+    A raw read may return less than asked (always above ~2 GiB on Linux), so read until full or EOF.
+    """
+    got = 0
+    while got < len(view):
+        n = handle.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
+
+
 def read_rows(part: Partition, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Read windows ``rows`` (sorted or not) of a partition into ``out`` (float32 ``(len(rows), 3, n)``).
 
@@ -135,7 +152,8 @@ def read_rows(part: Partition, rows: np.ndarray, out: np.ndarray | None = None) 
     if len(rows) == 0:
         return out
     if rows.min() < 0 or rows.max() >= part.n_windows:
-        raise InputError(f"partition {part.name}: row {int(rows.max())} out of range (n_windows={part.n_windows})")
+        bad = int(rows.min()) if rows.min() < 0 else int(rows.max())
+        raise InputError(f"partition {part.name}: row {bad} out of range (n_windows={part.n_windows})")
     flat = out.reshape(len(rows), -1)
     with open(part.windows_path, "rb", buffering=0) as handle:
         start = 0
@@ -144,8 +162,7 @@ def read_rows(part: Partition, rows: np.ndarray, out: np.ndarray | None = None) 
             first = int(rows[start])
             count = stop - start
             handle.seek(part.offset + first * part.row_bytes)
-            view = memoryview(flat[start:stop]).cast("B")
-            got = handle.readinto(view)
+            got = _read_fully(handle, memoryview(flat[start:stop]).cast("B"))
             if got != count * part.row_bytes:
                 raise InputError(f"partition {part.name}: {part.windows_path} is truncated at window {first + got // part.row_bytes}")
             start = stop

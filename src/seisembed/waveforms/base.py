@@ -8,6 +8,8 @@ from typing import Iterable, Iterator, Protocol
 from obspy import Stream, UTCDateTime
 from obspy.core.inventory import Inventory
 
+from seisembed.errors import SeisembedError
+
 
 @dataclass(frozen=True)
 class WindowRequest:
@@ -60,5 +62,8 @@ class WaveformSource(Protocol):
         """Release connections and worker threads."""
 
 
-class SourceError(Exception):
-    """A source could not deliver (after retries); the message names the request."""
+class SourceError(SeisembedError):
+    """A source could not deliver (after retries); the message names the request.
+
+    A :class:`~seisembed.errors.SeisembedError`, so the CLI reports it without a traceback.
+    """

@@ -97,6 +97,15 @@ def credentials_from_env(section: dict) -> dict:
     return kwargs
 
 
+def _check_base_url(base_url: str) -> None:
+    """Raise :class:`ConfigError` unless ObsPy accepts ``base_url`` (a shortcut or an URL; no request is sent)."""
+    try:
+        Client(base_url, _discover_services=False)
+    except ValueError as exc:
+        raise ConfigError(f"config key 'waveforms.fdsn.base_url': {_redact(str(exc))} Use a data centre shortcut "
+                          "(e.g. EARTHSCOPE) or a full URL such as https://service.earthscope.org") from None
+
+
 class FDSNSource:
     """Waveforms and StationXML from an FDSN web service, politely and with retries.
 
@@ -117,6 +126,7 @@ class FDSNSource:
         self.limiter = limiter or RateLimiter(int(section.get("max_concurrent", 5)),
                                               float(section.get("max_requests_per_s", 10.0)))
         self._credentials = credentials_from_env(self.section)
+        _check_base_url(self.base_url)
         self._discover = bool(section.get("discover_services", False))
         self._local = threading.local()
         self._rng = random.Random(seed)
@@ -128,6 +138,7 @@ class FDSNSource:
         digest = hashlib.sha256(_redact(self.base_url).encode()).hexdigest()[:8]
         self.cache_dir = cache_root / f"{slug}-{digest}"
         self._inventories: dict[tuple[str, str], Inventory | None] = {}
+        self._inv_failures: dict[tuple[str, str], SourceError] = {}
         self._inv_lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------
@@ -211,19 +222,30 @@ class FDSNSource:
         return inv
 
     def get_inventory(self, network: str, station: str) -> Inventory | None:
-        """The station's StationXML (``None`` when the server has none); raises :class:`SourceError`."""
+        """The station's StationXML (``None`` when the server has none); raises :class:`SourceError`.
+
+        A failure (after all retries) is remembered for the rest of the run, so the
+        station's other arrivals fail at once instead of each retrying the server again.
+        """
         key = (network, station)
         with self._inv_lock:
             if key in self._inventories:
                 return self._inventories[key]
-        inv = self._load_inventory(network, station)
+            if key in self._inv_failures:
+                raise self._inv_failures[key]
+        try:
+            inv = self._load_inventory(network, station)
+        except SourceError as exc:
+            with self._inv_lock:
+                self._inv_failures[key] = exc
+            raise
         with self._inv_lock:
             self._inventories[key] = inv
         return inv
 
     def prefetch_inventories(self, stations: Iterable[tuple[str, str]]) -> None:
         """Fetch the missing StationXML of ``stations`` concurrently (errors surface later)."""
-        todo = [s for s in dict.fromkeys(stations) if s not in self._inventories]
+        todo = [s for s in dict.fromkeys(stations) if s not in self._inventories and s not in self._inv_failures]
         futures = [self._pool.submit(self.get_inventory, net, sta) for net, sta in todo]
         for fut in as_completed(futures):
             try:

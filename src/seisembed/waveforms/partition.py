@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,10 +270,27 @@ def finish_chunk(chunk: _StartedChunk, spec: WindowSpec, options: ProcessingOpti
         progress.add(status)
     out.flush()
     del out
+    _check_answered(chunk, ledger, paths)
     os.replace(tmp, npy)
     frame = pd.DataFrame(ledger).sort_values("row").reset_index(drop=True)
     frame["trace_start_time"] = pd.to_datetime(frame["trace_start_time"], utc=True)
     commit_chunk(frame, paths.chunk(chunk.index, "parquet"))
+
+
+def _check_answered(chunk: _StartedChunk, ledger: list, paths: PartitionPaths) -> None:
+    """Raise before committing a chunk unless every arrival has exactly one ledger row.
+
+    A source that lost or repeated a result would otherwise commit a chunk that
+    silently drops or duplicates windows (and only fail at assembly).
+    """
+    rows = sorted(entry["row"] for entry in ledger)
+    expected = list(range(chunk.first_row, chunk.first_row + len(chunk.rows)))
+    if rows != expected:
+        missing = sorted(set(expected) - set(rows))
+        repeated = sorted(r for r, n in Counter(rows).items() if n > 1)
+        raise SourceError(f"chunk {chunk.index} of {paths.directory}: the source answered {len(rows)} of "
+                          f"{len(expected)} arrivals (missing rows {missing[:5]}, repeated rows {repeated[:5]}); "
+                          "nothing was committed for this chunk, rerun to retry it")
 
 
 def commit_chunk(frame: pd.DataFrame, path: Path) -> None:
