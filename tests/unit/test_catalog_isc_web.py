@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from seisembed.catalog.build import build_catalog
-from seisembed.catalog.isc_csv import read_isc_csv
+from seisembed.catalog.isc_csv import parse_isc_csv_text, read_isc_csv
 from seisembed.catalog.isc_web import ISCServiceError, TimeSlice, classify_reply, plan_slices, _TooLarge, _Transient
 from seisembed.config import validate_config
+from seisembed.errors import ConfigError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "catalog"
 
@@ -60,12 +61,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep pytest output quiet
         pass
 
-    def _send(self, status: int, text: str) -> None:
+    def _send(self, status: int, text: str, *, promised_extra: int = 0) -> None:
         data = text.encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(len(data) + promised_extra))  # extra: the body is cut short
             self.end_headers()
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
@@ -96,6 +97,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, MALFORMED_PAGE)
         if action == "truncated":
             return self._send(200, state.page(state.rows_between(query))[:400])
+        if action == "cut_body":  # the connection closes before Content-Length bytes arrive
+            return self._send(200, state.page(state.rows_between(query)), promised_extra=500)
+        if action == "repeat_row":  # one arrival listed twice within the reply
+            rows = state.rows_between(query)
+            return self._send(200, state.page([*rows, rows[0]]))
         if action == "slow":
             time.sleep(state.slow_s)
         if query.get("request") != "STNARRIVALS" or query.get("out_format") != "CSV":
@@ -286,9 +292,41 @@ def test_plan_slices_and_halves():
 
 @pytest.mark.parametrize(
     ("text", "error"),
-    [(BUSY_PAGE, _Transient), (MALFORMED_PAGE, _Transient), (TOO_MANY_PAGE, _TooLarge), ("<pre>\nEVENTID,STA\n1,A\n", _Transient)],
+    [(BUSY_PAGE, _Transient), (MALFORMED_PAGE, _Transient), (TOO_MANY_PAGE, _TooLarge), ("<pre>\nEVENTID,STA\n1,A\n", _Transient),
+     ("EVENTID,STA\n1,\"A\n" + "2,B\n" * 40000, _Transient)],  # a quote left open: beyond the csv field limit
 )
 def test_classify_reply(text, error):
     with pytest.raises(error):
         classify_reply(text, max_rows=0)
     assert classify_reply(NO_DATA_PAGE, max_rows=0) == "ok"
+
+
+def test_reply_cut_short_of_its_length_is_retried(isc26_server, tmp_path):
+    isc26_server.state.script = ["cut_body"]
+    table, summary = build_catalog(_config(isc26_server, tmp_path / "cache"))
+    pd.testing.assert_frame_equal(table, _expected(26))
+    assert summary["isc"]["requests"] == 5
+
+
+@pytest.mark.parametrize("base_url", ["www.isc.ac.uk/cgi-bin/web-db-run", "htp://www.isc.ac.uk/cgi-bin/web-db-run"])
+def test_unusable_base_url_is_a_config_error(isc26_server, tmp_path, base_url):
+    with pytest.raises(ConfigError, match="catalog.isc.base_url"):
+        build_catalog(_config(isc26_server, tmp_path / "cache", base_url=base_url, max_retries=1))
+
+
+def test_row_repeated_within_a_reply_is_counted_but_slice_overlap_is_not(isc26_server, tmp_path):
+    isc26_server.state.script = ["repeat_row"]
+    table, summary = build_catalog(_config(isc26_server, tmp_path / "cache"))
+    pd.testing.assert_frame_equal(table, _expected(26))
+    assert summary["skipped"]["rows: exact duplicate arrival"]["count"] == 1
+
+
+def test_event_on_a_slice_boundary_is_read_once(tmp_path):
+    from seisembed.catalog.isc_web import _drop_slice_overlap
+
+    text = (FIXTURES / "isc_20140101_07_26col.csv").read_text()
+    first = parse_isc_csv_text(text, origin="slice 1")
+    second = parse_isc_csv_text(text, origin="slice 2")  # every row again, as if all were on the boundary
+    twice_in_one = parse_isc_csv_text(text + "\n".join(text.splitlines()[1:3]) + "\n", origin="slice 3")
+    assert len(_drop_slice_overlap([first, second])) == len(first)
+    assert len(_drop_slice_overlap([twice_in_one])) == len(first) + 2  # left for assemble_arrivals to count

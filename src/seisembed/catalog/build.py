@@ -18,27 +18,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from seisembed.atomic import write_json_atomic
 from seisembed.catalog.filters import apply_filters
 from seisembed.catalog.inputs import synthetic_inputs
 from seisembed.catalog.isc_csv import parse_isc_csv_text, read_text
 from seisembed.catalog.networks import read_station_networks
 from seisembed.catalog.quakeml import quakeml_raw_rows, read_catalog_file, read_inventory_file
 from seisembed.catalog.skips import Skips
-from seisembed.catalog.table import assemble_arrivals, validate_arrivals
+from seisembed.catalog.table import assemble_arrivals
+from seisembed.catalog.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, read_arrivals_parquet
 from seisembed.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-QUAKEML_SUFFIXES = (".xml", ".quakeml", ".qml", ".xml.gz")
+__all__ = ["build_catalog", "input_files", "summarise", "write_json_atomic"]
 
 
 def input_files(config: dict) -> list[Path]:
@@ -100,11 +98,7 @@ def _raw_from_source(config: dict, skips: Skips) -> tuple[pd.DataFrame | None, p
         raw = parse_isc_csv_text(read_text(files[0]), origin=str(files[0]), default_network_code=catalog.get("default_network_code", "XX"), station_networks=networks, skips=skips)
         return raw.drop(columns=["label_y"], errors="ignore"), None, record
     if kind == "parquet":
-        try:
-            table = pd.read_parquet(files[0])
-        except (OSError, ValueError) as exc:
-            raise InputError(f"arrivals table {files[0]} is not a readable parquet file: {exc}") from exc
-        return None, validate_arrivals(table, name=f"arrivals table {files[0]}"), record
+        return None, read_arrivals_parquet(files[0]), record
     events = read_catalog_file(files[0])
     inventory = read_inventory_file(files[1])
     raw = quakeml_raw_rows(events, inventory, origin_name=str(files[0]), skips=skips)
@@ -125,9 +119,10 @@ def build_catalog(config: dict) -> tuple[pd.DataFrame, dict]:
     catalog = config["catalog"]
     skips = Skips()
     raw, table, record = _raw_from_source(config, skips)
+    # rows the readers dropped (malformed lines, bad times, unknown stations...) were read too
+    rows_read = (len(raw) if raw is not None else len(table)) + _row_skips(skips)
     if table is None:
         table = assemble_arrivals(raw, skips=skips, source=f"catalog source '{record['source']}' ({', '.join(record['inputs']) or 'ISC web service'})", **_label_options(catalog))
-    rows_read = len(raw) if raw is not None else len(table)
     rows_in = len(table)
     filtered, filters = apply_filters(table, catalog)
     if filtered.empty:
@@ -138,8 +133,17 @@ def build_catalog(config: dict) -> tuple[pd.DataFrame, dict]:
     return filtered, summary
 
 
+def _row_skips(skips: Skips) -> int:
+    """Number of skipped rows (reasons starting ``rows:``) counted so far."""
+    return int(sum(count for reason, count in skips.counts.items() if reason.startswith("rows:")))
+
+
 def summarise(table: pd.DataFrame, *, record: dict, rows_read: int, rows_in: int, filters: list[dict], skips: Skips) -> dict:
-    """The ``summary.json`` record: counts in, per filter and out; skips with reasons."""
+    """The ``summary.json`` record: counts in, per filter and out; skips with reasons.
+
+    ``rows_read``: reported arrivals (or picks) in the input, including the rows
+    the reader skipped; ``rows_in``: first-P arrivals before the filters.
+    """
     events = table.drop_duplicates("source_id")
     return {
         **record,
@@ -156,17 +160,3 @@ def summarise(table: pd.DataFrame, *, record: dict, rows_read: int, rows_in: int
         "source_type_raw": {str(k): int(v) for k, v in events["source_type_raw"].value_counts().sort_index().items()},
         "skipped": skips.as_dict(),
     }
-
-
-def write_json_atomic(record: dict, path: str | Path) -> Path:
-    """Write ``record`` as indented, key-sorted JSON via a temporary file and :func:`os.replace`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path

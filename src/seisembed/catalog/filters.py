@@ -34,6 +34,8 @@ def _timestamp(value, key: str) -> pd.Timestamp:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"config key 'catalog.{key}': cannot parse {value!r} as an ISO 8601 time: {exc}") from exc
+    if pd.isna(stamp):  # None or "NaT" would silently drop every row
+        raise ConfigError(f"config key 'catalog.{key}': {value!r} is not a time; give an ISO 8601 UTC time such as 2014-01-01T00:00:00")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 

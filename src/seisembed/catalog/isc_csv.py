@@ -33,7 +33,6 @@ from __future__ import annotations
 import csv
 import gzip
 import html
-import io
 import logging
 import re
 from pathlib import Path
@@ -77,8 +76,14 @@ _SINGLE = {
     "Y": "label_y",
 }
 
+#: every canonical field of the ISC layouts (other columns are ignored, logged)
+KNOWN_FIELDS = frozenset(_SINGLE.values()) | {f for names in _REPEATED.values() for f in names} | {"magnitude_type", "event_type"}
+
 #: canonical fields a file must have
 REQUIRED_FIELDS = ("event_id", "station", "station_lat", "station_lon", "arrival_time", "origin_date", "origin_time", "event_lat", "event_lon", "depth_km")
+
+#: numeric fields that may be empty (missing) but must otherwise hold a number
+OPTIONAL_NUMBERS = ("depth_km", "magnitude", "station_elev", "distance_deg")
 
 _SUFFIX = re.compile(r"(?:[._]\d+)$")
 _HEADER_LINE = re.compile(r"^\s*EVENTID\s*,", re.IGNORECASE)
@@ -119,34 +124,57 @@ def canonical_columns(header: list[str]) -> list[str]:
     return out
 
 
-def extract_csv_text(text: str, *, origin: str = "reply") -> str:
-    """The CSV part (header + data lines) of a plain or HTML-wrapped ISC reply.
+def csv_lines(text: str, *, origin: str = "reply", skips: Skips | None = None) -> tuple[list[int], list[str]]:
+    """Line numbers (1-based, in ``text``) and lines of the CSV part of a plain or HTML-wrapped reply.
 
-    Returns ``""`` for a reply that says no data were found. Raises
-    :class:`InputError` (naming ``origin``) when no ``EVENTID,...`` header is found.
+    The first line returned is the header. Returns two empty lists for a reply
+    that says no data were found. Raises :class:`InputError` (naming ``origin``)
+    when no ``EVENTID,...`` header is found. In an HTML reply only data lines
+    (starting with a digit) are kept; other non-blank lines between the header
+    and the end of the ``<pre>`` block are counted in ``skips``.
     """
     lines = text.splitlines()
     header_at = next((i for i, line in enumerate(lines) if _HEADER_LINE.match(html.unescape(_TAG.sub("", line)))), None)
     if header_at is None:
         if any(marker.lower() in text.lower() for marker in NO_DATA_MARKERS):
-            return ""
+            return [], []
         snippet = " ".join(_TAG.sub(" ", text).split())[:200]
         raise InputError(f"{origin}: no ISC arrivals CSV header (a line starting 'EVENTID,') found; the text starts: {snippet!r}")
     if header_at == 0 and "<" not in text[:2000]:
-        return text  # a plain CSV file: keep every line (bad lines are counted later)
-    keep = [html.unescape(_TAG.sub("", lines[header_at])).strip()]
-    for line in lines[header_at + 1 :]:
+        return list(range(1, len(lines) + 1)), lines  # a plain CSV file: every line (bad lines are counted later)
+    numbers, keep = [header_at + 1], [html.unescape(_TAG.sub("", lines[header_at])).strip()]
+    other = []
+    for number, line in enumerate(lines[header_at + 1 :], start=header_at + 2):
         clean = html.unescape(_TAG.sub("", line))
         if _DATA_LINE.match(clean):
+            numbers.append(number)
             keep.append(clean.rstrip())
         elif clean.strip().upper().startswith("STOP") or "</pre>" in line.lower():
             break
-    return "\n".join(keep) + "\n"
+        elif clean.strip():
+            other.append(f"{origin} line {number}: {clean.strip()[:60]!r}")
+    if other and skips is not None:
+        skips.add("lines: not a data row (does not start with an event id)", len(other), examples=other[:5])
+    return numbers, keep
 
 
-def _read_rows(csv_text: str, origin: str, skips: Skips) -> pd.DataFrame:
-    """Split CSV text into a frame of stripped strings with canonical column names."""
-    reader = csv.reader(io.StringIO(csv_text))
+def extract_csv_text(text: str, *, origin: str = "reply") -> str:
+    """The CSV part (header + data lines) of a plain or HTML-wrapped ISC reply (see :func:`csv_lines`).
+
+    Returns ``""`` for a reply that says no data were found.
+    """
+    _, lines = csv_lines(text, origin=origin)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _read_rows(numbers: list[int], lines: list[str], origin: str, skips: Skips) -> pd.DataFrame:
+    """Split CSV lines into a frame of stripped strings with canonical column names.
+
+    ``numbers`` are the lines' numbers in the original text (for messages).
+    Raises :class:`InputError` naming ``origin`` and the line for text the CSV
+    parser cannot split (e.g. a quote left open by a truncated file).
+    """
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
@@ -157,19 +185,27 @@ def _read_rows(csv_text: str, origin: str, skips: Skips) -> pd.DataFrame:
         missing.append("isc_phase/reported_phase")
     if missing:
         raise InputError(f"{origin}: header lacks ISC column(s) for {', '.join(missing)}; header is {','.join(h.strip() for h in header)}")
-    rows, lines, bad = [], [], []
-    for row in reader:
-        if not row or not "".join(row).strip():
-            continue
-        if len(row) != len(columns):
-            bad.append(f"line {reader.line_num}: {len(row)} fields, expected {len(columns)}")
-            continue
-        rows.append([v.strip() for v in row])
-        lines.append(f"{origin} line {reader.line_num}")
+    unknown = [h.strip() for h, c in zip(header, columns) if c not in KNOWN_FIELDS]
+    if unknown:
+        log.info("%s: ignoring column(s) the ISC layouts do not define: %s", origin, ", ".join(unknown))
+    rows, where, bad = [], [], []
+    try:
+        for row in reader:
+            number = numbers[min(reader.line_num, len(numbers)) - 1]
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) != len(columns):
+                bad.append(f"{origin} line {number}: {len(row)} fields, expected {len(columns)}")
+                continue
+            rows.append([v.strip() for v in row])
+            where.append(f"{origin} line {number}")
+    except csv.Error as exc:
+        number = numbers[min(reader.line_num, len(numbers)) - 1] if numbers else 0
+        raise InputError(f"{origin} line {number}: not valid CSV ({exc}); is the file truncated or does it hold an unbalanced quote?") from exc
     if bad:
         skips.add("rows: wrong number of fields (truncated or malformed line)", len(bad), examples=bad[:5])
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    frame["row"] = lines
+    frame["row"] = where
     return frame
 
 
@@ -214,14 +250,26 @@ def parse_isc_csv_text(
     Returns a frame with :data:`seisembed.catalog.table.RAW_COLUMNS` (one row per
     reported arrival, all phases) plus ``label_y`` when the text has the authors'
     ``Y`` column. Rows with wrong field counts, missing/unparseable times or
-    coordinates are counted in ``skips``. ``origin`` names the file or slice in
-    messages.
+    coordinates, or a depth (km), magnitude, elevation (m) or distance (deg) that
+    is present but not a number are counted in ``skips`` and dropped (an empty
+    depth/magnitude/elevation/distance is kept as missing). ``origin`` names the
+    file or slice in messages.
     """
     skips = Skips() if skips is None else skips
-    frame = _read_rows(extract_csv_text(text, origin=origin), origin, skips)
+    numbers, lines = csv_lines(text, origin=origin, skips=skips)
+    frame = _read_rows(numbers, lines, origin, skips)
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in RAW_COLUMNS})
-    frame = frame.reset_index(drop=True)
+    frame = _valid_rows(frame.reset_index(drop=True), skips)
+    return _raw_rows(frame, default_network_code=default_network_code, station_networks=station_networks)
+
+
+def _valid_rows(frame: pd.DataFrame, skips: Skips) -> pd.DataFrame:
+    """Drop (and count) rows without id or station, with bad times, coordinates or numbers.
+
+    Adds the parsed ``_arrival``/``_origin`` times (UTC) and ``_station_lat`` ...
+    ``_event_lon`` coordinates (degrees).
+    """
     frame = _drop_invalid(frame, frame["event_id"].fillna("") == "", "rows: no EVENTID", skips, "event_id")
     frame = _drop_invalid(frame, frame["station"].fillna("") == "", "rows: no station code", skips, "station")
     arrival = _times(frame.get("arrival_date"), frame["arrival_time"])
@@ -233,6 +281,15 @@ def parse_isc_csv_text(
         values = _numbers(frame, column)
         bad = values.isna() | (values.abs() > (90 if column.endswith("lat") else 180))
         frame = _drop_invalid(frame.assign(**{f"_{column}": values}), bad, f"rows: {column.replace('_', ' ')} missing or invalid", skips, column)
+    for column in OPTIONAL_NUMBERS:  # empty is "missing" (handled later); text that is not a number is bad input
+        if column in frame:
+            given = frame[column].fillna("").astype(str).str.strip() != ""
+            frame = _drop_invalid(frame, given & _numbers(frame, column).isna(), f"rows: {column} is not a number", skips, column)
+    return frame
+
+
+def _raw_rows(frame: pd.DataFrame, *, default_network_code: str, station_networks: dict[str, str] | None) -> pd.DataFrame:
+    """The raw rows (:data:`~seisembed.catalog.table.RAW_COLUMNS`) of validated CSV rows; depth km, elevation m."""
     isc_phase = frame["isc_phase"].fillna("") if "isc_phase" in frame else pd.Series("", index=frame.index)
     rep_phase = frame["reported_phase"].fillna("") if "reported_phase" in frame else pd.Series("", index=frame.index)
     network_given = frame["network"] if "network" in frame else None

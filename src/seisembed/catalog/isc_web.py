@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import http.client
 import io
 import json
 import logging
-import os
 import socket
 import time
 import urllib.error
@@ -44,9 +44,10 @@ from typing import Callable
 import pandas as pd
 
 from seisembed import __version__
+from seisembed.atomic import write_text_atomic
 from seisembed.catalog.isc_csv import BUSY_MARKERS, extract_csv_text, parse_isc_csv_text
 from seisembed.catalog.skips import Skips
-from seisembed.errors import SeisembedError, InputError
+from seisembed.errors import ConfigError, InputError, SeisembedError
 
 log = logging.getLogger(__name__)
 
@@ -180,18 +181,6 @@ def query_key(base_url: str, params: dict[str, str]) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and :func:`os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _count_data_rows(text: str) -> int:
     """Number of data rows in the CSV part of a reply."""
     csv_text = extract_csv_text(text)
@@ -213,7 +202,10 @@ def _check_complete(text: str) -> int:
         raise _Transient(f"malformed reply: {exc}") from exc
     if not csv_text:
         return 0
-    rows = list(csv.reader(io.StringIO(csv_text)))
+    try:
+        rows = list(csv.reader(io.StringIO(csv_text)))
+    except csv.Error as exc:  # e.g. a quote left open: the field runs past the csv field limit
+        raise _Transient(f"malformed reply: {exc}") from exc
     rows = [r for r in rows if r and "".join(r).strip()]
     width = len(rows[0])
     bad = [i for i, r in enumerate(rows[1:], start=2) if len(r) != width]
@@ -280,7 +272,10 @@ class ISCClient:
         """One GET; raise ``_Transient``/``_TimedOut`` or :class:`ISCServiceError`."""
         self._pause()
         self.requests_made += 1
-        request = urllib.request.Request(url, headers={"User-Agent": f"seisembed/{__version__} (catalog stage)"})
+        try:
+            request = urllib.request.Request(url, headers={"User-Agent": f"seisembed/{__version__} (catalog stage)"})
+        except ValueError as exc:  # e.g. no http(s):// scheme
+            raise ConfigError(f"config key 'catalog.isc.base_url': {self.settings.base_url!r} is not a usable URL ({exc})") from exc
         try:
             with self.opener(request, timeout=self.settings.timeout_s) as reply:
                 body = reply.read()
@@ -294,9 +289,13 @@ class ISCClient:
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, (TimeoutError, socket.timeout)):
                 raise _TimedOut(f"no reply within {self.settings.timeout_s} s (catalog.isc.timeout_s)") from exc
+            if "unknown url type" in str(exc.reason):
+                raise ConfigError(f"config key 'catalog.isc.base_url': {self.settings.base_url!r} is not an http(s) URL ({exc.reason})") from exc
             raise _Transient(f"connection failed: {exc.reason}") from exc
         except (ConnectionError, OSError) as exc:
             raise _Transient(f"connection failed: {exc}") from exc
+        except http.client.HTTPException as exc:  # e.g. IncompleteRead: the reply was cut off
+            raise _Transient(f"broken reply: {type(exc).__name__}: {exc}") from exc
         finally:
             self._last_request = time.monotonic()
         try:
@@ -372,6 +371,25 @@ class ISCClient:
         return files
 
 
+def _drop_slice_overlap(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate the slices' raw rows, dropping rows repeated from an *earlier slice*.
+
+    ISC's end time is inclusive, so an event at the instant two slices share comes
+    in both replies. Only such repeats are removed here (logged); a row repeated
+    within one reply is kept, so that :func:`~seisembed.catalog.table.assemble_arrivals`
+    counts it as a duplicate like any other bad input.
+    """
+    frames = [f.assign(_slice=i) for i, f in enumerate(frames) if len(f)]
+    if not frames:
+        return parse_isc_csv_text("No events were found", origin="ISC")
+    raw = pd.concat(frames, ignore_index=True)
+    data = raw.drop(columns=["row", "_slice"])
+    repeated = data.duplicated() & ~data.assign(_slice=raw["_slice"]).duplicated()
+    if repeated.any():
+        log.info("ISC: %d row(s) repeated in neighbouring slices (shared end instant) removed", int(repeated.sum()))
+    return raw[~repeated].drop(columns="_slice").reset_index(drop=True)
+
+
 def fetch_isc_raw(
     catalog: dict,
     *,
@@ -401,11 +419,6 @@ def fetch_isc_raw(
         )
         for path in files
     ]
-    frames = [f for f in frames if len(f)]
-    raw = pd.concat(frames, ignore_index=True) if frames else parse_isc_csv_text("No events were found", origin="ISC")
-    overlap = raw.drop(columns=["row"]).duplicated()
-    if overlap.any():  # the same arrival in two neighbouring slices (shared end instant)
-        log.debug("ISC: %d row(s) repeated in neighbouring slices removed", int(overlap.sum()))
-        raw = raw[~overlap].reset_index(drop=True)
+    raw = _drop_slice_overlap(frames)
     record = {"base_url": settings.base_url, "params": params, "slices": len(files), "requests": client.requests_made, "cache_dir": str(client.cache)}
     return raw, record

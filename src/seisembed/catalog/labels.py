@@ -125,6 +125,7 @@ def source_type_from_code(code: str, *, suspected_explosions: bool = True) -> st
 
 
 def _unusable_reason(code: str, suspected_explosions: bool) -> str:
+    """The skip reason (``events: ...``) of an event whose ISC code gives no label."""
     code = (code or "").strip().lower()
     if code in SUSPECTED_EXPLOSION_CODES and not suspected_explosions:
         return "events: suspected explosion (catalog.suspected_explosions is false)"

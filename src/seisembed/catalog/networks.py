@@ -45,7 +45,10 @@ def read_station_networks(path: str | Path | None) -> dict[str, str]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"station networks file {path} does not exist (config key 'catalog.station_networks')")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"station networks file {path} is not a readable CSV (config key 'catalog.station_networks'): {exc}") from exc
     table.columns = [str(c).strip() for c in table.columns]
     missing = {"station_code", "station_network_code"} - set(table.columns)
     if missing:

@@ -73,6 +73,10 @@ class StationBook:
     def __len__(self) -> int:
         return len(self._epochs)
 
+    def networks_of(self, station: str) -> list[str]:
+        """Network codes (sorted) under which the inventory holds ``station``."""
+        return sorted(self._networks_of.get(station, ()))
+
     def lookup(self, network: str, station: str, time_ns: int) -> tuple[str, float, float, float] | None:
         """(network, latitude deg, longitude deg, elevation m) or ``None`` when unknown.
 
@@ -97,26 +101,25 @@ def read_inventory_file(path: str | Path | None):
 
     if path is None or str(path) == "":
         raise InputError("a QuakeML catalogue needs station coordinates: set catalog.inventory to a StationXML file")
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"inventory file {path} does not exist (config key 'catalog.inventory')")
-    try:
-        return read_inventory(str(path))
-    except Exception as exc:  # noqa: BLE001 - ObsPy raises many types for bad files
-        raise InputError(f"inventory file {path} cannot be read as StationXML: {type(exc).__name__}: {exc}") from exc
+    return _read_with_obspy(read_inventory, path, "inventory file", " (config key 'catalog.inventory')", " as StationXML")
 
 
 def read_catalog_file(path: str | Path):
     """Read QuakeML (or another ObsPy event format, e.g. IMS1.0) with clear errors."""
     from obspy import read_events
 
+    return _read_with_obspy(read_events, path, "QuakeML file", "", "")
+
+
+def _read_with_obspy(reader, path: str | Path, what: str, key_hint: str, as_format: str):
+    """``reader(path)``; :class:`InputError` naming ``path`` when it is missing or unreadable."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"QuakeML file {path} does not exist")
+        raise InputError(f"{what} {path} does not exist{key_hint}")
     try:
-        return read_events(str(path))
+        return reader(str(path))
     except Exception as exc:  # noqa: BLE001 - ObsPy raises many types for bad files
-        raise InputError(f"QuakeML file {path} cannot be read: {type(exc).__name__}: {exc}") from exc
+        raise InputError(f"{what} {path} cannot be read{as_format}: {type(exc).__name__}: {exc}") from exc
 
 
 def _event_rows(event, book: StationBook, skips: Skips, origin_name: str) -> list[dict]:
@@ -129,58 +132,78 @@ def _event_rows(event, book: StationBook, skips: Skips, origin_name: str) -> lis
     if not event.picks:
         skips.add("events: no picks", example=f"event {sid}")
         return []
+    event_values = _event_values(event, origin, sid)
+    rows = []
+    for pick, phase, distance in _picks_of_origin(event, origin, sid, skips):
+        station = _pick_station(pick, book, sid, origin_name, skips)
+        if station is not None:
+            rows.append({
+                **event_values,
+                **station,
+                "trace_phase": phase or "",
+                "trace_p_arrival_time": pd.Timestamp(pick.time.ns, unit="ns", tz="UTC"),
+                "path_ep_distance_deg": float(distance) if distance is not None else np.nan,
+                "path_back_azimuth_deg": np.nan,
+                "row": f"{origin_name} event {sid} pick {pick.resource_id.id}",
+            })
+    return rows
+
+
+def _event_values(event, origin, sid: str) -> dict:
+    """The per-event raw columns: origin (UTC, degrees, depth m -> km), magnitude, ISC type code."""
     magnitude = event.preferred_magnitude() or (event.magnitudes[0] if event.magnitudes else None)
-    picks = {str(p.resource_id.id): p for p in event.picks}
-    if origin.arrivals:
-        links = []
-        for arrival in origin.arrivals:
-            pick = picks.get(str(arrival.pick_id.id) if arrival.pick_id is not None else "")
-            if pick is None:
-                skips.add("rows: arrival references a pick that is not in its event", example=f"event {sid} arrival {arrival.resource_id.id}")
-                continue
-            links.append((pick, arrival.phase or pick.phase_hint, arrival.distance))
-    else:
-        links = [(pick, pick.phase_hint, None) for pick in event.picks]
-    event_values = {
+    has_magnitude = magnitude is not None and magnitude.mag is not None
+    return {
         "source_id": sid,
         "source_origin_time": pd.Timestamp(origin.time.ns, unit="ns", tz="UTC"),
         "source_latitude_deg": float(origin.latitude),
         "source_longitude_deg": float(origin.longitude),
         "source_depth_km": float(origin.depth) / 1000.0 if origin.depth is not None else np.nan,
-        "source_magnitude": float(magnitude.mag) if magnitude is not None and magnitude.mag is not None else np.nan,
-        "source_magnitude_type": (magnitude.magnitude_type or "") if magnitude is not None and magnitude.mag is not None else "",
+        "source_magnitude": float(magnitude.mag) if has_magnitude else np.nan,
+        "source_magnitude_type": (magnitude.magnitude_type or "") if has_magnitude else "",
         "event_type_code": quakeml_to_isc_code(event.event_type, event.event_type_certainty) if event.event_type else "",
     }
-    rows = []
-    for pick, phase, distance in links:
-        wid = pick.waveform_id
-        net, sta, loc = (wid.network_code or "", wid.station_code or "", wid.location_code or "") if wid is not None else ("", "", "")
-        where = f"{origin_name} event {sid} pick {pick.resource_id.id}"
-        if pick.time is None or not sta:
-            skips.add("rows: pick without time or station code", example=where)
+
+
+def _picks_of_origin(event, origin, sid: str, skips: Skips) -> list[tuple]:
+    """(pick, phase, distance deg or None) per arrival of ``origin``, else per pick of the event."""
+    if not origin.arrivals:
+        return [(pick, pick.phase_hint, None) for pick in event.picks]
+    picks = {str(p.resource_id.id): p for p in event.picks}
+    links = []
+    for arrival in origin.arrivals:
+        pick = picks.get(str(arrival.pick_id.id) if arrival.pick_id is not None else "")
+        if pick is None:
+            skips.add("rows: arrival references a pick that is not in its event", example=f"event {sid} arrival {arrival.resource_id.id}")
             continue
-        found = book.lookup(net, sta, pick.time.ns)
-        if found is None:
+        links.append((pick, arrival.phase or pick.phase_hint, arrival.distance))
+    return links
+
+
+def _pick_station(pick, book: StationBook, sid: str, origin_name: str, skips: Skips) -> dict | None:
+    """The station columns (codes, degrees, elevation m) of a pick, or ``None`` (counted) when unusable."""
+    wid = pick.waveform_id
+    net, sta, loc = (wid.network_code or "", wid.station_code or "", wid.location_code or "") if wid is not None else ("", "", "")
+    if pick.time is None or not sta:
+        skips.add("rows: pick without time or station code", example=f"{origin_name} event {sid} pick {pick.resource_id.id}")
+        return None
+    found = book.lookup(net, sta, pick.time.ns)
+    if found is None:
+        networks = book.networks_of(sta)
+        if not net and len(networks) > 1:
+            skips.add("rows: pick without a network code at a station code of several networks", example=f"event {sid} station {sta} ({', '.join(networks)})")
+        else:
             skips.add("rows: pick at a station not in the inventory", example=f"event {sid} station {net}.{sta}")
-            continue
-        network, lat, lon, elev = found
-        rows.append(
-            {
-                **event_values,
-                "station_network_code": network,
-                "station_code": sta,
-                "station_location_code": loc,
-                "station_latitude_deg": lat,
-                "station_longitude_deg": lon,
-                "station_elevation_m": elev,
-                "trace_phase": phase or "",
-                "trace_p_arrival_time": pd.Timestamp(pick.time.ns, unit="ns", tz="UTC"),
-                "path_ep_distance_deg": float(distance) if distance is not None else np.nan,
-                "path_back_azimuth_deg": np.nan,
-                "row": where,
-            }
-        )
-    return rows
+        return None
+    network, lat, lon, elev = found
+    return {
+        "station_network_code": network,
+        "station_code": sta,
+        "station_location_code": loc,
+        "station_latitude_deg": lat,
+        "station_longitude_deg": lon,
+        "station_elevation_m": elev,
+    }
 
 
 def quakeml_raw_rows(catalog, inventory, *, origin_name: str = "QuakeML", skips: Skips | None = None) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import logging
 
 import pandas as pd
 
-from seisembed.catalog.files import write_parquet_atomic
+from seisembed.atomic import write_parquet_atomic
 from seisembed.catalog.geometry import KM_PER_DEG, azimuth_deg, epicentral_distance_deg
 from seisembed.catalog.labels import label_events
 from seisembed.catalog.phases import p_phase_mask
@@ -123,9 +123,14 @@ def _converts(value, convert) -> bool:
 def validate_arrivals(table: pd.DataFrame, name: str = "arrivals table") -> pd.DataFrame:
     """Check an arrivals table against the contract; return it coerced.
 
-    Raises :class:`InputError` for missing columns, unknown ``source_type`` values,
-    missing times or coordinates, or duplicate (event, station) rows.
+    Raises :class:`InputError` for missing columns, values that are not times or
+    numbers, unknown ``source_type`` values, missing times or coordinates, or
+    duplicate (event, station) rows. Columns outside the contract are dropped
+    (logged as a warning).
     """
+    extra = [str(c) for c in table.columns if c not in ARRIVAL_COLUMNS]
+    if extra:
+        log.warning("%s: ignoring %d column(s) that are not in the catalog contract: %s", name, len(extra), ", ".join(extra))
     try:
         table = coerce_arrivals(table)
     except (ValueError, TypeError) as exc:

@@ -11,6 +11,20 @@ from seisembed.catalog.table import validate_arrivals
 from seisembed.errors import InputError
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def read_arrivals_parquet(path: str | Path) -> pd.DataFrame:
+    """Read and validate an arrivals parquet following the catalog contract.
+
+    Raises :class:`InputError` naming ``path`` when it cannot be read or breaks
+    the contract (see :func:`seisembed.catalog.table.validate_arrivals`).
+    """
+    try:
+        table = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"arrivals table {path} is not a readable parquet file: {exc}") from exc
+    return validate_arrivals(table, name=f"arrivals table {path}")
 
 
 def read_arrivals_table(path: str | Path, **isc_options) -> pd.DataFrame:
@@ -26,12 +40,8 @@ def read_arrivals_table(path: str | Path, **isc_options) -> pd.DataFrame:
     name = path.name.lower()
     if not path.is_file():
         raise InputError(f"arrivals table {path} does not exist")
-    if name.endswith(".parquet") or name.endswith(".pq"):
-        try:
-            table = pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"arrivals table {path} is not a readable parquet file: {exc}") from exc
-        return validate_arrivals(table, name=f"arrivals table {path}")
+    if name.endswith(PARQUET_SUFFIXES):
+        return read_arrivals_parquet(path)
     if name.endswith(CSV_SUFFIXES):
         return read_isc_csv(path, **isc_options)
     raise InputError(f"arrivals table {path}: unknown format; expected an ISC arrivals CSV (.csv, .csv.gz) or an arrivals parquet (.parquet)")

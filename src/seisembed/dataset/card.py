@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from seisembed.atomic import write_bytes_atomic
 from seisembed.columns import SOURCE_TYPES
 from seisembed.dataset.splits import RULE_DESCRIPTIONS, SPLITS, station_ids
 
@@ -66,13 +66,6 @@ def card_counts(frame: pd.DataFrame) -> dict:
     return counts
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
 
 def _save(fig, path: Path) -> None:
     """Save a matplotlib figure atomically as PNG and close it."""
@@ -83,7 +76,7 @@ def _save(fig, path: Path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
-    _atomic_write(path, buffer.getvalue())
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def _histograms(frame: pd.DataFrame, column: str, bins: np.ndarray, xlabel: str, title: str, path: Path) -> None:
@@ -201,7 +194,7 @@ def write_card(out_dir: str | Path, frame: pd.DataFrame, removed: dict, details:
     lo, hi = (np.floor(mags.min() * 2) / 2, np.ceil(mags.max() * 2) / 2 + 0.25) if len(mags) else (0, 7)
     _histograms(frame, "source_magnitude", np.arange(lo, hi, 0.25), "magnitude", "Magnitude per split (records)", figures / FIGURES["magnitude"])
     _map(frame, details, figures / FIGURES["map"])
-    _atomic_write(out_dir / "card.json", (json.dumps(card, indent=2, sort_keys=False) + "\n").encode())
-    _atomic_write(out_dir / "card.md", _markdown(card).encode())
+    write_bytes_atomic(out_dir / "card.json", (json.dumps(card, indent=2, sort_keys=False) + "\n").encode())
+    write_bytes_atomic(out_dir / "card.md", _markdown(card).encode())
     log.info("dataset card written to %s", out_dir / "card.md")
     return card

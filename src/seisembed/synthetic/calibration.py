@@ -35,6 +35,8 @@ import pandas as pd
 from scipy.signal import butter, sosfilt
 from scipy.stats import rankdata
 
+from seisembed.catalog.geometry import KM_PER_DEG, epicentral_distance_deg
+from seisembed.errors import InputError
 from seisembed.synthetic.rng import stream
 from seisembed.synthetic.traveltimes import TravelTimeTable
 
@@ -51,6 +53,8 @@ BOUNDS = {
     "e_auc_noise_level": ("max", 0.6),
 }
 BEFORE_S, AFTER_S, LAG_S, NEARBY_KM, FAR_KM = 30.0, 150.0, 2.0, 3.0, 100.0
+#: per-record features: record index, SNR, peak (counts), noise rms (counts), log10 P/S
+FEATURE_COLUMNS = ["i", "snr", "peak", "noise", "log_p_s"]
 
 
 class _Reader:
@@ -120,14 +124,6 @@ def _auc(score: np.ndarray, label: np.ndarray) -> float:
     return float((ranks[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def _km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance (km)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
-    c = np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl)
-    return 6371.0 * np.arccos(np.clip(c, -1, 1))
-
-
 def _pairs(truth: pd.DataFrame, n_pairs: int, rng: np.random.Generator) -> dict[str, list[tuple[int, int]]]:
     """Record index pairs for the four correlation categories (seeded samples)."""
     out: dict[str, list] = {k: [] for k in ("a", "b", "c_same", "c_random")}
@@ -143,7 +139,7 @@ def _pairs(truth: pd.DataFrame, n_pairs: int, rng: np.random.Generator) -> dict[
         if idx.size < 2:
             continue
         lat, lon = grp.source_latitude_deg.to_numpy(), grp.source_longitude_deg.to_numpy()
-        d = _km(lat[:, None], lon[:, None], lat[None], lon[None])
+        d = epicentral_distance_deg(lat[:, None], lon[:, None], lat[None], lon[None]) * KM_PER_DEG  # km
         iu, ju = np.triu_indices(idx.size, 1)
         dd = d[iu, ju]
         near += [(int(idx[a]), int(idx[b])) for a, b in zip(iu[dd < NEARBY_KM], ju[dd < NEARBY_KM])]
@@ -191,7 +187,7 @@ def _features(reader: _Reader, truth: pd.DataFrame, idx: np.ndarray, tt: TravelT
             if ps > 0 and ss > 0:
                 row["log_p_s"] = float(np.log10(ps / ss))
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=FEATURE_COLUMNS)
 
 
 def calibrate(out_dir: Path, *, seed: int, n_pairs: int = 400, n_features: int | None = None,
@@ -201,58 +197,24 @@ def calibrate(out_dir: Path, *, seed: int, n_pairs: int = 400, n_features: int |
     ``n_pairs`` record pairs per correlation category and ``n_features`` records
     (all when None) for the single-feature AUCs are drawn with ``seed``.
     Returns a dict with ``values``, ``bounds``, ``checks`` (per figure pass/fail),
-    ``pass`` (all), sample sizes and medians per class.
+    ``pass`` (all), sample sizes and medians per class, and ``study`` (the
+    study's ``params.json``, with its provenance). Raises :class:`InputError`
+    when ``truth.parquet`` predates the source coordinates.
     """
     out_dir = Path(out_dir)
     truth = pd.read_parquet(out_dir / "truth.parquet")
     if "source_latitude_deg" not in truth.columns:
-        raise ValueError(f"{out_dir / 'truth.parquet'} lacks source coordinates; regenerate the study")
+        raise InputError(f"{out_dir / 'truth.parquet'} lacks source coordinates; regenerate the study")
     truth = truth.reset_index(drop=True)
-    rng = stream(seed, "calibration", "pairs")
     reader = _Reader(out_dir, truth)
-    pairs = _pairs(truth, n_pairs, rng)
-    lag = None
-    cc_values: dict[str, list[float]] = {}
-    for name, plist in pairs.items():
-        vals = []
-        for i, j in plist:
-            a, b = reader.get(i), reader.get(j)
-            if a is None or b is None:
-                continue
-            lag = int(LAG_S * a["fs"])
-            vals.append(_peak_cc(a["bb"].astype(float), b["bb"].astype(float), lag))
-        cc_values[name] = vals
+    cc_values = _correlations(reader, _pairs(truth, n_pairs, stream(seed, "calibration", "pairs")))
     idx = np.arange(len(truth))
     if n_features is not None and len(idx) > n_features:
         idx = np.sort(stream(seed, "calibration", "features").choice(idx, n_features, replace=False))
     feats = _features(reader, truth, idx, TravelTimeTable.load())
-    label = (truth.source_type.to_numpy()[feats["i"].to_numpy()] == "explosion")
-
-    def sym(x: float) -> float:
-        return float(max(x, 1 - x)) if np.isfinite(x) else float("nan")
-
-    values = {
-        "a_one_event_two_stations": float(np.nanmedian(cc_values["a"])) if cc_values["a"] else float("nan"),
-        "b_nearby_events_one_station": float(np.nanmedian(cc_values["b"])) if cc_values["b"] else float("nan"),
-        "c_unrelated_same_station": float(np.nanmedian(cc_values["c_same"])) if cc_values["c_same"] else float("nan"),
-        "c_unrelated_random": float(np.nanmedian(cc_values["c_random"])) if cc_values["c_random"] else float("nan"),
-        "d_auc_log10_p_over_s_6_8hz": _auc(feats["log_p_s"].to_numpy(), label),
-        "e_auc_snr": sym(_auc(feats["snr"].to_numpy(), label)),
-        "e_auc_peak_amplitude": sym(_auc(feats["peak"].to_numpy(), label)),
-        "e_auc_noise_level": sym(_auc(feats["noise"].to_numpy(), label)),
-    }
-    checks = {}
-    for key, (kind, bound) in BOUNDS.items():
-        v = values[key]
-        if not np.isfinite(v):
-            ok = False
-        elif kind == "max":
-            ok = v <= bound
-        elif kind == "min":
-            ok = v >= bound
-        else:
-            ok = bound[0] <= v <= bound[1]
-        checks[key] = bool(ok)
+    label = (truth.source_type.to_numpy()[feats["i"].to_numpy(dtype=int)] == "explosion")
+    values = _figures(cc_values, feats, label)
+    checks = _checks(values)
     ps = feats.assign(label=label).dropna(subset=["log_p_s"])
     result = {
         "values": {k: (round(v, 4) if np.isfinite(v) else None) for k, v in values.items()},
@@ -275,3 +237,54 @@ def calibrate(out_dir: Path, *, seed: int, n_pairs: int = 400, n_features: int |
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     return result
+
+
+def _correlations(reader: _Reader, pairs: dict[str, list[tuple[int, int]]]) -> dict[str, list[float]]:
+    """Peak normalised correlation (1-8 Hz, lags within +-LAG_S) of each readable pair, per category."""
+    cc_values: dict[str, list[float]] = {}
+    for name, plist in pairs.items():
+        vals = []
+        for i, j in plist:
+            a, b = reader.get(i), reader.get(j)
+            if a is None or b is None:
+                continue
+            vals.append(_peak_cc(a["bb"].astype(float), b["bb"].astype(float), int(LAG_S * a["fs"])))
+        cc_values[name] = vals
+    return cc_values
+
+
+def _figures(cc_values: dict[str, list[float]], feats: pd.DataFrame, label: np.ndarray) -> dict[str, float]:
+    """The figures of :data:`BOUNDS`: median correlations and single-feature AUCs (NaN when not measurable)."""
+    def median(name: str) -> float:
+        return float(np.nanmedian(cc_values[name])) if cc_values[name] else float("nan")
+
+    def sym(x: float) -> float:
+        return float(max(x, 1 - x)) if np.isfinite(x) else float("nan")
+
+    return {
+        "a_one_event_two_stations": median("a"),
+        "b_nearby_events_one_station": median("b"),
+        "c_unrelated_same_station": median("c_same"),
+        "c_unrelated_random": median("c_random"),
+        "d_auc_log10_p_over_s_6_8hz": _auc(feats["log_p_s"].to_numpy(dtype=float), label),
+        "e_auc_snr": sym(_auc(feats["snr"].to_numpy(dtype=float), label)),
+        "e_auc_peak_amplitude": sym(_auc(feats["peak"].to_numpy(dtype=float), label)),
+        "e_auc_noise_level": sym(_auc(feats["noise"].to_numpy(dtype=float), label)),
+    }
+
+
+def _checks(values: dict[str, float]) -> dict[str, bool]:
+    """Pass/fail of each figure against :data:`BOUNDS` (a NaN figure fails)."""
+    checks = {}
+    for key, (kind, bound) in BOUNDS.items():
+        v = values[key]
+        if not np.isfinite(v):
+            ok = False
+        elif kind == "max":
+            ok = v <= bound
+        elif kind == "min":
+            ok = v >= bound
+        else:
+            ok = bound[0] <= v <= bound[1]
+        checks[key] = bool(ok)
+    return checks

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "generate the synthetic study (SDS miniSEED, StationXML, QuakeML) from an arrivals table"
+from seisembed.errors import ConfigError
+from seisembed.synthetic.params import IO_KEYS
 
-#: keys of the config's ``synthetic`` section that are paths for the workflow, not physics
-PATH_KEYS = ("arrivals", "output_dir", "calibration")
+HELP = "generate the synthetic study (SDS miniSEED, StationXML, QuakeML) from an arrivals table"
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +23,20 @@ def run(args: argparse.Namespace) -> int:
     """Resolve paths and parameters from ``args.config`` and hand over to the generator."""
     from seisembed.synthetic import run_cli
 
-    section = dict(args.config.get("synthetic", {}))
+    section = dict(args.config.get("synthetic") or {})
     ns = argparse.Namespace(
-        arrivals=Path(args.arrivals or section["arrivals"]),
-        out_dir=Path(args.out_dir or section["output_dir"]),
-        calibration=None if args.no_calibration else Path(args.calibration or section["calibration"]),
-        params={k: v for k, v in section.items() if k not in PATH_KEYS},
+        arrivals=Path(args.arrivals or _path(section, "arrivals", "--arrivals")),
+        out_dir=Path(args.out_dir or _path(section, "output_dir", "--out-dir")),
+        calibration=None if args.no_calibration else Path(args.calibration or _path(section, "calibration", "--calibration")),
+        params={k: v for k, v in section.items() if k not in IO_KEYS},
         seed=int(args.config.get("seed", 0)),
     )
     return int(run_cli(ns) or 0)
+
+
+def _path(section: dict, key: str, option: str) -> str:
+    """``section[key]``, or a :class:`ConfigError` naming ``synthetic.<key>`` and the option."""
+    value = section.get(key)
+    if not value:
+        raise ConfigError(f"config key 'synthetic.{key}' is not set; set it in the config or pass {option}")
+    return str(value)

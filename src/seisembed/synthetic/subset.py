@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from seisembed.errors import ConfigError
 from seisembed.synthetic.rng import stream
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ def select_subset(arrivals: pd.DataFrame, *, max_records_per_event: int | None, 
     ``source_type`` so both classes keep their share. Row order of the input is kept.
     """
     if min_records_per_event < 1:
-        raise ValueError("min_records_per_event must be >= 1")
+        raise ConfigError(f"config key 'synthetic.min_records_per_event': must be >= 1, got {min_records_per_event!r}")
     df = arrivals
     counts = df.groupby("source_id", sort=True).size()
     keep_events = counts[counts >= min_records_per_event].index

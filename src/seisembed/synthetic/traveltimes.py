@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seisembed.atomic import atomic_path
+
 logger = logging.getLogger(__name__)
 
 TABLE_NAME = "iasp91_table.npz"
@@ -80,8 +82,7 @@ class TravelTimeTable:
         logger.info("tabulating iasp91 travel times with obspy.taup (one-off, ~1 min)")
         data = build_table()
         if cache_dir:
-            Path(cache_dir).mkdir(parents=True, exist_ok=True)
-            np.savez(Path(cache_dir) / TABLE_NAME, **data)
+            _save_atomic(Path(cache_dir) / TABLE_NAME, data)
         return cls(data)
 
     def lookup(self, distance_deg: np.ndarray, depth_km: np.ndarray) -> dict[str, np.ndarray]:
@@ -100,6 +101,12 @@ class TravelTimeTable:
         return result
 
 
+def _save_atomic(path: Path, data: dict[str, np.ndarray]) -> None:
+    """Save the table to ``path`` as ``.npz`` atomically (never half a file)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **data)
+
+
 def _locate(grid: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cell index and fractional position of ``x`` on a sorted ``grid``."""
     idx = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, grid.size - 2)
@@ -109,8 +116,7 @@ def _locate(grid: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> None:
     """Rebuild the shipped table: ``python -m seisembed.synthetic.traveltimes``."""
-    data = build_table()
-    np.savez(Path(__file__).with_name(TABLE_NAME), **data)
+    _save_atomic(Path(__file__).with_name(TABLE_NAME), build_table())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ also holds the source id.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 NS = 1_000_000_000
 DAY_NS = 86400 * NS
 FIXED_CREATED = UTCDateTime(2014, 1, 1)
+#: name of an SDS day file: NET.STA.LOC.CHAN.D.YEAR.DOY
+_SDS_DAY_FILE = re.compile(r"[^.]*\.[^.]*\.[^.]*\.[^.]*\.D\.\d{4}\.\d{3}")
 
 
 class SDSWriter:
@@ -79,6 +82,18 @@ class SDSWriter:
             self._write_segment(ch, self._open[ch])
         self._open = {}
 
+    def remove_stale(self) -> int:
+        """Delete SDS day files under ``root`` that this writer did not write; return how many.
+
+        Only files named like SDS day files (``NET.STA.LOC.CHAN.D.YEAR.DOY``) are
+        touched. Call after :meth:`flush`.
+        """
+        stale = [path for path in sorted(self.root.glob("*/*/*/*.D/*.D.*")) if path.is_file() and path not in self.files
+                 and _SDS_DAY_FILE.fullmatch(path.name)]
+        for path in stale:
+            path.unlink()
+        return len(stale)
+
     def _write_segment(self, channel: str, seg: list) -> None:
         net, sta, loc = self._station
         start_ns, values, valid = seg
@@ -104,7 +119,8 @@ class SDSWriter:
             path = (self.root / f"{day.year}" / net / sta / f"{channel}.D"
                     / f"{net}.{sta}.{loc}.{channel}.D.{day.year}.{day.julday:03d}")
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "ab") as fh:
+            # the first write of this run replaces a file left by an earlier run; later ones append
+            with open(path, "ab" if path in self.files else "wb") as fh:
                 Stream([tr]).write(fh, format="MSEED", encoding=self.encoding, reclen=self.reclen)
             self.files.add(path)
             self.segments_written += 1
@@ -186,6 +202,13 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+def _depth_xml(depth_km: float) -> str:
+    """The origin's ``<depth>`` (m) element, or nothing when the catalogue has no depth."""
+    if depth_km is None or not np.isfinite(float(depth_km)):
+        return ""
+    return f"        <depth>\n          <value>{_num(float(depth_km) * 1000.0)}</value>\n        </depth>\n"
+
+
 def write_quakeml(events: pd.DataFrame, truth: pd.DataFrame, path: Path) -> None:
     """QuakeML 1.2, streamed event by event (memory does not grow with the number of picks).
 
@@ -246,7 +269,7 @@ def _event_xml(ev, recs: pd.DataFrame | None) -> str:
         f"        <time>\n          <value>{_time(origin_ns)}</value>\n        </time>\n"
         f"        <latitude>\n          <value>{_num(ev.source_latitude_deg)}</value>\n        </latitude>\n"
         f"        <longitude>\n          <value>{_num(ev.source_longitude_deg)}</value>\n        </longitude>\n"
-        f"        <depth>\n          <value>{_num(float(ev.source_depth_km) * 1000.0)}</value>\n        </depth>\n"
+        + _depth_xml(ev.source_depth_km)
         + "".join(arrivals)
         + "      </origin>\n"
         f'      <magnitude publicID="{e(mag_id)}">\n'

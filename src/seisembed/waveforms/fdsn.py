@@ -42,6 +42,7 @@ from obspy.core.inventory import Inventory
 from obspy.core.util.obspy_types import ObsPyException
 from obspy.io.mseed import InternalMSEEDError
 
+from seisembed.atomic import atomic_path
 from seisembed.errors import ConfigError
 from seisembed.waveforms.base import FetchResult, SourceError, WindowRequest
 from seisembed.waveforms.limiter import RateLimiter
@@ -215,10 +216,8 @@ class FDSNSource:
             return None
         except _GiveUp as exc:
             raise SourceError(f"StationXML of {network}.{station} from {_redact(self.base_url)}: {exc.reason}") from None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        inv.write(str(tmp), format="STATIONXML")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            inv.write(str(tmp), format="STATIONXML")
         return inv
 
     def get_inventory(self, network: str, station: str) -> Inventory | None:

@@ -30,6 +30,7 @@ import pandas as pd
 from numpy.lib.format import open_memmap
 from obspy import UTCDateTime
 
+from seisembed.atomic import write_json_atomic, write_parquet_atomic
 from seisembed.columns import ARRIVAL_COLUMNS, QC_STATUSES, trace_name
 from seisembed.errors import InputError
 from seisembed.partitions import partition_of
@@ -87,20 +88,6 @@ class PartitionPaths:
 def _tmp(path: Path) -> Path:
     """A temporary sibling of ``path`` (same file system, so os.replace is atomic)."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to ``path`` via a temporary file and :func:`os.replace`."""
-    tmp = _tmp(path)
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def write_json_atomic(obj: dict, path: Path) -> None:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    tmp = _tmp(path)
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 # -- input ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pandas as pd
 from seisembed.columns import QC_STATUSES
 from seisembed.errors import InputError
 from seisembed.provenance import provenance
-from seisembed.waveforms.partition import write_json_atomic
+from seisembed.atomic import write_json_atomic
 
 
 def summarize(qc_paths: list[str | Path], out: str | Path, config: dict) -> dict:
