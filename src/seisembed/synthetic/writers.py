@@ -184,12 +184,14 @@ _ISC_TYPES = {"m": "mining explosion", "h": "chemical explosion", "x": "experime
 
 def quakeml_event_type(source_type: str, source_type_raw: str) -> str:
     """QuakeML event type: from the ISC code (``km`` -> "mining explosion", ...) when it agrees
-    with the label, else "earthquake" / "explosion" (e.g. for the depth-0 rule's ``depth0``)."""
+    with the label, else "earthquake" or, for explosions, "mining explosion": every synthetic
+    explosion is modelled as a ripple-fired mining blast (e.g. under the depth-0 rule's
+    ``depth0`` label, which carries no kind of its own)."""
     raw = str(source_type_raw or "").strip().lower()
     mapped = _ISC_TYPES.get(raw[1:2]) if len(raw) == 2 and raw[0] in "ks" else None
     if mapped is not None and (mapped == "earthquake") == (source_type == "earthquake"):
         return mapped
-    return "earthquake" if source_type == "earthquake" else "explosion"
+    return "earthquake" if source_type == "earthquake" else "mining explosion"
 
 
 def _time(ns: int) -> str:
