@@ -29,11 +29,11 @@ def run_once(n: int, seed: int = 1) -> dict:
     """Synthesize the first ``n`` records into a temporary folder; return timing and peak RSS."""
     import logging
 
+    from seisembed.catalog import read_arrivals_table
     from seisembed.synthetic import synthesize
-    from seisembed.synthetic.arrivals_io import isc_csv_to_arrivals
 
     logging.basicConfig(level=logging.WARNING)
-    table = isc_csv_to_arrivals(CATALOGUE).sort_values(["source_id", "station_code"]).head(n)
+    table = read_arrivals_table(CATALOGUE).sort_values(["source_id", "station_code"]).head(n)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         summary = synthesize(table, Path(tmp), {}, seed)
