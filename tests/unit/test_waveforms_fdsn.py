@@ -223,3 +223,25 @@ def test_failed_stationxml_is_not_refetched_per_arrival(tmp_path, monkeypatch):
         finally:
             source.close()
     assert calls == [("XX", "STA")]
+
+
+def test_rate_limiter_keeps_every_one_second_window_at_the_rate():
+    rate = 20.0
+    limiter = RateLimiter(max_concurrent=5, max_per_second=rate)
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def work():
+        with limiter.slot():
+            with lock:
+                starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=work) for _ in range(45)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    starts.sort()
+    # closed windows [t, t + 1 s]: exact 1/rate spacing would put rate + 1 starts in one
+    busiest = max(sum(1 for u in starts[i:] if u - t <= 1.0) for i, t in enumerate(starts))
+    assert busiest <= rate

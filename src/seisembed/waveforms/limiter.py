@@ -12,9 +12,15 @@ class RateLimiter:
     """At most ``max_concurrent`` requests in flight and ``max_per_second`` request starts per second.
 
     Use as ``with limiter.slot(): ...`` around every HTTP request. Starts are
-    spaced at least ``1 / max_per_second`` seconds apart, which also keeps any
-    one-second window at or below the rate.
+    spaced at least ``1 / max_per_second + SPACING_MARGIN_S`` seconds apart. Exact
+    ``1 / rate`` spacing would put rate + 1 starts in a closed one-second window
+    (t, t + 0.1, ..., t + 1.0), and a server seeing them with a few ms of network
+    jitter counts one request too many; the margin keeps any one-second window at or
+    below the rate as the data centre sees it.
     """
+
+    #: extra spacing between request starts (s), see the class docstring
+    SPACING_MARGIN_S = 0.003
 
     def __init__(self, max_concurrent: int = 5, max_per_second: float = 10.0):
         if max_concurrent < 1 or max_per_second <= 0:
@@ -31,7 +37,7 @@ class RateLimiter:
 
     def _wait_for_turn(self) -> None:
         """Sleep until this thread may start a request (rate part)."""
-        interval = 1.0 / self.max_per_second
+        interval = 1.0 / self.max_per_second + self.SPACING_MARGIN_S
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next_start)
