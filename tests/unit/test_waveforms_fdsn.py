@@ -212,6 +212,8 @@ def test_failed_stationxml_is_not_refetched_per_arrival(tmp_path, monkeypatch):
     with _closed_port() as url:
         source = FDSNSource({"base_url": url, "cache_dir": str(tmp_path), "max_retries": 1, "backoff_s": 0.001,
                              "timeout_s": 1.0}, sleep=lambda s: None)
+        # a station-specific failure, not an outage: the service's version page "answers"
+        monkeypatch.setattr(source, "_ensure_reachable", lambda what, last: None)
         calls = []
         original = source._load_inventory
         monkeypatch.setattr(source, "_load_inventory", lambda net, sta: calls.append((net, sta)) or original(net, sta))
@@ -245,3 +247,25 @@ def test_rate_limiter_keeps_every_one_second_window_at_the_rate():
     # closed windows [t, t + 1 s]: exact 1/rate spacing would put rate + 1 starts in one
     busiest = max(sum(1 for u in starts[i:] if u - t <= 1.0) for i, t in enumerate(starts))
     assert busiest <= rate
+
+
+def _closed_port_url() -> str:
+    """An http://127.0.0.1 URL on which nothing listens (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_outage_stops_the_run_instead_of_splitting(study, tmp_path):
+    from seisembed.waveforms.base import DataCentreUnreachable
+
+    config = fdsn_config(_closed_port_url(), tmp_path / "cache", max_retries=1, bulk_size=16)
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    with pytest.raises(DataCentreUnreachable, match="stopped answering.*rerun the rule to resume"):
+        run_fdsn(config, study, out)
+    # no descent to single lines: one request + retry + three probes, in well under a minute
+    assert time.monotonic() - t0 < 30
+    assert not (out / PARTITION / "qc.parquet").exists(), "an outage must not finish the partition with error rows"
+

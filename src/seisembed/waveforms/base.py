@@ -67,3 +67,12 @@ class SourceError(SeisembedError):
 
     A :class:`~seisembed.errors.SeisembedError`, so the CLI reports it without a traceback.
     """
+
+
+class DataCentreUnreachable(SeisembedError):
+    """The whole data centre stopped answering (not one request or line).
+
+    Deliberately not a :class:`SourceError`: it is never written to the ledger as a
+    per-window ``error``; the partition stops, keeps its finished chunks, and a rerun
+    resumes once the service is back.
+    """

@@ -28,6 +28,7 @@ import re
 import struct
 import threading
 import time
+import urllib.request
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -44,7 +45,7 @@ from obspy.io.mseed import InternalMSEEDError
 
 from seisembed.atomic import atomic_path
 from seisembed.errors import ConfigError
-from seisembed.waveforms.base import FetchResult, SourceError, WindowRequest
+from seisembed.waveforms.base import DataCentreUnreachable, FetchResult, SourceError, WindowRequest
 from seisembed.waveforms.limiter import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,40 @@ class FDSNSource:
                 delay = self._backoff(attempt)
                 log.debug("%s failed (%s); retry %d/%d in %.1f s", what, last, attempt, self.max_retries, delay)
                 self._sleep(delay)
+        self._ensure_reachable(what, last)
         raise _GiveUp(f"failed {self.max_retries + 1} times, last: {last}", self.max_retries + 1, split=True)
+
+    def _version_url(self, client: Client) -> str:
+        """URL of the data centre's dataselect ``version`` page (answers without data or credentials)."""
+        try:
+            return client._build_url("dataselect", "version")
+        except (AttributeError, TypeError, ValueError):  # ObsPy's private helper changed: use the FDSN standard path
+            return f"{client.base_url.rstrip('/')}/fdsnws/dataselect/1/version"
+
+    def _ensure_reachable(self, what: str, last: str) -> None:
+        """After a request failed for good: raise :class:`DataCentreUnreachable` if the service is down.
+
+        A failure of one request (a bad line, a station the server chokes on) is worth
+        isolating by splitting the bulk request; an outage is not: splitting a 100-line
+        chunk down to single lines would send hundreds of requests, each with its full
+        back-off, at a dead service. The version page is probed (three tries, with the
+        usual back-off); if it does not answer either, the run stops with a clear error.
+        """
+        url = self._version_url(self._client())
+        probe = ""
+        for attempt in range(1, 4):
+            try:
+                with self.limiter.slot(), urllib.request.urlopen(url, timeout=self.timeout_s) as reply:
+                    reply.read()
+                return
+            except (OSError, http.client.HTTPException) as exc:
+                probe = f"{type(exc).__name__}: {exc}"
+                if attempt < 3:
+                    self._sleep(self._backoff(attempt))
+        raise DataCentreUnreachable(
+            f"{_redact(self.base_url)} stopped answering: {what} failed {self.max_retries + 1} times (last: {last}) "
+            f"and its version page {_redact(url)} does not answer either ({probe}). Finished chunks are kept; "
+            "rerun the rule to resume when the service is back.")
 
     # -- StationXML -----------------------------------------------------------------
     def _cache_path(self, network: str, station: str) -> Path:
