@@ -41,3 +41,16 @@ def test_missing_configfile_is_a_clear_error(tmp_path, capsys):
     rc = cli.main(["synth", "--configfile", str(tmp_path / "nope.yaml")])
     assert rc == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_synth_with_own_out_dir_keeps_calibration_there(tmp_path, isc_2014_csv):
+    from seisembed.catalog import read_arrivals_table
+
+    table = read_arrivals_table(isc_2014_csv)
+    table[table.source_id.isin(table.source_id.drop_duplicates().head(3))].to_parquet(tmp_path / "mine.parquet")
+    config = json.dumps({"seed": 1, "synthetic": {"calibration": str(tmp_path / "configured.json")}})
+    rc = cli.main(["synth", "--config-json", config, "--arrivals", str(tmp_path / "mine.parquet"),
+                   "--out-dir", str(tmp_path / "study")])
+    assert rc == 0
+    assert (tmp_path / "study" / "calibration.json").is_file()
+    assert not (tmp_path / "configured.json").exists()

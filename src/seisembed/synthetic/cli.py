@@ -15,7 +15,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``synth`` options."""
     parser.add_argument("--arrivals", help="ISC arrivals CSV (.csv/.csv.gz) or arrivals parquet (default: config synthetic.arrivals)")
     parser.add_argument("--out-dir", help="output folder (default: config synthetic.output_dir)")
-    parser.add_argument("--calibration", help="write calibration figures (JSON) here (default: config synthetic.calibration)")
+    parser.add_argument("--calibration", help="write calibration figures (JSON) here (default: <out-dir>/calibration.json "
+                        "when --out-dir is given, else config synthetic.calibration)")
     parser.add_argument("--no-calibration", action="store_true", help="skip the calibration")
 
 
@@ -24,10 +25,19 @@ def run(args: argparse.Namespace) -> int:
     from seisembed.synthetic import run_cli
 
     section = dict(args.config.get("synthetic") or {})
+    out_dir = Path(args.out_dir or _path(section, "output_dir", "--out-dir"))
+    if args.no_calibration:
+        calibration = None
+    elif args.calibration:
+        calibration = Path(args.calibration)
+    elif args.out_dir:  # a study of one's own: never overwrite the configured study's calibration
+        calibration = out_dir / "calibration.json"
+    else:
+        calibration = Path(_path(section, "calibration", "--calibration"))
     ns = argparse.Namespace(
         arrivals=Path(args.arrivals or _path(section, "arrivals", "--arrivals")),
-        out_dir=Path(args.out_dir or _path(section, "output_dir", "--out-dir")),
-        calibration=None if args.no_calibration else Path(args.calibration or _path(section, "calibration", "--calibration")),
+        out_dir=out_dir,
+        calibration=calibration,
         params={k: v for k, v in section.items() if k not in IO_KEYS},
         seed=int(args.config.get("seed", 0)),
     )
