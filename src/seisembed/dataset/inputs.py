@@ -20,6 +20,7 @@ import pandas as pd
 
 from seisembed.columns import ARRIVAL_COLUMNS
 from seisembed.errors import InputError
+from seisembed.npy import read_npy_header
 
 __all__ = ["WINDOW_COLUMNS", "Partition", "open_partition", "read_metadata", "read_rows", "iter_blocks"]
 
@@ -69,14 +70,9 @@ def _npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     """Shape, Fortran order, dtype and data offset (bytes) of an ``.npy`` file."""
     with open(path, "rb") as handle:
         try:
-            version = np.lib.format.read_magic(handle)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            return read_npy_header(handle)
         except ValueError as exc:
             raise InputError(f"{path} is not a valid .npy file: {exc}") from exc
-        return shape, fortran, dtype, handle.tell()
 
 
 def read_metadata(folder: Path, name: str) -> pd.DataFrame:

@@ -35,6 +35,7 @@ import pandas as pd
 from scipy.signal import butter, sosfilt
 from scipy.stats import rankdata
 
+from seisembed.atomic import write_json_atomic
 from seisembed.catalog.geometry import KM_PER_DEG, epicentral_distance_deg
 from seisembed.errors import InputError
 from seisembed.synthetic.rng import stream
@@ -234,8 +235,7 @@ def calibrate(out_dir: Path, *, seed: int, n_pairs: int = 400, n_features: int |
     }
     logger.info("calibration: %s pass=%s", result["values"], result["pass"])
     if output is not None:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        write_json_atomic(result, output)
     return result
 
 

@@ -14,7 +14,6 @@ are kept); iasp91 gives the S - P time, take-off and incidence angles.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.fft
 
+from seisembed.atomic import write_json_atomic, write_parquet_atomic
 from seisembed.columns import ARRIVAL_COLUMNS
 from seisembed.errors import InputError
 from seisembed.synthetic import artifacts, noise, paths, site, sources
@@ -361,7 +361,7 @@ def synthesize(arrivals: pd.DataFrame, out_dir: Path, params: dict | SyntheticPa
     seconds = time.perf_counter() - t0
     truth["onset_time"] = pd.to_datetime(truth["onset_time_ns"], utc=True, unit="ns")
     truth["pick_time"] = pd.to_datetime(truth["pick_time_ns"], utc=True, unit="ns")
-    truth.to_parquet(out_dir / "truth.parquet", index=False)
+    write_parquet_atomic(truth, out_dir / "truth.parquet")
     stations = _station_table(table, synth)
     write_stationxml(stations, out_dir / "stations.xml", p)
     events = table.drop_duplicates("source_id")[[c for c in ARRIVAL_COLUMNS if c.startswith("source_")]].copy()
@@ -418,7 +418,7 @@ def _write_params(path: Path, params: SyntheticParams, seed: int) -> None:
     record = {"seed": int(seed), "params": params.as_dict()}
     record["provenance"] = {k: v for k, v in provenance({"synthetic": record["params"], "seed": record["seed"]}).items()
                             if k != "config"}  # the config is the record itself
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_json_atomic(record, path)
 
 
 def _station_table(table: pd.DataFrame, synth: Synthesizer) -> pd.DataFrame:

@@ -33,6 +33,7 @@ from obspy import UTCDateTime
 from seisembed.atomic import write_json_atomic, write_parquet_atomic
 from seisembed.columns import ARRIVAL_COLUMNS, QC_STATUSES, trace_name
 from seisembed.errors import InputError
+from seisembed.npy import read_npy_header
 from seisembed.partitions import partition_of
 from seisembed.waveforms.base import SourceError, WaveformSource, WindowRequest
 from seisembed.waveforms.processing import (ChannelSet, ProcessingOptions, QCFailure, WindowSpec,
@@ -295,15 +296,6 @@ def _empty_ledger() -> pd.DataFrame:
                          "trace_snr_db": pd.Series(dtype="float64")})
 
 
-def _npy_data_offset(fh) -> int:
-    """Byte offset of the data in an open .npy file (after its header)."""
-    major, _minor = np.lib.format.read_magic(fh)
-    if major == 1:
-        np.lib.format.read_array_header_1_0(fh)
-    else:
-        np.lib.format.read_array_header_2_0(fh)
-    return fh.tell()
-
 
 def _copy_ok_rows(paths: PartitionPaths, n_chunks: int, chunk_size: int, ok: np.ndarray, spec: WindowSpec,
                   target: Path, block_bytes: int = 8 << 20) -> None:
@@ -327,7 +319,7 @@ def _copy_ok_rows(paths: PartitionPaths, n_chunks: int, chunk_size: int, ok: np.
                 continue
             edges = np.flatnonzero(np.diff(np.concatenate(([0], flags, [0]))))
             with open(paths.chunk(i, "npy"), "rb") as src:
-                base = _npy_data_offset(src)
+                base = read_npy_header(src)[3]
                 for a, b in zip(edges[::2], edges[1::2]):
                     src.seek(base + int(a) * row_bytes)
                     left = (int(b) - int(a)) * row_bytes
