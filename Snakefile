@@ -2,7 +2,7 @@
 # Run: snakemake --cores 8 (add --use-conda for per-rule conda envs); see README.md.
 from snakemake.utils import min_version
 
-from seisembed.config import check_config_for_workflow
+from seisembed.workflow import check_config
 
 min_version("9.0")
 
@@ -12,7 +12,7 @@ configfile: "config.yaml"
 
 # Validate against workflow/schemas/config.schema.yaml (descriptions and defaults for
 # every key); a mistake stops here with one message naming the key, not a traceback.
-config = check_config_for_workflow(config, schema="workflow/schemas/config.schema.yaml")
+config = check_config(config, schema="workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"

@@ -86,7 +86,7 @@ def naive(url: str, arrivals, config: dict) -> tuple[int, float]:
                                                 make_window)
 
     section = config["waveforms"]
-    spec, options, pad = WindowSpec(), ProcessingOptions.from_config(section), section["pad_s"]
+    spec, options, pad = WindowSpec.from_config(section), ProcessingOptions.from_config(section), section["pad_s"]
     client = Client(url, _discover_services=False)
     inventories: dict = {}
     ok = 0

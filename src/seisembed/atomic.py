@@ -1,14 +1,17 @@
-"""Atomic file writes shared by every stage (parquet, JSON, text, cached replies, arrays).
+"""Atomic writes shared by every stage: files (parquet, JSON, text, cached replies,
+arrays, QuakeML, StationXML) and whole folders (the Zarr store).
 
-Each file is written to a temporary sibling (same folder, so the same file system)
-and moved into place with :func:`os.replace`: a reader, a rerun or a run after an
-interruption never sees half a file. The temporary file is removed on failure.
+Each output is written to a temporary sibling (same folder, so the same file
+system) and moved into place with :func:`os.replace` (a folder replaces an
+existing one only once complete): a reader, a rerun or a run after an
+interruption never sees half an output. The temporary is removed on failure.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +25,42 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success move it to ``path`` (parents created)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # pid + thread: concurrent writers of one file (e.g. download threads) never share a temp file
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    tmp = temporary_sibling(path)
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def temporary_sibling(path: str | Path) -> Path:
+    """The temporary name :func:`atomic_path`/:func:`atomic_dir` use for ``path`` in this process and thread."""
+    path = Path(path)
+    # pid + thread: concurrent writers of one output (e.g. download threads) never share a temporary
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder path (not created) to write; on success it replaces ``path``.
+
+    An existing ``path`` is removed only after the new folder is complete. On failure
+    (or interruption) the temporary folder is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(path)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

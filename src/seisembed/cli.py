@@ -11,9 +11,17 @@ Configuration reaches a stage in one of two ways:
     a whole config file; it is validated against the workflow's JSON schema and
     defaults are filled in (what a user calling the CLI by hand does);
 ``--config-json '{"catalog": {...}, "seed": 1}'``
-    the sections a Snakemake rule passes (already validated by the Snakefile).
+    the sections a Snakemake rule passes; validated again here.
 
-Either way the stage sees ``args.config``: a dict keyed by section name.
+Either way the stage sees ``args.config``: a validated dict keyed by section name,
+every schema default filled in. A stage uses only the sections its rule passes.
+
+Errors: a :class:`~seisembed.errors.SeisembedError` (a config mistake, bad input,
+an unreachable service) is reported as one line naming the thing at fault (exit
+status 2 for config errors, 1 otherwise). Anything else is a bug or an
+unexpected failure: its full traceback goes to the log (and the rule's log
+file) and the exit status is 1. Log files record DEBUG messages; the terminal
+shows INFO (``-v``: DEBUG).
 """
 
 from __future__ import annotations
@@ -48,13 +56,16 @@ log = logging.getLogger("seisembed")
 
 
 def setup_logging(log_file: str | None, verbose: int = 0) -> None:
-    """Log to stderr and, when given, to ``log_file`` (created with its folder)."""
-    level = logging.DEBUG if verbose else logging.INFO
+    """Log to stderr (INFO, or DEBUG with ``verbose``) and to ``log_file`` at DEBUG (folder created)."""
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if verbose else logging.INFO)
+    handlers: list[logging.Handler] = [console]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w"))
+        to_file = logging.FileHandler(log_file, mode="w")
+        to_file.setLevel(logging.DEBUG)
+        handlers.append(to_file)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -62,16 +73,19 @@ def setup_logging(log_file: str | None, verbose: int = 0) -> None:
     for handler in handlers:
         handler.setFormatter(fmt)
         root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(logging.DEBUG)
+    # third-party chatter stays at INFO even in a DEBUG log file
+    for name in ("matplotlib", "PIL", "urllib3", "numcodecs", "asyncio", "fsspec", "h5py", "absl"):
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _load_config(args: argparse.Namespace) -> dict:
-    """Resolve ``--configfile``/``--config-json`` into ``args.config``."""
+    """Resolve ``--configfile``/``--config-json`` into a validated ``args.config``."""
+    from seisembed.config import load_config, validate_config
+
     if args.configfile and args.config_json:
         raise ConfigError("give either --configfile or --config-json, not both")
     if args.configfile:
-        from seisembed.config import load_config
-
         return load_config(args.configfile)
     if args.config_json:
         try:
@@ -80,10 +94,8 @@ def _load_config(args: argparse.Namespace) -> dict:
             raise ConfigError(f"--config-json is not valid JSON: {exc}") from exc
         if not isinstance(config, dict):
             raise ConfigError("--config-json must be a JSON object keyed by config section")
-        return config
-    from seisembed.config import default_config
-
-    return default_config()
+        return validate_config(config)
+    return validate_config({})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,10 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         return 2
-    except (SeisembedError, FileNotFoundError, ValueError) as exc:
-        # Stage code raises these with a message naming the file/row/key at fault.
+    except SeisembedError as exc:
+        # seisembed's own errors name the file/row/key at fault: one line, no traceback
         log.error("%s: %s", type(exc).__name__, exc)
         log.debug("details", exc_info=True)
+        return 1
+    except Exception:  # noqa: BLE001 - anything else is a bug: keep its traceback in the log
+        log.exception("seisembed %s failed unexpectedly (a bug, or a failure seisembed does not know); "
+                      "the traceback follows", argv[0])
         return 1
 
 

@@ -32,6 +32,9 @@ ARRIVAL_COLUMNS: tuple[str, ...] = (
 
 SOURCE_TYPES: tuple[str, ...] = ("earthquake", "explosion")
 
+#: dataset splits, in store order
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
 #: QC statuses of the waveform stage's ledger.
 QC_STATUSES: tuple[str, ...] = (
     "ok",

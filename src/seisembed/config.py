@@ -11,25 +11,41 @@ for whole sections that are missing) and turns the first violation into one
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
-import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import yaml
 
 from seisembed.errors import ConfigError
 
-__all__ = ["ConfigError", "load_schema", "validate_config", "load_config", "default_config", "config_hash"]
+__all__ = [
+    "ConfigError",
+    "load_schema",
+    "validate_config",
+    "section",
+    "load_config",
+    "default_config",
+    "config_hash",
+]
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_text() -> str:
+    return resources.files("seisembed").joinpath("data/config.schema.yaml").read_text()
 
 
 def load_schema() -> dict:
-    """The config JSON schema shipped with the package."""
-    text = resources.files("seisembed").joinpath("data/config.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    """The config JSON schema shipped with the package (a fresh copy)."""
+    return yaml.safe_load(_schema_text())
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema())
 
 
 def _fill_defaults(instance: dict, schema: dict) -> None:
@@ -64,14 +80,34 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
 
     Raises :class:`ConfigError` naming the first offending key.
     """
-    schema = load_schema() if schema is None else schema
+    if not isinstance(config, dict):
+        raise ConfigError(f"a config must be a mapping of sections, not {type(config).__name__}")
+    validator = _validator() if schema is None else jsonschema.Draft202012Validator(schema)
     config = copy.deepcopy(dict(config))
-    _fill_defaults(config, schema)
-    validator = jsonschema.Draft202012Validator(schema)
+    _fill_defaults(config, validator.schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:
         raise ConfigError(_message(errors[0]) + (f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""))
     return config
+
+
+def section(name: str, values: dict | None = None) -> dict:
+    """One validated config section (dotted ``name``, e.g. ``"dataset"`` or ``"waveforms.fdsn"``).
+
+    ``values`` is the section as a user or caller gives it (``None`` or ``{}``: all
+    defaults); the result has every schema default filled in, and a mistake raises
+    :class:`ConfigError` naming the full key (``dataset.held_out_box.enabled``).
+    This is how library functions that take one section make sure they run the
+    same study as the workflow: the schema is the only place defaults live.
+    """
+    parts = name.split(".")
+    nested: dict = {} if values is None else copy.deepcopy(dict(values))
+    for part in reversed(parts):
+        nested = {part: nested}
+    out = validate_config(nested)
+    for part in parts:
+        out = out[part]
+    return out
 
 
 def load_config(path: str | Path) -> dict:
@@ -93,50 +129,7 @@ def default_config() -> dict:
     return validate_config({})
 
 
-def check_paths(config: dict, keys: list[str], base: str | Path = ".") -> None:
-    """Raise :class:`ConfigError` for each dotted ``key`` whose path value does not exist.
-
-    ``None``/empty values are skipped (the key is optional).
-    """
-    for key in keys:
-        value: Any = config
-        for part in key.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if value in (None, ""):
-            continue
-        path = Path(base) / str(value)
-        if not path.exists():
-            raise ConfigError(f"config key '{key}': file {value} does not exist")
-
-
 def config_hash(config: dict) -> str:
     """A short, stable SHA-256 hash of a config (or section) for provenance."""
     blob = json.dumps(config, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-#: config keys naming input files that must exist before the workflow starts
-INPUT_FILE_KEYS = ["catalog.file", "catalog.inventory", "catalog.station_networks"]
-
-
-def check_config_for_workflow(config: dict, schema: str | Path | None = None) -> dict:
-    """Validate a Snakemake ``config`` at DAG-parse time; return it with defaults filled.
-
-    Used by the Snakefile. On a mistake it prints one line naming the key to stderr
-    and exits with status 1 (a config mistake is not a bug: no traceback).
-    Also checks that the input files named by :data:`INPUT_FILE_KEYS` exist and, for
-    the synthetic study, that its driving arrivals table exists.
-    """
-    try:
-        loaded = yaml.safe_load(Path(schema).read_text()) if schema else None
-        config = validate_config(config, loaded)
-        keys = list(INPUT_FILE_KEYS)
-        if config["catalog"]["source"] == "synthetic":
-            keys.append("synthetic.arrivals")
-        if config["catalog"]["source"] == "file" and not config["catalog"]["file"]:
-            raise ConfigError("config key 'catalog.file' must name an arrivals CSV or QuakeML file when catalog.source is 'file'")
-        check_paths(config, keys)
-    except ConfigError as exc:
-        sys.stderr.write(f"Invalid configuration: {exc}\n")
-        raise SystemExit(1) from None
-    return config

@@ -16,11 +16,14 @@ skips it; an all-zero channel stays zero). Output: ``x`` float32
 ``(L*K, n_samples, 3)`` channels-last (Z, N, E) as Keras' Conv1D expects, and
 ``y`` int32 event labels (the event's index in store order).
 
-Reading: the store keeps each event's records contiguous and one trace per
-chunk (see :mod:`seisembed.dataset.build`), so a batch is one Zarr orthogonal
-selection of L*K traces that decodes nothing else. A small pool of background
-threads reads the next ``prefetch`` batches while the caller trains on the
-current one (Blosc decoding and NumPy release the GIL).
+Reading: the store keeps each event's records contiguous in small chunks of
+whole traces (see :mod:`seisembed.dataset.build`), so a batch is one zarr-python
+orthogonal selection of L*K traces touching about one chunk per event. A small
+pool of background threads reads the next ``prefetch`` batches while the caller
+trains on the current one (Blosc decoding and NumPy release the GIL). With
+``cache="memory"`` (config ``sampling.cache``, as SeisBench's
+``preload_waveforms``) the split's traces are read once into memory and batches
+are gathered from there (the split's float32 size in RAM: 86 kB per record).
 
 Adapters: :meth:`TripletSampler.as_keras_dataset` (a ``keras.utils.PyDataset``)
 and :meth:`TripletSampler.as_tf_dataset` (a ``tf.data.Dataset``); Keras and
@@ -32,20 +35,23 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from seisembed.columns import SPLITS
+from seisembed.config import section as config_section
 from seisembed.errors import ConfigError, InputError
 
-__all__ = ["TripletSampler", "iter_split", "normalize", "shift_records", "open_waveforms", "read_index"]
+__all__ = ["TripletSampler", "iter_split", "normalize", "shift_records", "open_waveforms", "read_index", "read_traces"]
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
 NORMALIZATIONS = ("channel", "trace", "none")
+CACHES = ("none", "memory")
 #: random stream of the sampler (the dataset's split rules use 1 and 2)
 STREAM_SAMPLER = 3
 
@@ -96,169 +102,52 @@ def read_index(store: str | Path) -> dict[str, np.ndarray]:
     return {"split": split, "source_id": source, "station": station, "event": event, "trace_name": names}
 
 
-class DirectReader:
-    """Read whole traces of a local Zarr v3 ``waveform`` array with plain file reads.
+def read_traces(array, traces: np.ndarray) -> np.ndarray:
+    """Traces ``traces`` (int, any order, repeats allowed) of a ``(trace, channel, sample)`` array.
 
-    Zarr-python's generic path costs ~0.3-1.5 ms of Python per chunk; a triplet
-    batch touches ~100 scattered chunks, which caps it near 1,000 windows/s on two
-    cores. For the layouts this project writes (float32, a regular chunk grid of
-    whole traces (full channel/sample extent), ``/``-separated default chunk keys,
-    no storage transformers; codecs ``bytes`` (little endian) + optional
-    ``blosc`` (any cname/shuffle), optionally inside ``sharding_indexed`` with a
-    little-endian ``bytes`` + ``crc32c`` index at the end), this reader follows
-    the Zarr v3 specification directly: chunk key ``c/<i>/0/0``, shard index =
-    ``n_chunks`` little-endian ``(offset, nbytes)`` uint64 pairs + CRC32C at the
-    end of the shard file (the CRC is not verified). Missing chunk files, and
-    chunks marked empty (``2**64 - 1``) in a shard index, read as the fill value.
-    :meth:`for_store` returns ``None`` for any other layout and callers fall
-    back to zarr (results are identical; ``tests/unit/test_sampling_direct_reader.py``
-    checks every layout). A damaged file raises :class:`InputError` naming it.
+    ``array`` is a Zarr array (read with one orthogonal selection of the sorted,
+    distinct traces: zarr fetches and decodes the chunks concurrently) or an
+    in-memory NumPy array. Returns float32 ``(len(traces), channels, samples)``.
     """
+    traces = np.asarray(traces, dtype=np.int64)
+    if isinstance(array, np.ndarray):
+        return array[traces].astype(np.float32, copy=True)
+    if len(traces) and (traces.min() < 0 or traces.max() >= array.shape[0]):
+        raise IndexError(f"trace index out of range 0..{array.shape[0] - 1}")
+    unique, inverse = np.unique(traces, return_inverse=True)
+    block = np.asarray(array.get_orthogonal_selection((unique, slice(None), slice(None))), dtype=np.float32)
+    return block[inverse]
 
-    def __init__(self, folder: Path, shape: tuple[int, ...], chunk: int, shard: int | None, blosc: bool, fill: float):
-        self.folder, self.shape, self.chunk, self.shard, self.blosc, self.fill = folder, shape, chunk, shard, blosc, fill
-        self._chunk_bytes = chunk * int(np.prod(shape[1:])) * 4
-        self._index: dict[int, np.ndarray] = {}
-        self._lock = threading.Lock()
 
-    @staticmethod
-    def _little_bytes(codec: dict) -> bool:
-        """Whether ``codec`` is the ``bytes`` codec with little-endian order."""
-        return codec.get("name") == "bytes" and (codec.get("configuration") or {}).get("endian", "little") == "little"
+class _Cached:
+    """The traces ``[lo, hi)`` of a Zarr array held in memory, indexed by store position."""
 
-    @classmethod
-    def _plain(cls, codecs: list) -> bool | None:
-        """``True``/``False`` (blosc or not) for [bytes LE, (blosc)], else ``None``."""
-        if not codecs or not cls._little_bytes(codecs[0]):
-            return None
-        rest = [c.get("name") for c in codecs[1:]]
-        return True if rest == ["blosc"] else False if rest == [] else None
-
-    @staticmethod
-    def _fill(raw) -> float | None:
-        """The fill value as a float (JSON ``null`` -> 0), ``None`` for encodings left to zarr (hex)."""
-        try:
-            return 0.0 if raw is None else float({"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}.get(raw, raw))
-        except (TypeError, ValueError):
-            return None
-
-    @staticmethod
-    def _whole_traces(meta: dict) -> bool:
-        """Float32, 3-d, regular grid of whole traces, default ``/`` keys, no storage transformers."""
-        shape = list(meta.get("shape", ()))
-        grid = meta.get("chunk_grid", {})
-        chunk_shape = list(grid.get("configuration", {}).get("chunk_shape", []))
-        key = meta.get("chunk_key_encoding", {})
-        return (meta.get("zarr_format") == 3 and meta.get("node_type", "array") == "array" and meta.get("data_type") == "float32"
-                and len(shape) == 3 and grid.get("name") == "regular" and len(chunk_shape) == 3 and chunk_shape[1:] == shape[1:]
-                and key.get("name") == "default" and (key.get("configuration") or {}).get("separator", "/") == "/"
-                and not meta.get("storage_transformers"))
-
-    @classmethod
-    def for_store(cls, store: str | Path) -> "DirectReader | None":
-        """A reader for ``<store>/waveform`` if its layout is one described above, else ``None``."""
-        import json
-
-        folder = Path(store) / "waveform"
-        try:
-            meta = json.loads((folder / "zarr.json").read_text())
-        except (OSError, ValueError):
-            return None
-        fill = cls._fill(meta.get("fill_value"))
-        if not isinstance(meta, dict) or not cls._whole_traces(meta) or fill is None:
-            return None
-        shape, grid = tuple(meta["shape"]), meta["chunk_grid"]["configuration"]["chunk_shape"]
-        codecs = meta.get("codecs", [])
-        if len(codecs) == 1 and codecs[0].get("name") == "sharding_indexed":
-            conf = codecs[0].get("configuration", {})
-            inner = list(conf.get("chunk_shape", []))
-            index_codecs = conf.get("index_codecs", [])
-            index_ok = len(index_codecs) == 2 and cls._little_bytes(index_codecs[0]) and index_codecs[1].get("name") == "crc32c"
-            blosc = cls._plain(conf.get("codecs", []))
-            if blosc is None or not index_ok or conf.get("index_location", "end") != "end" or len(inner) != 3 or inner[1:] != list(shape[1:]) or grid[0] % inner[0]:
-                return None
-            return cls(folder, shape, int(inner[0]), int(grid[0]), blosc, fill)
-        blosc = cls._plain(codecs)
-        return None if blosc is None else cls(folder, shape, int(grid[0]), None, blosc, fill)
-
-    def _decode(self, data: bytes, path: Path) -> np.ndarray:
-        """One chunk's bytes -> float32 ``(chunk, channels, samples)``; :class:`InputError` if damaged."""
-        if self.blosc:
-            from numcodecs import blosc as _blosc
-
-            try:
-                data = _blosc.decompress(data)
-            except (RuntimeError, ValueError, TypeError) as exc:
-                raise InputError(f"dataset store: chunk in {path} is not valid Blosc data ({exc}); rebuild the store") from exc
-        if len(data) != self._chunk_bytes:
-            raise InputError(f"dataset store: chunk in {path} holds {len(data)} bytes, expected {self._chunk_bytes}; rebuild the store")
-        return np.frombuffer(data, dtype="<f4").reshape(self.chunk, *self.shape[1:])
-
-    def _shard_index(self, shard: int, handle, path: Path) -> np.ndarray:
-        """``(n_chunks, 2)`` offsets/sizes (bytes) of one shard (cached); checked against the file size."""
-        with self._lock:
-            index = self._index.get(shard)
-        if index is None:
-            n = self.shard // self.chunk
-            size = n * 16 + 4
-            file_size = handle.seek(0, 2)
-            if file_size < size:
-                raise InputError(f"dataset store: shard {path} is {file_size} bytes, too short for its {size}-byte index; rebuild the store")
-            handle.seek(file_size - size)
-            index = np.frombuffer(handle.read(size)[:-4], dtype="<u8").reshape(n, 2)
-            stored = index[:, 0] != np.iinfo(np.uint64).max
-            if (index[stored, 0] + index[stored, 1] > file_size - size).any():
-                raise InputError(f"dataset store: shard {path} has an index pointing past its data; rebuild the store")
-            with self._lock:
-                self._index[shard] = index
-        return index
-
-    def _read_shard(self, handle, path: Path, file_id: int, rows: np.ndarray, traces: np.ndarray, out: np.ndarray) -> None:
-        """Fill ``out[rows]`` with traces ``traces[rows]`` from the open shard ``file_id``."""
-        index = self._shard_index(file_id, handle, path)
-        chunks = traces[rows] // self.chunk
-        first_chunk = file_id * (self.shard // self.chunk)
-        for chunk_id in np.unique(chunks):
-            here = rows[chunks == chunk_id]
-            offset, nbytes = index[int(chunk_id - first_chunk)]
-            if offset == np.iinfo(np.uint64).max:
-                out[here] = self.fill
-                continue
-            handle.seek(int(offset))
-            out[here] = self._decode(handle.read(int(nbytes)), path)[traces[here] - chunk_id * self.chunk]
+    def __init__(self, array, lo: int, hi: int):
+        self.lo, self.hi = int(lo), int(hi)
+        self.data = np.asarray(array[self.lo : self.hi], dtype=np.float32)
+        self.shape = array.shape
 
     def read(self, traces: np.ndarray) -> np.ndarray:
-        """Traces ``traces`` (int, any order, repeats allowed) as float32 ``(n, channels, samples)``."""
         traces = np.asarray(traces, dtype=np.int64)
-        out = np.empty((len(traces), *self.shape[1:]), dtype=np.float32)
-        if len(traces) and (traces.min() < 0 or traces.max() >= self.shape[0]):
-            raise IndexError(f"trace index out of range 0..{self.shape[0] - 1}")
-        outer = traces // (self.shard or self.chunk)
-        for file_id in np.unique(outer):
-            path = self.folder / "c" / str(int(file_id)) / "0" / "0"
-            rows = np.flatnonzero(outer == file_id)
-            try:
-                handle = open(path, "rb")
-            except FileNotFoundError:
-                out[rows] = self.fill  # an empty chunk or shard is not written
-                continue
-            with handle:
-                if self.shard is None:
-                    out[rows] = self._decode(handle.read(), path)[traces[rows] - file_id * self.chunk]
-                else:
-                    self._read_shard(handle, path, int(file_id), rows, traces, out)
-        return out
+        if len(traces) and (traces.min() < self.lo or traces.max() >= self.hi):
+            raise IndexError(f"trace index outside the cached range {self.lo}..{self.hi - 1}")
+        return self.data[traces - self.lo]
 
 
-def read_traces(array, direct: "DirectReader | None", traces: np.ndarray) -> np.ndarray:
-    """Traces (any order) via the direct reader when available, else zarr."""
-    if direct is not None:
-        return direct.read(traces)
-    traces = np.asarray(traces, dtype=np.int64)
-    order = np.argsort(traces)
-    out = np.empty((len(traces), *array.shape[1:]), dtype=np.float32)
-    out[order] = array.get_orthogonal_selection((traces[order], slice(None), slice(None)))
-    return out
+def _source(array, positions: np.ndarray, cache: str):
+    """What batches read from: the Zarr array (``cache='none'``) or ``positions``' span in memory."""
+    if cache == "none" or not len(positions):
+        return array
+    lo, hi = int(positions.min()), int(positions.max()) + 1
+    started = time.monotonic()
+    cached = _Cached(array, lo, hi)
+    log.info("cached %d traces (%.0f MB) in memory in %.1f s", hi - lo, cached.data.nbytes / 1e6,
+             time.monotonic() - started)
+    return cached
+
+
+def _read(source, traces: np.ndarray) -> np.ndarray:
+    return source.read(traces) if isinstance(source, _Cached) else read_traces(source, traces)
 
 
 # --------------------------------------------------------------------------- preprocessing
@@ -366,12 +255,28 @@ class TripletSampler:
         Reader threads.
     batches_per_epoch:
         Default: eligible events // L (each event at most once per epoch).
-    direct:
-        Use :class:`DirectReader` when the store layout allows (else zarr).
+    cache:
+        ``"none"``: read every batch from the store; ``"memory"``: read the split
+        once into memory first.
+
+    Library defaults of L, K, shift, normalisation and read-ahead are the config
+    schema's (``sampling`` section); :meth:`from_config` builds a sampler from a
+    config as the workflow does.
     """
 
-    def __init__(self, store: str | Path, split: str = "train", events_per_batch: int = 10, records_per_event: int = 10, seed: int = 0, max_shift_samples: int = 0,
-                 normalization: str = "channel", demean: bool = True, prefetch: int = 2, threads: int = 2, batches_per_epoch: int | None = None, direct: bool = True):
+    def __init__(self, store: str | Path, split: str = "train", events_per_batch: int | None = None,
+                 records_per_event: int | None = None, seed: int = 0, max_shift_samples: int = 0,
+                 normalization: str | None = None, demean: bool | None = None, prefetch: int | None = None,
+                 threads: int = 2, batches_per_epoch: int | None = None, cache: str | None = None):
+        defaults = config_section("sampling")
+        events_per_batch = defaults["events_per_batch"] if events_per_batch is None else events_per_batch
+        records_per_event = defaults["records_per_event"] if records_per_event is None else records_per_event
+        normalization = defaults["normalization"] if normalization is None else normalization
+        demean = defaults["demean"] if demean is None else demean
+        prefetch = defaults["prefetch_batches"] if prefetch is None else prefetch
+        cache = defaults["cache"] if cache is None else cache
+        if cache not in CACHES:
+            raise ConfigError(f"config key 'sampling.cache': {cache!r} is not one of {', '.join(CACHES)}")
         if split not in SPLITS:
             raise ConfigError(f"split {split!r} is not one of {', '.join(SPLITS)}")
         if normalization not in NORMALIZATIONS:
@@ -384,7 +289,6 @@ class TripletSampler:
         self.seed = int(seed)
         self.normalization, self.demean = normalization, bool(demean)
         self.array = open_waveforms(store)
-        self.direct = DirectReader.for_store(store) if direct else None
         self.n_samples = int(self.array.shape[-1])
         self.max_shift = int(max_shift_samples)
         if not 0 <= self.max_shift < self.n_samples:
@@ -394,25 +298,31 @@ class TripletSampler:
         if eligible < self.L:
             raise InputError(f"split '{split}' of {store} has {eligible} events with >= {self.K} distinct stations; a batch needs {self.L} (lower sampling.events_per_batch/records_per_event)")
         self.batches_per_epoch = int(batches_per_epoch) if batches_per_epoch else eligible // self.L
+        self.cache = cache
+        self._source = _source(self.array, self._positions, cache)
         self._reader = _ReadAhead(self._read_batch, depth=int(prefetch), threads=threads)
         self._epoch = 0
 
     @classmethod
-    def from_config(cls, store: str | Path, config: dict, split: str = "train", **overrides) -> "TripletSampler":
-        """A sampler from the config sections (``config["sampling"]``, ``config["seed"]``)."""
+    def from_config(cls, store: str | Path, config: dict, split: str = "train", **overrides) -> TripletSampler:
+        """A sampler from a config (its ``sampling`` section and ``seed``; schema defaults fill the rest)."""
         import zarr
 
-        section = dict(config.get("sampling", {}))
+        from seisembed.config import validate_config
+
+        config = validate_config(config)
+        section = config["sampling"]
         rate = float(zarr.open_group(str(store), mode="r").attrs["sampling_rate_hz"])
         kwargs = {
-            "events_per_batch": section.get("events_per_batch", 10),
-            "records_per_event": section.get("records_per_event", 10),
-            "seed": config.get("seed", 0),
-            "max_shift_samples": int(round(float(section.get("max_shift_s", 0.0)) * rate)),
-            "normalization": section.get("normalization", "channel"),
-            "demean": section.get("demean", True),
-            "prefetch": section.get("prefetch_batches", 2),
-            "batches_per_epoch": section.get("batches_per_epoch"),
+            "events_per_batch": section["events_per_batch"],
+            "records_per_event": section["records_per_event"],
+            "seed": config["seed"],
+            "max_shift_samples": int(round(section["max_shift_s"] * rate)),
+            "normalization": section["normalization"],
+            "demean": section["demean"],
+            "prefetch": section["prefetch_batches"],
+            "batches_per_epoch": section["batches_per_epoch"],
+            "cache": section["cache"],
         }
         kwargs.update(overrides)
         return cls(store, split=split, **kwargs)
@@ -422,6 +332,7 @@ class TripletSampler:
         in_split = np.flatnonzero(index["split"] == self.split)
         if not len(in_split):
             raise InputError(f"split '{self.split}' of {self.store} holds no records")
+        self._positions = in_split
         events, skipped = [], 0
         ev = index["event"][in_split]
         bounds = np.flatnonzero(np.diff(ev)) + 1
@@ -478,7 +389,7 @@ class TripletSampler:
     def _read_batch(self, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Read and preprocess one batch (runs on a reader thread)."""
         traces, labels, shifts = self.plan(*key)
-        raw = read_traces(self.array, self.direct, traces)
+        raw = _read(self._source, traces)
         if self.max_shift:
             shift_records(raw, shifts)
         normalize(raw, self.normalization, self.demean)
@@ -505,7 +416,7 @@ class TripletSampler:
         """Stop the reader threads."""
         self._reader.close()
 
-    def __enter__(self) -> "TripletSampler":
+    def __enter__(self) -> TripletSampler:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -559,7 +470,8 @@ class TripletSampler:
 # --------------------------------------------------------------------------- plain iterator
 
 
-def iter_split(store: str | Path, split: str, batch_size: int = 256, normalization: str = "channel", demean: bool = True, prefetch: int = 2, threads: int = 2) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def iter_split(store: str | Path, split: str, batch_size: int = 256, normalization: str = "channel", demean: bool = True,
+               prefetch: int = 2, threads: int = 2) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every record of ``split`` in store order: yields ``(x, trace_index)`` batches.
 
     ``x``: float32 ``(n, n_samples, 3)`` normalised like the sampler (no shift);
@@ -569,7 +481,6 @@ def iter_split(store: str | Path, split: str, batch_size: int = 256, normalizati
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not one of {', '.join(SPLITS)}")
     array = open_waveforms(store)
-    direct = DirectReader.for_store(store)
     positions = np.flatnonzero(read_index(store)["split"] == split)
     if not len(positions):
         log.warning("split '%s' of %s holds no records: nothing to iterate", split, store)
@@ -577,7 +488,7 @@ def iter_split(store: str | Path, split: str, batch_size: int = 256, normalizati
 
     def read(i: int) -> tuple[np.ndarray, np.ndarray]:
         idx = batches[i]
-        raw = read_traces(array, direct, idx)
+        raw = read_traces(array, idx)
         return _channels_last(normalize(raw, normalization, demean)), idx
 
     reader = _ReadAhead(read, depth=prefetch, threads=threads)

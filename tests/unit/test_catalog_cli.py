@@ -77,7 +77,11 @@ def test_rule_file_is_thin_and_logged():
 
 
 def test_rule_inputs_follow_the_source():
-    from seisembed.catalog.inputs import rule_inputs
+    from seisembed.config import validate_config
+    from seisembed.workflow import catalog_inputs
+
+    def rule_inputs(config):
+        return catalog_inputs(validate_config(config))
 
     synthetic = {"catalog": {"source": "synthetic"}, "synthetic": {"output_dir": "resources/synthetic"}}
     assert rule_inputs(synthetic) == {"events": "resources/synthetic/events.xml", "stations": "resources/synthetic/stations.xml"}

@@ -135,10 +135,21 @@ def test_empty_box_is_an_error_or_a_warning(meta, caplog):
     assert "holds no events" in caplog.text
 
 
-def test_empty_split_is_an_error(meta):
+def test_configured_period_without_events_is_an_error_naming_it(meta):
     ranges = {"train": [["2014-01-01", "2014-07-01"]], "val": [["2013-01-01", "2013-02-01"]], "test": [["2014-07-01", "2015-01-01"]]}
-    with pytest.raises(InputError, match="split 'val' is empty"):
+    with pytest.raises(InputError, match=r"dataset.time_ranges.val\[0\]': no event"):
         assign_splits(meta, _cfg(split_by="time", time_ranges=ranges), seed=1)
+
+
+def test_configured_test_month_without_events_is_an_error_naming_it(meta):
+    with pytest.raises(InputError, match=r"dataset.months.test': month 2013-05 holds no event"):
+        assign_splits(meta, _cfg(months={"test": ["2013-05"], "n_test": 1}), seed=1)
+
+
+def test_empty_split_is_an_error(meta):
+    ranges = {"train": [["2014-01-01", "2014-07-01"]], "val": [["2014-07-01", "2014-08-01"]], "test": [["2014-08-01", "2015-01-01"]]}
+    with pytest.raises(InputError, match="split 'val' is empty"):
+        assign_splits(meta, _cfg(split_by="time", time_ranges=ranges, min_records_per_event={"val": 10_000}), seed=1)
 
 
 def test_non_finite_rows_are_removed_and_counted(meta):

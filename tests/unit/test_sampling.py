@@ -14,7 +14,7 @@ import zarr
 from seisembed.dataset.build import build_dataset
 from seisembed.dataset.testing import synthetic_metadata, write_partitions
 from seisembed.errors import InputError
-from seisembed.sampling import DirectReader, TripletSampler, iter_split, normalize, read_index, read_traces, shift_records
+from seisembed.sampling import TripletSampler, iter_split, normalize, read_index, read_traces, shift_records
 
 RATE, BEFORE, AFTER = 10.0, 3.0, 7.0
 N_SAMPLES = int(RATE * (BEFORE + AFTER))
@@ -124,24 +124,14 @@ def test_from_config_converts_seconds(store):
         assert sampler.max_shift == 15 and sampler.seed == 4 and sampler.L == 2
 
 
-def test_direct_reader_matches_zarr(store):
-    direct = DirectReader.for_store(store)
-    assert direct is not None and direct.shard == 16
+def test_read_traces_any_order_with_repeats(store):
     array = zarr.open_group(str(store), mode="r")["waveform"]
-    traces = np.array([5, 0, 31, 17, array.shape[0] - 1, 16])
-    np.testing.assert_array_equal(read_traces(array, direct, traces), read_traces(array, None, traces))
-
-
-def test_direct_reader_unsharded_layout(tmp_path, store):
-    root = tmp_path / "wf"
-    meta = synthetic_metadata(60, n_stations=20, records_per_event=(5, 10), seed=2, box_events=3, rate_hz=RATE, before_s=BEFORE)
-    write_partitions(root, meta, seed=2, n_samples=N_SAMPLES)
-    other = build_dataset(root, tmp_path / "u.zarr", _config(shard_traces=0, chunk_traces=3, compressor="none")).store
-    direct = DirectReader.for_store(other)
-    assert direct is not None and direct.shard is None and not direct.blosc
-    array = zarr.open_group(str(other), mode="r")["waveform"]
-    traces = np.arange(array.shape[0])[::-3]
-    np.testing.assert_array_equal(direct.read(traces), read_traces(array, None, traces))
+    traces = np.array([5, 0, 31, 17, array.shape[0] - 1, 16, 5])
+    whole = array[:]
+    np.testing.assert_array_equal(read_traces(array, traces), whole[traces])
+    np.testing.assert_array_equal(read_traces(whole, traces), whole[traces])
+    with pytest.raises(IndexError):
+        read_traces(array, np.array([array.shape[0]]))
 
 
 def test_iter_split_in_store_order(store, index):
@@ -188,10 +178,10 @@ def test_long_epochs_never_repeat_an_event_within_a_batch(store):
         np.testing.assert_array_equal(sampler.plan(0, 1)[0], short.plan(0, 1)[0])  # default epochs unchanged
 
 
-def test_direct_and_zarr_paths_give_identical_batches(store):
-    with TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=1) as fast, \
-            TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=0, direct=False) as slow:
-        assert fast.direct is not None and slow.direct is None
+def test_memory_cache_and_store_reads_give_identical_batches(store):
+    with TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=1, cache="memory") as fast, \
+            TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=0, cache="none") as slow:
+        assert fast.cache == "memory" and slow.cache == "none"
         for i in range(len(fast)):
             for a, b in zip(fast.batch(0, i), slow.batch(0, i)):
                 np.testing.assert_array_equal(a, b)

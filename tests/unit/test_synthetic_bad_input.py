@@ -83,8 +83,16 @@ def test_event_without_depth_has_no_depth_in_quakeml(small, tmp_path):
     assert back.loc[back["source_id"] == first, "source_depth_km"].isna().all()
 
 
-def test_synth_cli_without_arrivals_names_the_key(tmp_path):
+def test_synth_cli_with_missing_arrivals_names_the_file(tmp_path):
     log = tmp_path / "synth.log"
-    config = json.dumps({"synthetic": {"output_dir": str(tmp_path / "out")}, "seed": 1})
+    missing = tmp_path / "missing_arrivals.csv"
+    config = json.dumps({"synthetic": {"output_dir": str(tmp_path / "out"), "arrivals": str(missing)}, "seed": 1})
+    code = main(["synth", "--config-json", config, "--no-calibration", "--log", str(log)])
+    assert code == 1 and str(missing) in log.read_text()
+
+
+def test_synth_cli_with_empty_arrivals_key_names_the_key(tmp_path):
+    log = tmp_path / "synth.log"
+    config = json.dumps({"synthetic": {"output_dir": str(tmp_path / "out"), "arrivals": ""}, "seed": 1})
     code = main(["synth", "--config-json", config, "--no-calibration", "--log", str(log)])
     assert code == 2 and "synthetic.arrivals" in log.read_text()

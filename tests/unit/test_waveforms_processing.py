@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 import pytest
 from obspy import Stream, UTCDateTime
@@ -12,7 +13,7 @@ from seisembed.waveforms.processing import (ProcessingOptions, QCFailure, Window
                                             make_window, sample_at)
 
 P = UTCDateTime(2014, 3, 2, 6, 0, 0)  # on the 40 Hz (and 100 Hz) sample grid
-SPEC = WindowSpec()
+SPEC = WindowSpec.from_config()
 BANDS, LOCS = ["BH", "HH", "EH"], ["", "00", "10"]
 
 
@@ -25,7 +26,7 @@ def case(spec: StationSpec = StationSpec(), seed: int = 0, p: UTCDateTime = P):
 
 
 def window(st, inv, chset, p=P, **options):
-    return make_window(st, inv, chset, p, SPEC, ProcessingOptions(**options))
+    return make_window(st, inv, chset, p, SPEC, dataclasses.replace(ProcessingOptions.from_config(), **options))
 
 
 def status_of(st, inv, chset, **options) -> str:
@@ -308,5 +309,5 @@ def test_degenerate_stationxml_orientation_is_a_qc_status():
     st, inv, chset, _ = case()
     twin = replace(chset, orientations=(chset.orientations[0], chset.orientations[1], chset.orientations[1]))
     with pytest.raises(QCFailure) as info:
-        make_window(st, inv, twin, P, SPEC, ProcessingOptions())
+        make_window(st, inv, twin, P, SPEC, ProcessingOptions.from_config())
     assert info.value.status == "missing_component" and "orientation" in info.value.reason

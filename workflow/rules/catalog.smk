@@ -2,13 +2,10 @@
 # and results/catalog/summary.json. Logic: src/seisembed/catalog (docs/catalog.md). The
 # inputs depend on config["catalog"]["source"]: the synthetic study's events.xml and
 # stations.xml, the configured file (+ StationXML), or nothing for the ISC web service.
-from seisembed.catalog.inputs import rule_inputs as catalog_rule_inputs
-
-
 rule catalog:
     """Build the arrivals table from ISC, a local file or the synthetic study's QuakeML."""
     input:
-        unpack(lambda wildcards: catalog_rule_inputs(config)),
+        unpack(lambda wildcards: sw.catalog_inputs(config)),
     output:
         arrivals="results/catalog/arrivals.parquet",
         summary="results/catalog/summary.json",

@@ -3,27 +3,20 @@
 # FDSN data centre. Logic: src/seisembed/waveforms (docs/waveforms.md).
 import os
 
-from seisembed.waveforms.cli import sds_paths
-
-
-# For source 'sds' the archive's StationXML is an input (it ties the stage to the synthetic
-# study's rule in the default run); FDSN sources have none.
-WAVEFORM_STATIONS = [str(sds_paths(config)[1])] if config["waveforms"]["source"] == "sds" else []
-
 
 rule waveforms:
     """Cut, QC, resample and rotate the windows of one partition (resumes if interrupted)."""
     input:
         arrivals="results/catalog/arrivals.parquet",
-        stations=WAVEFORM_STATIONS,
+        stations=sw.waveform_inputs(config),
     output:
         windows="results/waveforms/{partition}/windows.npy",
         windows_table="results/waveforms/{partition}/windows.parquet",
         qc="results/waveforms/{partition}/qc.parquet",
     wildcard_constraints:
-        partition=r"\d{4}-\d{2}",
+        partition="|".join(PARTITIONS),
     params:
-        config=config_json("waveforms", "synthetic"),
+        config=config_json("waveforms", "synthetic", "catalog"),
         out_dir=lambda wildcards, output: os.path.dirname(output.qc),
     log:
         "logs/waveforms/{partition}.log",

@@ -25,14 +25,15 @@ import pandas as pd
 
 from seisembed.atomic import write_json_atomic
 from seisembed.catalog.filters import apply_filters
-from seisembed.catalog.inputs import synthetic_inputs
 from seisembed.catalog.isc_csv import parse_isc_csv_text, read_text
 from seisembed.catalog.networks import read_station_networks
 from seisembed.catalog.quakeml import quakeml_raw_rows, read_catalog_file, read_inventory_file
 from seisembed.catalog.skips import Skips
 from seisembed.catalog.table import assemble_arrivals
 from seisembed.catalog.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, read_arrivals_parquet
+from seisembed.config import validate_config
 from seisembed.errors import ConfigError, InputError
+from seisembed.workflow import synthetic_paths
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +42,22 @@ __all__ = ["build_catalog", "input_files", "summarise", "write_json_atomic"]
 
 def input_files(config: dict) -> list[Path]:
     """The input files the configured source reads (empty for ``isc``)."""
+    config = validate_config(config)
     catalog = config["catalog"]
-    source = catalog.get("source", "synthetic")
+    source = catalog["source"]
     if source == "synthetic":
-        return list(synthetic_inputs(config.get("synthetic")))
+        paths = synthetic_paths(config["synthetic"])
+        return [paths["events"], paths["stations"]]
     if source == "file":
-        if not catalog.get("file"):
+        if not catalog["file"]:
             raise ConfigError("config key 'catalog.file' must name an arrivals CSV, parquet or QuakeML file when catalog.source is 'file'")
         files = [Path(catalog["file"])]
         if _kind(files[0]) == "quakeml":
-            if not catalog.get("inventory"):
+            if not catalog["inventory"]:
                 raise ConfigError(f"config key 'catalog.inventory' must name a StationXML file: the QuakeML {files[0]} carries no station coordinates")
             files.append(Path(catalog["inventory"]))
         return files
-    if source == "isc":
-        return []
-    raise ConfigError(f"config key 'catalog.source': {source!r} is not one of synthetic, file, isc")
+    return []  # isc: nothing local (the schema allows only synthetic, file, isc)
 
 
 def _kind(path: Path) -> str:
@@ -71,17 +72,17 @@ def _kind(path: Path) -> str:
 
 def _label_options(catalog: dict) -> dict:
     return {
-        "label_rule": catalog.get("label_rule", "event_type"),
-        "suspected_explosions": bool(catalog.get("suspected_explosions", True)),
-        "default_magnitude": catalog.get("default_magnitude", 2.5),
+        "label_rule": catalog["label_rule"],
+        "suspected_explosions": catalog["suspected_explosions"],
+        "default_magnitude": catalog["default_magnitude"],
     }
 
 
 def _raw_from_source(config: dict, skips: Skips) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict]:
     """(raw rows, or None) and (ready table, or None) and a record of what was read."""
     catalog = config["catalog"]
-    source = catalog.get("source", "synthetic")
-    networks = read_station_networks(catalog.get("station_networks"))
+    source = catalog["source"]
+    networks = read_station_networks(catalog["station_networks"])
     files = input_files(config)
     for path in files:
         if not path.is_file():
@@ -95,7 +96,7 @@ def _raw_from_source(config: dict, skips: Skips) -> tuple[pd.DataFrame | None, p
         return raw, None, record
     kind = _kind(files[0])
     if kind == "csv":
-        raw = parse_isc_csv_text(read_text(files[0]), origin=str(files[0]), default_network_code=catalog.get("default_network_code", "XX"), station_networks=networks, skips=skips)
+        raw = parse_isc_csv_text(read_text(files[0]), origin=str(files[0]), default_network_code=catalog["default_network_code"], station_networks=networks, skips=skips)
         return raw.drop(columns=["label_y"], errors="ignore"), None, record
     if kind == "parquet":
         return None, read_arrivals_parquet(files[0]), record
@@ -114,8 +115,7 @@ def build_catalog(config: dict) -> tuple[pd.DataFrame, dict]:
     """
     from seisembed.provenance import provenance
 
-    if "catalog" not in config:
-        raise ConfigError("config has no 'catalog' section")
+    config = validate_config(config)
     catalog = config["catalog"]
     skips = Skips()
     raw, table, record = _raw_from_source(config, skips)
@@ -129,7 +129,7 @@ def build_catalog(config: dict) -> tuple[pd.DataFrame, dict]:
         log.warning("the arrivals table is empty after the filters; check the catalog section of the config")
     skips.log(log)
     summary = summarise(filtered, record=record, rows_read=rows_read, rows_in=rows_in, filters=filters, skips=skips)
-    summary["provenance"] = provenance({k: config[k] for k in ("catalog", "synthetic", "seed", "study") if k in config})
+    summary["provenance"] = provenance({k: config[k] for k in ("catalog", "synthetic", "seed", "study")})
     return filtered, summary
 
 

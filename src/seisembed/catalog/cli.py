@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-from seisembed.errors import ConfigError
-
 HELP = "build results/catalog/arrivals.parquet from ISC, a local file or the synthetic study"
 
 log = logging.getLogger(__name__)
@@ -24,8 +22,6 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def _apply_overrides(config: dict, args: argparse.Namespace) -> dict:
     """Config with the command-line overrides applied (a shallow copy of the catalog section)."""
-    if "catalog" not in config:
-        raise ConfigError("the config given to 'seisembed catalog' has no 'catalog' section")
     config = dict(config)
     catalog = dict(config["catalog"])
     for key in ("source", "file", "inventory"):
@@ -42,9 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from seisembed.catalog.table import write_parquet_atomic
     from seisembed.config import validate_config
 
-    config = _apply_overrides(args.config, args)
-    # fill defaults of the sections we use (a rule passes validated sections; by hand they may be partial)
-    config.update({k: v for k, v in validate_config({k: config[k] for k in ("catalog", "synthetic", "seed", "study") if k in config}).items() if k in ("catalog", "synthetic", "seed")})
+    config = validate_config(_apply_overrides(args.config, args))
     table, summary = build_catalog(config)
     write_parquet_atomic(table, args.output)
     write_json_atomic(summary, args.summary)

@@ -18,9 +18,11 @@ the rows and events before and after.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pandas as pd
 
+from seisembed.config import section
 from seisembed.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -35,46 +37,102 @@ def _timestamp(value, key: str) -> pd.Timestamp:
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"config key 'catalog.{key}': cannot parse {value!r} as an ISO 8601 time: {exc}") from exc
     if pd.isna(stamp):  # None or "NaT" would silently drop every row
-        raise ConfigError(f"config key 'catalog.{key}': {value!r} is not a time; give an ISO 8601 UTC time such as 2014-01-01T00:00:00")
+        raise ConfigError(
+            f"config key 'catalog.{key}': {value!r} is not a time; give an ISO 8601 UTC time such as 2014-01-01T00:00:00"
+        )
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _masks(table: pd.DataFrame, cfg: dict):
-    """Yield ``(name, description, mask function)`` for each filter, in order."""
-    start, end = _timestamp(cfg.get("starttime"), "starttime"), _timestamp(cfg.get("endtime"), "endtime")
+#: a filter: (name, description, mask function of the table or None for "keep all")
+Filter = tuple[str, str, Callable[[pd.DataFrame], pd.Series] | None]
+
+
+def _time_filter(cfg: dict) -> Filter:
+    start, end = _timestamp(cfg["starttime"], "starttime"), _timestamp(cfg["endtime"], "endtime")
     if end <= start:
-        raise ConfigError(f"config key 'catalog.endtime' ({cfg.get('endtime')}) must be after 'catalog.starttime' ({cfg.get('starttime')})")
-    yield "time", f"origin time in [{start}, {end})", lambda t: (t["source_origin_time"] >= start) & (t["source_origin_time"] < end)
-    lat0, lat1 = cfg.get("min_latitude", -90.0), cfg.get("max_latitude", 90.0)
-    lon0, lon1 = cfg.get("min_longitude", -180.0), cfg.get("max_longitude", 180.0)
+        raise ConfigError(
+            f"config key 'catalog.endtime' ({cfg['endtime']}) must be after 'catalog.starttime' ({cfg['starttime']})"
+        )
+    return "time", f"origin time in [{start}, {end})", lambda t: t["source_origin_time"].between(start, end, "left")
+
+
+def _box_filter(cfg: dict) -> Filter:
+    lat0, lat1, lon0, lon1 = (cfg[k] for k in ("min_latitude", "max_latitude", "min_longitude", "max_longitude"))
     if lat0 > lat1 or lon0 > lon1:
-        raise ConfigError(f"config keys 'catalog.min_latitude'..'catalog.max_longitude': empty event box lat [{lat0}, {lat1}] lon [{lon0}, {lon1}]")
-    yield "event_box", f"event in lat [{lat0}, {lat1}], lon [{lon0}, {lon1}]", lambda t: t["source_latitude_deg"].between(lat0, lat1) & t["source_longitude_deg"].between(lon0, lon1)
-    networks = list(cfg.get("networks") or [])
-    yield "networks", f"network in {networks}" if networks else "all networks", (lambda t: t["station_network_code"].isin(networks)) if networks else None
-    stations = list(cfg.get("stations") or [])
-    yield "stations", f"{len(stations)} listed station(s)" if stations else "all stations", (lambda t: t["station_code"].isin(stations)) if stations else None
-    d0, d1 = cfg.get("min_distance_deg", 0.0), cfg.get("max_distance_deg", 180.0)
+        raise ConfigError(
+            "config keys 'catalog.min_latitude'..'catalog.max_longitude': "
+            f"empty event box lat [{lat0}, {lat1}] lon [{lon0}, {lon1}]"
+        )
+
+    def mask(t: pd.DataFrame) -> pd.Series:
+        return t["source_latitude_deg"].between(lat0, lat1) & t["source_longitude_deg"].between(lon0, lon1)
+
+    return "event_box", f"event in lat [{lat0}, {lat1}], lon [{lon0}, {lon1}]", mask
+
+
+def _networks_filter(cfg: dict) -> Filter:
+    networks = list(cfg["networks"])
+    if not networks:
+        return "networks", "all networks", None
+    return "networks", f"network in {networks}", lambda t: t["station_network_code"].isin(networks)
+
+
+def _stations_filter(cfg: dict) -> Filter:
+    stations = list(cfg["stations"])
+    if not stations:
+        return "stations", "all stations", None
+    return "stations", f"{len(stations)} listed station(s)", lambda t: t["station_code"].isin(stations)
+
+
+def _distance_filter(cfg: dict) -> Filter:
+    d0, d1 = cfg["min_distance_deg"], cfg["max_distance_deg"]
     if d0 > d1:
         raise ConfigError(f"config key 'catalog.min_distance_deg' ({d0}) exceeds 'catalog.max_distance_deg' ({d1})")
-    yield "distance", f"distance in [{d0}, {d1}] deg", lambda t: t["path_ep_distance_deg"].between(d0, d1)
-    m0, m1 = cfg.get("min_magnitude"), cfg.get("max_magnitude")
+    return "distance", f"distance in [{d0}, {d1}] deg", lambda t: t["path_ep_distance_deg"].between(d0, d1)
+
+
+def _magnitude_filter(cfg: dict) -> Filter:
+    m0, m1 = cfg["min_magnitude"], cfg["max_magnitude"]
     if m0 is not None and m1 is not None and m0 > m1:
         raise ConfigError(f"config key 'catalog.min_magnitude' ({m0}) exceeds 'catalog.max_magnitude' ({m1})")
-    magnitude = None
-    if m0 is not None or m1 is not None:
-        lo = -float("inf") if m0 is None else m0
-        hi = float("inf") if m1 is None else m1
-        magnitude = lambda t: t["source_magnitude"].between(lo, hi)  # noqa: E731
-    yield "magnitude", f"magnitude in [{m0}, {m1}]", magnitude
-    n = int(cfg.get("min_stations_per_event", 1))
-    yield "min_stations", f"events with >= {n} station(s)", (lambda t: t.groupby("source_id")["station_code"].transform("size") >= n) if n > 1 else None
+    if m0 is None and m1 is None:
+        return "magnitude", f"magnitude in [{m0}, {m1}]", None
+    lo = -float("inf") if m0 is None else m0
+    hi = float("inf") if m1 is None else m1
+    return "magnitude", f"magnitude in [{m0}, {m1}]", lambda t: t["source_magnitude"].between(lo, hi)
+
+
+def _min_stations_filter(cfg: dict) -> Filter:
+    n = cfg["min_stations_per_event"]
+    if n <= 1:
+        return "min_stations", f"events with >= {n} station(s)", None
+    return (
+        "min_stations",
+        f"events with >= {n} station(s)",
+        lambda t: t.groupby("source_id")["station_code"].transform("size") >= n,
+    )
+
+
+def filters(cfg: dict) -> list[Filter]:
+    """The filters of a validated ``catalog`` section, in :data:`FILTER_ORDER`."""
+    return [
+        _time_filter(cfg),
+        _box_filter(cfg),
+        _networks_filter(cfg),
+        _stations_filter(cfg),
+        _distance_filter(cfg),
+        _magnitude_filter(cfg),
+        _min_stations_filter(cfg),
+    ]
 
 
 def apply_filters(table: pd.DataFrame, catalog: dict) -> tuple[pd.DataFrame, list[dict]]:
-    """Apply the ``catalog`` config's filters in :data:`FILTER_ORDER`; return (table, records)."""
+    """Apply the ``catalog`` config's filters in :data:`FILTER_ORDER`; return (table, records).
+
+    ``catalog`` is the config section as given (missing keys take the schema's defaults).
+    """
     records = []
-    for name, description, mask in _masks(table, catalog):
+    for name, description, mask in filters(section("catalog", catalog)):
         rows_in, events_in = len(table), table["source_id"].nunique()
         if mask is not None and len(table):
             table = table[mask(table).to_numpy(dtype=bool)]

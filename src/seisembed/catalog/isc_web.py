@@ -37,7 +37,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -47,7 +47,9 @@ from seisembed import __version__
 from seisembed.atomic import write_text_atomic
 from seisembed.catalog.isc_csv import BUSY_MARKERS, extract_csv_text, parse_isc_csv_text
 from seisembed.catalog.skips import Skips
+from seisembed.config import section
 from seisembed.errors import ConfigError, InputError, SeisembedError
+from seisembed.retry import Backoff, RetriesExhausted, call_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -74,29 +76,28 @@ class _TooLarge(Exception):
     """The reply says (or looks like) the slice asked for too much: halve it."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ISCSettings:
-    """The ``catalog.isc`` config section (units in the names)."""
+    """The validated ``catalog.isc`` config section (units in the names; defaults in the schema)."""
 
-    base_url: str = "https://www.isc.ac.uk/cgi-bin/web-db-run"
-    slice_days: float = 6.0
-    min_slice_hours: float = 3.0
-    pause_s: float = 2.0
-    timeout_s: float = 120.0
-    max_retries: int = 6
-    backoff_s: float = 5.0
-    cache_dir: str = "resources/catalog/isc"
-    phases: str = "P,Pn,Pg,Pb,PKP,Pdiff"
-    max_reply_rows: int = 100000
-    time_defining_only: bool = True
-    extra_params: dict = field(default_factory=dict)
+    base_url: str
+    slice_days: float
+    min_slice_hours: float
+    pause_s: float
+    timeout_s: float
+    max_retries: int
+    backoff_s: float
+    backoff_max_s: float
+    cache_dir: str
+    phases: str
+    max_reply_rows: int
+    time_defining_only: bool
+    extra_params: dict
 
     @classmethod
-    def from_config(cls, section: dict | None) -> "ISCSettings":
-        """Build from the ``catalog.isc`` dict; unknown keys are ignored (schema-checked)."""
-        section = dict(section or {})
-        known = {k: v for k, v in section.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+    def from_config(cls, values: dict | None) -> ISCSettings:
+        """Build from the ``catalog.isc`` dict as given (validated; missing keys take the schema's defaults)."""
+        return cls(**section("catalog.isc", values))
 
 
 @dataclass(frozen=True)
@@ -135,28 +136,31 @@ def plan_slices(starttime, endtime, slice_days: float) -> list[TimeSlice]:
 
 
 def query_params(catalog: dict, settings: ISCSettings) -> dict[str, str]:
-    """ISC query parameters of a study, without the times (see :func:`slice_params`)."""
+    """ISC query parameters of a study, without the times (see :func:`slice_params`).
+
+    ``catalog`` is the validated ``catalog`` section.
+    """
     params = {
         "request": "STNARRIVALS",
         "out_format": "CSV",
         "ttime": "on",
         "stnsearch": "GLOBAL",
         "searchshape": "RECT",
-        "bot_lat": str(catalog.get("min_latitude", -90)),
-        "top_lat": str(catalog.get("max_latitude", 90)),
-        "left_lon": str(catalog.get("min_longitude", -180)),
-        "right_lon": str(catalog.get("max_longitude", 180)),
+        "bot_lat": str(catalog["min_latitude"]),
+        "top_lat": str(catalog["max_latitude"]),
+        "left_lon": str(catalog["min_longitude"]),
+        "right_lon": str(catalog["max_longitude"]),
         "phaselist": settings.phases,
         "req_mag_type": "Any",
         "req_mag_agcy": "prime",
     }
     if settings.time_defining_only:
         params["tdef"] = "on"
-    if catalog.get("min_magnitude") is not None:
+    if catalog["min_magnitude"] is not None:
         params["min_mag"] = str(catalog["min_magnitude"])
-    if catalog.get("max_magnitude") is not None:
+    if catalog["max_magnitude"] is not None:
         params["max_mag"] = str(catalog["max_magnitude"])
-    params.update({str(k): str(v) for k, v in (settings.extra_params or {}).items()})
+    params.update({str(k): str(v) for k, v in settings.extra_params.items()})
     return params
 
 
@@ -247,12 +251,14 @@ class ISCClient:
         *,
         sleep: Callable[[float], None] = time.sleep,
         opener: Callable | None = None,
+        seed: int = 0,
     ) -> None:
         self.settings = settings
         self.params = params
         self.sleep = sleep
         self.opener = opener or urllib.request.urlopen
         self.cache = Path(settings.cache_dir) / query_key(settings.base_url, params)
+        self.backoff = Backoff(settings.backoff_s, settings.backoff_max_s, settings.max_retries, seed=seed)
         self.requests_made = 0
         self._last_request: float | None = None
 
@@ -303,6 +309,11 @@ class ISCClient:
         except LookupError:
             return body.decode("utf-8", errors="replace")
 
+    def _fetch_checked(self, url: str) -> str:
+        text = self._request_once(url)
+        classify_reply(text, max_rows=self.settings.max_reply_rows)
+        return text
+
     def fetch_text(self, time_slice: TimeSlice) -> str:
         """The checked reply for one slice, retrying transient faults with back-off.
 
@@ -310,24 +321,24 @@ class ISCClient:
         (caller halves) or :class:`ISCServiceError`.
         """
         url = self._url(time_slice)
-        delay = self.settings.backoff_s
-        last: Exception | None = None
-        for attempt in range(self.settings.max_retries + 1):
-            if attempt:
-                log.warning("ISC slice %s: %s; retry %d/%d in %.1f s", time_slice.name, last, attempt, self.settings.max_retries, delay)
-                self.sleep(delay)
-                delay *= 2
-            try:
-                text = self._request_once(url)
-                classify_reply(text, max_rows=self.settings.max_reply_rows)
-                return text
-            except _TimedOut as exc:
-                last = exc
-            except _Transient as exc:
-                last = exc
-        if isinstance(last, _TimedOut):
-            raise last
-        raise ISCServiceError(f"ISC slice {time_slice.start} to {time_slice.end}: still failing after {self.settings.max_retries} retries: {last}; URL {url}")
+        try:
+            text, _ = call_with_retries(
+                lambda: self._fetch_checked(url),
+                policy=self.backoff,
+                what=f"ISC slice {time_slice.name}",
+                retry_on=(_Transient,),
+                sleep=self.sleep,
+                logger=log,
+                level=logging.WARNING,
+            )
+        except RetriesExhausted as exc:
+            if isinstance(exc.last, _TimedOut):
+                raise exc.last from None
+            raise ISCServiceError(
+                f"ISC slice {time_slice.start} to {time_slice.end}: still failing after "
+                f"{self.settings.max_retries} retries: {exc.last}; URL {url}"
+            ) from None
+        return text
 
     # -- slices, halving and the cache ------------------------------------
     def _cache_file(self, time_slice: TimeSlice) -> Path:
@@ -403,7 +414,8 @@ def fetch_isc_raw(
     record for the summary (query, slices, requests made, cache folder).
     """
     skips = Skips() if skips is None else skips
-    settings = ISCSettings.from_config(catalog.get("isc"))
+    catalog = section("catalog", catalog)
+    settings = ISCSettings.from_config(catalog["isc"])
     params = query_params(catalog, settings)
     client = ISCClient(settings, params, **(client_kwargs or {}))
     slices = plan_slices(catalog["starttime"], catalog["endtime"], settings.slice_days)
@@ -413,7 +425,7 @@ def fetch_isc_raw(
         parse_isc_csv_text(
             path.read_text(encoding="utf-8"),
             origin=str(path),
-            default_network_code=catalog.get("default_network_code", "XX"),
+            default_network_code=catalog["default_network_code"],
             station_networks=station_networks,
             skips=skips,
         )

@@ -55,8 +55,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -65,9 +63,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seisembed.columns import ARRIVAL_COLUMNS, COMPONENT_ORDER
+from seisembed.atomic import atomic_dir
+from seisembed.columns import ARRIVAL_COLUMNS, COMPONENT_ORDER, SPLITS
+from seisembed.config import section as config_section
+from seisembed.config import validate_config
 from seisembed.dataset.inputs import Partition, iter_blocks, open_partition, read_rows
-from seisembed.dataset.splits import SPLITS, SplitResult, assign_splits, station_ids
+from seisembed.dataset.splits import SplitResult, assign_splits, station_ids
 from seisembed.errors import ConfigError, InputError
 
 __all__ = ["BuildResult", "build_dataset", "load_partitions", "scan_non_finite", "write_store", "STORE_NAME"]
@@ -146,9 +147,8 @@ def check_window_geometry(meta: pd.DataFrame, n_samples: int, sampling_rate_hz: 
     or a window's P sample is not ``window_before_s`` x rate (naming the trace
     and partition: the store's attributes must describe every window).
     """
-    rate = float(waveforms.get("sampling_rate_hz", sampling_rate_hz))
-    before = float(waveforms.get("window_before_s", 30.0))
-    after = float(waveforms.get("window_after_s", 150.0))
+    waveforms = config_section("waveforms", waveforms)
+    rate, before, after = waveforms["sampling_rate_hz"], waveforms["window_before_s"], waveforms["window_after_s"]
     if abs(rate - sampling_rate_hz) > 1e-6:
         raise InputError(f"windows are sampled at {sampling_rate_hz} Hz but config key 'waveforms.sampling_rate_hz' is {rate}")
     expected = int(round(rate * (before + after)))
@@ -220,12 +220,9 @@ def _compressors(config: dict):
     """Zarr v3 compressor list from ``dataset.compressor``/``compression_level``."""
     from zarr.codecs import BloscCodec
 
-    name = config.get("compressor", "lz4")
-    level = int(config.get("compression_level", 5))
+    name, level = config["compressor"], config["compression_level"]
     if name == "none":
         return None
-    if name not in ("lz4", "zstd", "lz4hc", "zlib", "blosclz"):
-        raise ConfigError(f"config key 'dataset.compressor': {name!r} is not one of none, lz4, zstd, lz4hc, zlib, blosclz")
     return [BloscCodec(cname=name, clevel=level, shuffle="shuffle", typesize=4)]
 
 
@@ -270,62 +267,74 @@ def _progress_callback(total: int, every_s: float = 10.0):
     return Progress()
 
 
-def write_store(target: str | Path, parts: list[Partition], frame: pd.DataFrame, attrs: dict, config: dict, threads: int = 2) -> Path:
-    """Write ``frame``'s windows (in ``frame`` order) and metadata to a Zarr store at ``target``.
-
-    Written to ``<target>.tmp-<pid>`` and renamed on success (an existing
-    ``target`` is replaced only then). ``threads``: Dask worker threads.
-    """
+def _waveform_array(parts: list[Partition], frame: pd.DataFrame, n_samples: int, block: int):
+    """A lazy Dask array of ``frame``'s windows, in ``frame`` order, in blocks of ``block`` traces."""
     import dask
     import dask.array as da
-    import xarray as xr
 
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    n_samples = int(attrs["n_samples"])
-    chunk = int(config.get("chunk_traces", 4))
-    shard = int(config.get("shard_traces", 256))
-    if shard and shard % chunk:
-        raise ConfigError(f"config key 'dataset.shard_traces' ({shard}) must be a multiple of 'dataset.chunk_traces' ({chunk})")
-    block = shard or max(chunk, (256 // chunk) * chunk)
     by_name = {p.name: p for p in parts}
     partition = frame["partition"].to_numpy(dtype=object)
     rows = frame["partition_row"].to_numpy(dtype=np.int64)
     n = len(frame)
     load = dask.delayed(_load_block, pure=True)
     blocks = [
-        da.from_delayed(load(by_name, partition[i : i + block], rows[i : i + block], n_samples, dask_key_name=f"load_block-{i}"), shape=(min(block, n - i), 3, n_samples), dtype=np.float32)
+        da.from_delayed(
+            load(by_name, partition[i : i + block], rows[i : i + block], n_samples, dask_key_name=f"load_block-{i}"),
+            shape=(min(block, n - i), 3, n_samples),
+            dtype=np.float32,
+        )
         for i in range(0, n, block)
     ]
-    waveform = da.concatenate(blocks, axis=0)
-    ds = xr.Dataset(
-        {"waveform": (("trace", "channel", "sample"), waveform, {"units": "counts (as delivered by the waveform stage)", "long_name": "3-component window, P at trace_p_arrival_sample"})},
-        coords={"channel": ("channel", np.array(list(COMPONENT_ORDER), dtype=object)), **_coordinates(frame)},
-        attrs=attrs,
-    )
+    return da.concatenate(blocks, axis=0), len(blocks)
+
+
+def _encoding(ds, config: dict, n_samples: int) -> dict:
+    """Zarr encoding: ``waveform`` in chunks (and shards) of whole traces; coordinates in one chunk."""
+    chunk, shard = config["chunk_traces"], config["shard_traces"]
     encoding = {"waveform": {"chunks": (chunk, 3, n_samples), "compressors": _compressors(config)}}
     if shard:
         encoding["waveform"]["shards"] = (shard, 3, n_samples)
     for name in ds.coords:
         if name != "channel":
-            encoding[name] = {"chunks": (max(1, n),)}
-    log.info("writing %d traces to %s (chunk %d traces, shard %s, %s)", n, target, chunk, shard or "none", config.get("compressor", "lz4"))
-    try:
-        with dask.config.set(scheduler="threads", num_workers=max(1, threads)), _progress_callback(len(blocks)), warnings.catch_warnings():
-            # Consolidated metadata lets xarray.open_zarr open the store in one read; zarr
-            # warns that it is not (yet) part of the v3 spec, which is known and accepted.
-            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-            ds.to_zarr(tmp, mode="w-", encoding=encoding, zarr_format=3, consolidated=True, compute=True)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+            encoding[name] = {"chunks": (max(1, ds.sizes["trace"]),)}
+    return encoding
+
+
+def write_store(target: str | Path, parts: list[Partition], frame: pd.DataFrame, attrs: dict, config: dict,
+                threads: int = 2) -> Path:
+    """Write ``frame``'s windows (in ``frame`` order) and metadata to a Zarr store at ``target``.
+
+    ``config`` is the ``dataset`` section as given (schema defaults fill the rest).
+    Written to a temporary sibling and moved into place when complete
+    (:func:`seisembed.atomic.atomic_dir`). ``threads``: Dask worker threads.
+    """
+    import dask
+    import xarray as xr
+
+    config = config_section("dataset", config)
+    chunk, shard = config["chunk_traces"], config["shard_traces"]
+    if shard and shard % chunk:
+        raise ConfigError(f"config key 'dataset.shard_traces' ({shard}) must be a multiple of 'dataset.chunk_traces' ({chunk})")
+    n_samples = int(attrs["n_samples"])
+    block = shard or max(chunk, (256 // chunk) * chunk)
+    waveform, n_blocks = _waveform_array(parts, frame, n_samples, block)
+    ds = xr.Dataset(
+        {"waveform": (("trace", "channel", "sample"), waveform,
+                      {"units": "counts (as delivered by the waveform stage)",
+                       "long_name": "3-component window, P at trace_p_arrival_sample"})},
+        coords={"channel": ("channel", np.array(list(COMPONENT_ORDER), dtype=object)), **_coordinates(frame)},
+        attrs=attrs,
+    )
+    log.info("writing %d traces to %s (chunk %d traces, shard %s, %s)", len(frame), target, chunk, shard or "none",
+             config["compressor"])
+    with atomic_dir(target) as tmp, dask.config.set(scheduler="threads", num_workers=max(1, threads)), \
+            _progress_callback(n_blocks), warnings.catch_warnings():
+        # Consolidated metadata lets xarray.open_zarr open the store in one read; zarr
+        # warns that it is not (yet) part of the v3 spec, which is known and accepted.
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        ds.to_zarr(tmp, mode="w-", encoding=_encoding(ds, config, n_samples), zarr_format=3, consolidated=True,
+                   compute=True)
+    return Path(target)
 
 
 # --------------------------------------------------------------------------- all
@@ -354,19 +363,21 @@ def _qc_counts(waveforms_dir: Path, partitions: list[str]) -> dict:
 def build_dataset(waveforms_dir: str | Path, out: str | Path, config: dict, partitions: list[str] | None = None, threads: int = 2, summary: str | Path | None = None) -> BuildResult:
     """Build the dataset store from the waveform partitions.
 
-    ``config``: sections ``dataset`` and ``waveforms`` plus ``seed`` (and ``study``).
+    ``config``: sections ``dataset`` and ``waveforms`` plus ``seed`` and ``study``
+    (validated here; missing keys take the schema's defaults).
     ``out``: path of the Zarr store. Returns a :class:`BuildResult` for the card.
     """
     from seisembed.provenance import provenance
 
     waveforms_dir = Path(waveforms_dir)
-    dataset_cfg = config.get("dataset", {})
-    seed = int(config.get("seed", 0))
+    config = validate_config(config)
+    dataset_cfg = config["dataset"]
+    seed = config["seed"]
     started = time.monotonic()
     parts, meta = load_partitions(waveforms_dir, partitions)
     n_samples = next(p.n_samples for p in parts if p.n_windows)
     rate = float(meta["trace_sampling_rate_hz"].iloc[0])
-    before, after = check_window_geometry(meta, n_samples, rate, config.get("waveforms", {}))
+    before, after = check_window_geometry(meta, n_samples, rate, config["waveforms"])
     log.info("%d windows in %d partitions (%d samples at %g Hz)", len(meta), len(parts), n_samples, rate)
     qc_counts = _qc_counts(waveforms_dir, [p.name for p in parts])  # before writing: a bad ledger stops the build early
     non_finite = scan_non_finite(parts, meta)
@@ -375,10 +386,10 @@ def build_dataset(waveforms_dir: str | Path, out: str | Path, config: dict, part
     del meta  # only the retained rows are kept from here on (memory)
     frame = store_order(result.frame)
     result.frame = frame
-    record = provenance({k: config[k] for k in ("dataset", "waveforms", "seed", "study") if k in config})
+    record = provenance({k: config[k] for k in ("dataset", "waveforms", "seed", "study")})
     attrs = {
         "title": "seisembed waveform dataset",
-        "study": str(config.get("study", "")),
+        "study": config["study"],
         "sampling_rate_hz": rate,
         "component_order": COMPONENT_ORDER,
         "window_before_s": before,

@@ -122,25 +122,12 @@ def open_partition(folder: str | Path, name: str | None = None) -> tuple[Partiti
     return part, frame
 
 
-def _read_fully(handle, view: memoryview) -> int:
-    """Fill ``view`` from the unbuffered ``handle``; return the bytes read (fewer only at end of file).
-
-    A raw read may return less than asked (always above ~2 GiB on Linux), so read until full or EOF.
-    """
-    got = 0
-    while got < len(view):
-        n = handle.readinto(view[got:])
-        if not n:
-            break
-        got += n
-    return got
-
-
 def read_rows(part: Partition, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Read windows ``rows`` (sorted or not) of a partition into ``out`` (float32 ``(len(rows), 3, n)``).
 
-    Consecutive rows are read with one file read, so reading a partition in
-    order costs one sequential pass. Memory: only ``out``.
+    Each run of consecutive rows is one :func:`numpy.fromfile` read at its byte
+    offset, so reading a partition in order costs one sequential pass. Memory:
+    ``out`` plus one run.
     """
     rows = np.asarray(rows, dtype=np.int64)
     if out is None:
@@ -150,18 +137,18 @@ def read_rows(part: Partition, rows: np.ndarray, out: np.ndarray | None = None) 
     if rows.min() < 0 or rows.max() >= part.n_windows:
         bad = int(rows.min()) if rows.min() < 0 else int(rows.max())
         raise InputError(f"partition {part.name}: row {bad} out of range (n_windows={part.n_windows})")
-    flat = out.reshape(len(rows), -1)
-    with open(part.windows_path, "rb", buffering=0) as handle:
-        start = 0
-        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-        for stop in (*breaks.tolist(), len(rows)):
-            first = int(rows[start])
-            count = stop - start
-            handle.seek(part.offset + first * part.row_bytes)
-            got = _read_fully(handle, memoryview(flat[start:stop]).cast("B"))
-            if got != count * part.row_bytes:
-                raise InputError(f"partition {part.name}: {part.windows_path} is truncated at window {first + got // part.row_bytes}")
-            start = stop
+    per_row = part.n_channels * part.n_samples
+    start = 0
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    for stop in (*breaks.tolist(), len(rows)):
+        first, count = int(rows[start]), stop - start
+        values = np.fromfile(part.windows_path, dtype="<f4", count=count * per_row,
+                             offset=part.offset + first * part.row_bytes)
+        if values.size != count * per_row:
+            raise InputError(f"partition {part.name}: {part.windows_path} is truncated at window "
+                             f"{first + values.size // per_row}")
+        out[start:stop] = values.reshape(count, part.n_channels, part.n_samples)
+        start = stop
     return out
 
 

@@ -35,13 +35,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from seisembed.columns import SPLITS
+from seisembed.config import section
 from seisembed.errors import ConfigError, InputError
 
 __all__ = ["SPLITS", "SplitResult", "assign_splits", "station_ids", "month_assignment"]
 
 log = logging.getLogger(__name__)
-
-SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: random streams, one per rule (see module docstring)
 STREAM_MONTHS = 1
 STREAM_STATIONS = 2
@@ -101,7 +101,7 @@ def _parse_ranges(ranges: dict) -> dict[str, list[tuple[pd.Timestamp, pd.Timesta
     flat = []
     for split in SPLITS:
         parsed[split] = []
-        for i, pair in enumerate(ranges.get(split, [])):
+        for i, pair in enumerate(ranges[split]):
             key = f"dataset.time_ranges.{split}[{i}]"
             try:
                 start, end = (pd.Timestamp(p, tz="UTC") if pd.Timestamp(p).tzinfo is None else pd.Timestamp(p).tz_convert("UTC") for p in pair)
@@ -119,13 +119,23 @@ def _parse_ranges(ranges: dict) -> dict[str, list[tuple[pd.Timestamp, pd.Timesta
 
 
 def split_by_time(events: pd.DataFrame, ranges: dict) -> pd.Series:
-    """Split of each event by its origin time and ``[start, end)`` ranges; ``""`` when in none."""
+    """Split of each event by its origin time and ``[start, end)`` ranges; ``""`` when in none.
+
+    Raises :class:`InputError` naming the config key of a range that holds no event
+    (a configured period without data would silently shrink its split).
+    """
     parsed = _parse_ranges(ranges)
     times = pd.to_datetime(events["source_origin_time"], utc=True)
     labels = pd.Series("", index=events.index, dtype=object)
     for split, pairs in parsed.items():
-        for start, end in pairs:
-            labels[(times >= start) & (times < end)] = split
+        for i, (start, end) in enumerate(pairs):
+            inside = (times >= start) & (times < end)
+            if not inside.any():
+                raise InputError(
+                    f"config key 'dataset.time_ranges.{split}[{i}]': no event in [{start}, {end}); "
+                    f"the data cover {times.min()} .. {times.max()}. Fix the range or remove it."
+                )
+            labels[inside] = split
     return labels
 
 
@@ -145,61 +155,85 @@ def _month_score(counts: np.ndarray, split_of: np.ndarray) -> float | None:
     return float(np.abs(per_split[:, 1] / per_split.sum(axis=1) - overall).sum())
 
 
-def month_assignment(events: pd.DataFrame, config: dict, seed: int) -> dict[str, str]:
-    """Assign each calendar month (``YYYY-MM``) holding events to a split.
-
-    Months listed in ``dataset.months.{train,val,test}`` are fixed; the other
-    months fill val and test up to ``n_val``/``n_test`` months and the rest is
-    train. The free months are chosen by a seeded search over
-    ``search_tries`` random permutations, keeping the assignment in which every
-    split holds both classes and the explosion share differs least between
-    splits. Raises :class:`InputError` when no assignment gives every split both
-    classes (and the search had freedom); warns when an explicit one does not.
-    """
-    cfg = config.get("months", {})
-    months = pd.to_datetime(events["source_origin_time"], utc=True).dt.strftime("%Y-%m")
-    counts = pd.crosstab(months, events["source_type"]).reindex(columns=["earthquake", "explosion"], fill_value=0)
-    present = sorted(counts.index)
+def _fixed_months(cfg: dict, present: list[str]) -> dict[str, str]:
+    """Months listed under ``dataset.months.{train,val,test}``: each once, each holding events."""
     fixed: dict[str, str] = {}
     for split in SPLITS:
-        for month in cfg.get(split, []):
+        for month in cfg[split]:
             if month in fixed and fixed[month] != split:
                 raise ConfigError(f"config key 'dataset.months.{split}': month {month} is also listed under '{fixed[month]}'")
-            try:
-                pd.Period(month, freq="M")
-            except ValueError as exc:
-                raise ConfigError(f"config key 'dataset.months.{split}': {month!r} is not a YYYY-MM month") from exc
+            if month not in present:
+                raise InputError(
+                    f"config key 'dataset.months.{split}': month {month} holds no event (months with events: "
+                    f"{', '.join(present)}); a configured split period without data would silently shrink '{split}'"
+                )
             fixed[month] = split
+    return fixed
+
+
+def _fill(fixed: dict[str, str], order: list[str], need_val: int, need_test: int) -> dict[str, str]:
+    """``fixed`` plus the free months in ``order``: the first ``need_val`` to val, then test, the rest train."""
+    assignment = dict(fixed)
+    for i, month in enumerate(order):
+        assignment[month] = "val" if i < need_val else "test" if i < need_val + need_test else "train"
+    return assignment
+
+
+def _search_months(counts: pd.DataFrame, fixed: dict[str, str], need: tuple[int, int], tries: int,
+                   rng: np.random.Generator) -> dict[str, str] | None:
+    """Best of ``tries`` seeded assignments of the free months (``None``: none gives every split both classes)."""
+    present = sorted(counts.index)
     free = [m for m in present if m not in fixed]
-    want = {s: max(cfg.get(f"n_{s}", 0), sum(1 for v in fixed.values() if v == s)) for s in ("val", "test")}
-    need_val = want["val"] - sum(1 for v in fixed.values() if v == "val")
-    need_test = want["test"] - sum(1 for v in fixed.values() if v == "test")
-    if need_val + need_test > len(free):
-        raise InputError(f"dataset months: {len(present)} months hold events ({', '.join(present)}); cannot give val {want['val']} and test {want['test']} months (config keys 'dataset.months.n_val'/'n_test')")
-    rng = np.random.default_rng([seed, STREAM_MONTHS])
-    tries = max(1, int(cfg.get("search_tries", 1000))) if free and (need_val + need_test) else 1
     matrix = counts.loc[present].to_numpy(dtype=float)
     number = {s: i for i, s in enumerate(SPLITS)}
     best: tuple[float, dict] | None = None
     for _ in range(tries):
-        order = list(rng.permutation(free)) if free else []
-        assignment = dict(fixed)
-        for i, month in enumerate(order):
-            assignment[month] = "val" if i < need_val else "test" if i < need_val + need_test else "train"
+        assignment = _fill(fixed, list(rng.permutation(free)) if free else [], *need)
         score = _month_score(matrix, np.array([number[assignment[m]] for m in present]))
         if score is not None and (best is None or score < best[0]):
             best = (score, assignment)
+    return None if best is None else best[1]
+
+
+def month_assignment(events: pd.DataFrame, config: dict, seed: int) -> dict[str, str]:
+    """Assign each calendar month (``YYYY-MM``) holding events to a split.
+
+    Months listed in ``dataset.months.{train,val,test}`` are fixed (each must hold
+    events); the other months fill val and test up to ``n_val``/``n_test`` months
+    and the rest is train. The free months are chosen by a seeded search over
+    ``search_tries`` random permutations, keeping the assignment in which every
+    split holds both classes and the explosion share differs least between
+    splits. Raises :class:`InputError` when no assignment gives every split both
+    classes (and the search had freedom); warns when an explicit one does not.
+    ``config`` is the ``dataset`` section as given (schema defaults fill the rest).
+    """
+    cfg = section("dataset", config)["months"]
+    months = pd.to_datetime(events["source_origin_time"], utc=True).dt.strftime("%Y-%m")
+    counts = pd.crosstab(months, events["source_type"]).reindex(columns=["earthquake", "explosion"], fill_value=0)
+    present = sorted(counts.index)
+    fixed = _fixed_months(cfg, present)
+    free = [m for m in present if m not in fixed]
+    listed = {s: sum(1 for v in fixed.values() if v == s) for s in ("val", "test")}
+    need = (max(cfg["n_val"], listed["val"]) - listed["val"], max(cfg["n_test"], listed["test"]) - listed["test"])
+    if sum(need) > len(free):
+        raise InputError(
+            f"dataset months: {len(present)} months hold events ({', '.join(present)}); cannot give val "
+            f"{listed['val'] + need[0]} and test {listed['test'] + need[1]} months (config keys "
+            "'dataset.months.n_val'/'n_test')"
+        )
+    rng = np.random.default_rng([seed, STREAM_MONTHS])
+    tries = cfg["search_tries"] if free and sum(need) else 1
+    best = _search_months(counts, fixed, need, tries, rng)
     if best is None:
         table = "; ".join(f"{m}: {int(r.earthquake)} eq/{int(r.explosion)} ex" for m, r in counts.iterrows())
         if tries > 1:
-            raise InputError(f"no month-to-split assignment gives every split both classes (events per month: {table}); list months explicitly under config key 'dataset.months' or change 'n_val'/'n_test'")
+            raise InputError(
+                f"no month-to-split assignment gives every split both classes (events per month: {table}); list "
+                "months explicitly under config key 'dataset.months' or change 'n_val'/'n_test'"
+            )
         log.warning("the month assignment leaves a split without both classes or empty (events per month: %s)", table)
-        assignment = dict(fixed)
-        order = list(rng.permutation(free)) if free else []
-        for i, month in enumerate(order):
-            assignment[month] = "val" if i < need_val else "test" if i < need_val + need_test else "train"
-        return {m: assignment[m] for m in present}
-    return {m: best[1][m] for m in present}
+        best = _fill(fixed, list(rng.permutation(free)) if free else [], *need)
+    return {m: best[m] for m in present}
 
 
 # --------------------------------------------------------------------------- held out
@@ -219,10 +253,10 @@ def choose_held_out_stations(frame: pd.DataFrame, config: dict, seed: int) -> li
     each yields novel-station test records. Raises :class:`ConfigError` naming
     unknown stations or a count larger than the candidates.
     """
-    cfg = config.get("held_out_stations", {})
+    cfg = section("dataset", config)["held_out_stations"]
     ids = station_ids(frame)
     known = set(ids)
-    listed = list(cfg.get("list", []))
+    listed = list(cfg["list"])
     if listed:
         chosen: set[str] = set()
         unknown = []
@@ -234,7 +268,7 @@ def choose_held_out_stations(frame: pd.DataFrame, config: dict, seed: int) -> li
         if unknown:
             raise ConfigError(f"config key 'dataset.held_out_stations.list': station(s) {', '.join(unknown)} have no records in the dataset (use NET.STA or STA codes of recorded stations)")
         return sorted(chosen)
-    count = int(cfg.get("count", 0))
+    count = cfg["count"]
     if count == 0:
         return []
     candidates = sorted(set(ids[frame["split"] == "test"]))
@@ -247,6 +281,75 @@ def choose_held_out_stations(frame: pd.DataFrame, config: dict, seed: int) -> li
 # --------------------------------------------------------------------------- all rules
 
 
+def _time_rule(frame: pd.DataFrame, config: dict, seed: int, removed: dict, details: dict) -> pd.DataFrame:
+    """Rule 2: each event to a split by its origin time (date ranges or months)."""
+    events = _events(frame)
+    if config["split_by"] == "time":
+        event_split = split_by_time(events, config["time_ranges"])
+        details["time_ranges"] = config["time_ranges"]
+    else:
+        assignment = month_assignment(events, config, seed)
+        months = pd.to_datetime(events["source_origin_time"], utc=True).dt.strftime("%Y-%m")
+        event_split = months.map(assignment).fillna("")
+        details["months"] = {s: sorted(m for m, v in assignment.items() if v == s) for s in SPLITS}
+    frame["split"] = frame["source_id"].map(event_split).astype(object)
+    frame = _remove(frame, (frame["split"] == "").to_numpy(), "time", removed)
+    frame["novel_location"] = False
+    frame["novel_station"] = False
+    return frame
+
+
+def _box_rule(frame: pd.DataFrame, box: dict, removed: dict, details: dict) -> pd.DataFrame:
+    """Rule 3: the held-out source box: its train/val events move to test (or are dropped)."""
+    details["held_out_box"] = {"enabled": box["enabled"]}
+    if not box["enabled"]:
+        return frame
+    inside = _in_box(_events(frame), box)
+    box_events = inside[inside].index
+    in_box = frame["source_id"].isin(box_events).to_numpy()
+    early = in_box & (frame["split"] != "test").to_numpy()
+    details["held_out_box"].update(
+        {k: box[k] for k in ("min_latitude", "max_latitude", "min_longitude", "max_longitude")},
+        action=box["action"],
+        events_inside=int(len(box_events)),
+        events_in_train_val=int(frame.loc[early, "source_id"].nunique()),
+    )
+    if len(box_events) == 0:
+        message = (
+            f"the held-out source box (config key 'dataset.held_out_box': lat {box['min_latitude']}.."
+            f"{box['max_latitude']}, lon {box['min_longitude']}..{box['max_longitude']}) holds no events; move it "
+            "or set 'dataset.held_out_box.enabled: false'"
+        )
+        if box["on_empty"] == "error":
+            raise InputError(message)
+        log.warning(message)
+    if box["action"] == "test":
+        frame.loc[early, "split"] = "test"
+        details["held_out_box"]["events_moved_to_test"] = details["held_out_box"]["events_in_train_val"]
+        removed["held_out_box"] = {"records": 0, "events": 0}
+    else:
+        frame = _remove(frame, early, "held_out_box", removed)
+    frame["novel_location"] = frame["source_id"].isin(box_events).to_numpy()
+    return frame
+
+
+def _station_rule(frame: pd.DataFrame, config: dict, seed: int, removed: dict, details: dict) -> pd.DataFrame:
+    """Rule 4: held-out stations: removed from train/val, flagged ``novel_station`` in test."""
+    held = choose_held_out_stations(frame, config, seed)
+    details["held_out_stations"] = held
+    at_held = station_ids(frame).isin(held).to_numpy()
+    frame = _remove(frame, at_held & (frame["split"] != "test").to_numpy(), "held_out_station", removed)
+    frame["novel_station"] = station_ids(frame).isin(held).to_numpy()
+    return frame
+
+
+def _min_records_rule(frame: pd.DataFrame, minimum: dict, removed: dict) -> pd.DataFrame:
+    """Rule 5: events with fewer records from distinct stations than their split's minimum."""
+    n_stations = station_ids(frame).groupby(frame["source_id"]).transform("nunique")
+    need = frame["split"].map({s: minimum[s] for s in SPLITS})
+    return _remove(frame, (n_stations < need).to_numpy(), "min_records", removed)
+
+
 def assign_splits(frame: pd.DataFrame, config: dict, seed: int, non_finite: np.ndarray | None = None) -> SplitResult:
     """Apply the split rules (module docstring) to a metadata table.
 
@@ -255,84 +358,33 @@ def assign_splits(frame: pd.DataFrame, config: dict, seed: int, non_finite: np.n
     frame:
         One row per window with the catalogue columns and ``trace_name``.
     config:
-        The ``dataset`` config section.
+        The ``dataset`` config section as given; missing keys take the schema's
+        defaults (``assign_splits(frame, {}, seed)`` runs the workflow's default study).
     seed:
         The master seed.
     non_finite:
         Optional boolean mask of rows whose window is not finite.
 
     Returns a :class:`SplitResult`. Raises :class:`InputError` naming the split
-    when a split ends up empty, and the box when it holds no events
-    (unless ``held_out_box.on_empty`` is ``warn``).
+    when a split ends up empty, a configured period without events, and the box
+    when it holds no events (unless ``held_out_box.on_empty`` is ``warn``).
     """
+    config = section("dataset", config)
     removed: dict[str, dict[str, int]] = {}
-    details: dict = {"split_by": config.get("split_by", "month")}
+    details: dict = {"split_by": config["split_by"]}
     frame = frame.reset_index(drop=True)
     frame = _remove(frame, np.zeros(len(frame), bool) if non_finite is None else non_finite, "non_finite", removed)
-
-    # 2. time
-    events = _events(frame)
-    if details["split_by"] == "time":
-        event_split = split_by_time(events, config.get("time_ranges", {}))
-        details["time_ranges"] = config.get("time_ranges", {})
-    elif details["split_by"] == "month":
-        assignment = month_assignment(events, config, seed)
-        months = pd.to_datetime(events["source_origin_time"], utc=True).dt.strftime("%Y-%m")
-        event_split = months.map(assignment).fillna("")
-        details["months"] = {s: sorted(m for m, v in assignment.items() if v == s) for s in SPLITS}
-    else:
-        raise ConfigError(f"config key 'dataset.split_by': {details['split_by']!r} is not 'time' or 'month'")
-    frame["split"] = frame["source_id"].map(event_split).astype(object)
-    frame = _remove(frame, (frame["split"] == "").to_numpy(), "time", removed)
-    frame["novel_location"] = False
-    frame["novel_station"] = False
-
-    # 3. held-out box
-    box = config.get("held_out_box", {})
-    details["held_out_box"] = {"enabled": bool(box.get("enabled", False))}
-    if box.get("enabled", False):
-        events = _events(frame)
-        inside = _in_box(events, box)
-        box_events = inside[inside].index
-        in_box = frame["source_id"].isin(box_events).to_numpy()
-        early = in_box & (frame["split"] != "test").to_numpy()
-        details["held_out_box"].update(
-            {k: box[k] for k in ("min_latitude", "max_latitude", "min_longitude", "max_longitude")},
-            action=box.get("action", "test"),
-            events_inside=int(len(box_events)),
-            events_in_train_val=int(frame.loc[early, "source_id"].nunique()),
-        )
-        if len(box_events) == 0:
-            message = f"the held-out source box (config key 'dataset.held_out_box': lat {box['min_latitude']}..{box['max_latitude']}, lon {box['min_longitude']}..{box['max_longitude']}) holds no events; move it or set 'dataset.held_out_box.enabled: false'"
-            if box.get("on_empty", "error") == "error":
-                raise InputError(message)
-            log.warning(message)
-        if box.get("action", "test") == "test":
-            frame.loc[early, "split"] = "test"
-            details["held_out_box"]["events_moved_to_test"] = details["held_out_box"]["events_in_train_val"]
-            removed["held_out_box"] = {"records": 0, "events": 0}
-        else:
-            frame = _remove(frame, early, "held_out_box", removed)
-        frame["novel_location"] = frame["source_id"].isin(box_events).to_numpy()
-
-    # 4. held-out stations
-    held = choose_held_out_stations(frame, config, seed)
-    details["held_out_stations"] = held
-    ids = station_ids(frame)
-    at_held = ids.isin(held).to_numpy()
-    frame = _remove(frame, at_held & (frame["split"] != "test").to_numpy(), "held_out_station", removed)
-    frame["novel_station"] = station_ids(frame).isin(held).to_numpy()
-
-    # 5. minimum records (distinct stations) per event
-    minimum = config.get("min_records_per_event", {})
-    n_stations = station_ids(frame).groupby(frame["source_id"]).transform("nunique")
-    need = frame["split"].map({s: int(minimum.get(s, 1)) for s in SPLITS})
-    frame = _remove(frame, (n_stations < need).to_numpy(), "min_records", removed)
-
+    frame = _time_rule(frame, config, seed, removed, details)
+    frame = _box_rule(frame, config["held_out_box"], removed, details)
+    frame = _station_rule(frame, config, seed, removed, details)
+    frame = _min_records_rule(frame, config["min_records_per_event"], removed)
     for split in SPLITS:
         if not (frame["split"] == split).any():
             summary = ", ".join(f"{rule}: {c['records']} records/{c['events']} events" for rule, c in removed.items())
-            raise InputError(f"split '{split}' is empty after the split rules (removed: {summary}); check config keys 'dataset.split_by', 'dataset.time_ranges'/'dataset.months' and 'dataset.min_records_per_event'")
+            raise InputError(
+                f"split '{split}' is empty after the split rules (removed: {summary}); check config keys "
+                "'dataset.split_by', 'dataset.time_ranges'/'dataset.months' and 'dataset.min_records_per_event'"
+            )
     frame["novel_station"] = frame["novel_station"].astype(bool)
     frame["novel_location"] = frame["novel_location"].astype(bool)
     return SplitResult(frame=frame, removed=removed, details=details)

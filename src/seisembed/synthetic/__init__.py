@@ -63,7 +63,8 @@ def run_cli(args: argparse.Namespace) -> int:
     """Read arrivals, select the subset, synthesize, optionally calibrate (``seisembed synth``).
 
     ``args``: ``arrivals`` (ISC CSV or parquet), ``out_dir``, ``params`` (the
-    config's ``synthetic`` section), ``seed`` (int), ``calibration`` (JSON path or None).
+    config's ``synthetic`` section), ``seed`` (int), ``calibration`` (JSON path or None),
+    ``reference`` (the committed calibration to compare with, or None).
     """
     from seisembed.catalog import read_arrivals_table as read_arrivals
 
@@ -79,4 +80,31 @@ def run_cli(args: argparse.Namespace) -> int:
         summary["calibration_pass"] = result["pass"]
         if not result["pass"]:
             logger.warning("calibration bounds not met: %s", json.dumps(result["checks"]))
+        reference = getattr(args, "reference", None)
+        if reference:
+            compare_with_reference(result, Path(reference), Path(args.calibration))
     return 0
+
+
+def compare_with_reference(result: dict, reference: Path, output: Path, tolerance: float = 1e-3) -> dict:
+    """Compare a calibration's figures with the committed reference copy (never overwritten).
+
+    Logs whether every figure matches within ``tolerance`` and records the
+    comparison under ``reference_comparison`` in the calibration JSON at ``output``.
+    """
+    from seisembed.atomic import write_json_atomic
+
+    if not reference.is_file():
+        logger.warning("calibration reference %s does not exist; nothing to compare with", reference)
+        return {}
+    expected = json.loads(reference.read_text())["values"]
+    differ = {k: {"reference": expected.get(k), "now": v} for k, v in result["values"].items()
+              if expected.get(k) is None or abs(float(v) - float(expected[k])) > tolerance}
+    comparison = {"reference": str(reference), "tolerance": tolerance, "equal": not differ, "differences": differ}
+    if differ:
+        logger.warning("calibration differs from the committed reference %s: %s", reference, json.dumps(differ))
+    else:
+        logger.info("calibration equals the committed reference %s (all %d figures within %g)", reference,
+                    len(result["values"]), tolerance)
+    write_json_atomic({**result, "reference_comparison": comparison}, output)
+    return comparison

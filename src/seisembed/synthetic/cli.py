@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     """Resolve paths and parameters from ``args.config`` and hand over to the generator."""
     from seisembed.synthetic import run_cli
 
-    section = dict(args.config.get("synthetic") or {})
+    section = args.config["synthetic"]
     out_dir = Path(args.out_dir or _path(section, "output_dir", "--out-dir"))
     if args.no_calibration:
         calibration = None
@@ -39,14 +39,15 @@ def run(args: argparse.Namespace) -> int:
         out_dir=out_dir,
         calibration=calibration,
         params={k: v for k, v in section.items() if k not in IO_KEYS},
-        seed=int(args.config.get("seed", 0)),
+        seed=args.config["seed"],
+        reference=section["calibration_reference"] if calibration and not args.out_dir else None,
     )
     return int(run_cli(ns) or 0)
 
 
 def _path(section: dict, key: str, option: str) -> str:
     """``section[key]``, or a :class:`ConfigError` naming ``synthetic.<key>`` and the option."""
-    value = section.get(key)
+    value = section[key]
     if not value:
         raise ConfigError(f"config key 'synthetic.{key}' is not set; set it in the config or pass {option}")
     return str(value)

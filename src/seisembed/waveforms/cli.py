@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
-from pathlib import Path
 
+from seisembed.config import validate_config
 from seisembed.errors import ConfigError
+from seisembed.workflow import check_partition, sds_paths
 
 HELP = "cut, rotate and resample P windows for one partition from FDSN or SDS"
 
@@ -37,39 +37,21 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--qc", nargs="*", default=[], help="qc.parquet files of the partitions")
 
 
-def sds_paths(config: dict) -> tuple[Path, Path]:
-    """The SDS root and StationXML of source ``sds``.
-
-    ``waveforms.sds.root``/``inventory`` when set; otherwise the synthetic study's
-    ``<synthetic.output_dir>/sds`` and ``<synthetic.output_dir>/stations.xml``.
-    """
-    sds = config["waveforms"].get("sds", {}) or {}
-    synth_dir = Path((config.get("synthetic") or {}).get("output_dir", "resources/synthetic"))
-    root = Path(sds["root"]) if sds.get("root") else synth_dir / "sds"
-    inventory = Path(sds["inventory"]) if sds.get("inventory") else synth_dir / "stations.xml"
-    return root, inventory
-
-
 def make_source(config: dict):
     """The configured waveform source (``waveforms.source``: ``sds`` or ``fdsn``)."""
-    section = config["waveforms"]
-    kind = section.get("source", "sds")
-    if kind == "sds":
+    config = validate_config(config)
+    if config["waveforms"]["source"] == "sds":
         from seisembed.waveforms.sds import SDSSource
 
         return SDSSource(*sds_paths(config))
-    if kind == "fdsn":
-        from seisembed.waveforms.fdsn import FDSNSource
+    from seisembed.waveforms.fdsn import FDSNSource
 
-        return FDSNSource(section.get("fdsn", {}) or {}, seed=int(config.get("seed", 0)))
-    raise ConfigError(f"config key 'waveforms.source': unknown source {kind!r}; use 'sds' or 'fdsn'")
+    return FDSNSource(config["waveforms"]["fdsn"], seed=config["seed"])
 
 
 def run(args: argparse.Namespace) -> int:
     """Run partition or summary mode; return the exit status."""
     config = args.config
-    if "waveforms" not in config:
-        raise ConfigError("config section 'waveforms' is missing (pass --configfile or --config-json with it)")
     if args.summary:
         from seisembed.waveforms.summary import summarize
 
@@ -78,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.arrivals or not args.partition:
         raise ConfigError("give --arrivals and --partition (or --summary with --qc)")
-    if not re.fullmatch(r"\d{4}-\d{2}", args.partition):
-        raise ConfigError(f"--partition {args.partition!r} is not a month name YYYY-MM")
+    check_partition(args.partition, config["catalog"])
     from seisembed.waveforms.partition import run_partition
 
     out_dir = args.output_dir or f"results/waveforms/{args.partition}"

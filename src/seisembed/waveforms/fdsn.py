@@ -23,7 +23,6 @@ import http.client
 import io
 import logging
 import os
-import random
 import re
 import struct
 import threading
@@ -44,7 +43,9 @@ from obspy.core.util.obspy_types import ObsPyException
 from obspy.io.mseed import InternalMSEEDError
 
 from seisembed.atomic import atomic_path
+from seisembed.config import section as config_section
 from seisembed.errors import ConfigError
+from seisembed.retry import Backoff, RetriesExhausted, call_with_retries, describe_exception
 from seisembed.waveforms.base import DataCentreUnreachable, FetchResult, SourceError, WindowRequest
 from seisembed.waveforms.limiter import RateLimiter
 
@@ -85,11 +86,11 @@ def credentials_from_env(section: dict) -> dict:
     The config holds only the variable *names*; an unset or empty variable means
     anonymous access. A user without a password (or vice versa) is a config error.
     """
-    user = os.environ.get(section.get("user_env") or "", "") or None
-    password = os.environ.get(section.get("password_env") or "", "") or None
-    token = os.environ.get(section.get("eida_token_env") or "", "") or None
+    user = os.environ.get(section["user_env"], "") or None
+    password = os.environ.get(section["password_env"], "") or None
+    token = os.environ.get(section["eida_token_env"], "") or None
     if bool(user) != bool(password):
-        raise ConfigError(f"environment variables {section.get('user_env')} and {section.get('password_env')} "
+        raise ConfigError(f"environment variables {section['user_env']} and {section['password_env']} "
                           "(config keys waveforms.fdsn.user_env/password_env) must be set together")
     kwargs: dict = {}
     if user:
@@ -111,31 +112,28 @@ def _check_base_url(base_url: str) -> None:
 class FDSNSource:
     """Waveforms and StationXML from an FDSN web service, politely and with retries.
 
-    ``section`` is the ``waveforms.fdsn`` config section; ``seed`` seeds the
-    back-off jitter. ``limiter`` may be shared between sources talking to one server.
+    ``values`` is the ``waveforms.fdsn`` config section as given (validated here;
+    missing keys take the schema's defaults); ``seed`` seeds the back-off jitter.
+    ``limiter`` may be shared between sources talking to one server.
     """
 
-    def __init__(self, section: dict, seed: int = 0, limiter: RateLimiter | None = None,
+    def __init__(self, values: dict | None = None, seed: int = 0, limiter: RateLimiter | None = None,
                  sleep: Callable[[float], None] = time.sleep):
-        self.section = dict(section)
-        self.base_url = str(section.get("base_url", "EARTHSCOPE"))
-        self.timeout_s = float(section.get("timeout_s", 120.0))
-        self.max_retries = int(section.get("max_retries", 6))
-        self.backoff_s = float(section.get("backoff_s", 1.0))
-        self.backoff_max_s = float(section.get("backoff_max_s", 60.0))
-        self.bulk_size = int(section.get("bulk_size", 100))
-        self.station_level = str(section.get("station_level", "channel"))
-        self.limiter = limiter or RateLimiter(int(section.get("max_concurrent", 5)),
-                                              float(section.get("max_requests_per_s", 10.0)))
-        self._credentials = credentials_from_env(self.section)
+        self.section = section = config_section("waveforms.fdsn", values)
+        self.base_url = section["base_url"]
+        self.timeout_s = section["timeout_s"]
+        self.max_retries = section["max_retries"]
+        self.backoff = Backoff(section["backoff_s"], section["backoff_max_s"], section["max_retries"], seed=seed)
+        self.bulk_size = section["bulk_size"]
+        self.station_level = section["station_level"]
+        self.limiter = limiter or RateLimiter(section["max_concurrent"], section["max_requests_per_s"])
+        self._credentials = credentials_from_env(section)
         _check_base_url(self.base_url)
-        self._discover = bool(section.get("discover_services", False))
+        self._discover = section["discover_services"]
         self._local = threading.local()
-        self._rng = random.Random(seed)
-        self._rng_lock = threading.Lock()
         self._sleep = sleep
         self._pool = ThreadPoolExecutor(max_workers=self.limiter.max_concurrent, thread_name_prefix="fdsn")
-        cache_root = Path(section.get("cache_dir", "resources/waveforms/stationxml"))
+        cache_root = Path(section["cache_dir"])
         slug = re.sub(r"[^A-Za-z0-9]+", "_", _redact(self.base_url)).strip("_")[:40]
         digest = hashlib.sha256(_redact(self.base_url).encode()).hexdigest()[:8]
         self.cache_dir = cache_root / f"{slug}-{digest}"
@@ -165,38 +163,29 @@ class FDSNSource:
         """An ObsPy FDSN client for this server with the configured credentials."""
         return Client(self.base_url, timeout=self.timeout_s, _discover_services=self._discover, **self._credentials)
 
-    def _backoff(self, attempt: int) -> float:
-        """Delay (s) before retry number ``attempt`` (1-based): doubling, capped, jittered."""
-        with self._rng_lock:
-            jitter = self._rng.uniform(0.5, 1.0)
-        return min(self.backoff_max_s, self.backoff_s * 2 ** (attempt - 1)) * jitter
-
     def _call(self, what: str, func: Callable[[Client], T]) -> tuple[T, int]:
         """Run ``func(client)`` under the limiter, retrying transient failures.
 
         Returns (result, attempts). Raises :class:`FDSNNoDataException` for 204
-        and :class:`_GiveUp` otherwise.
+        (with ``attempts`` set) and :class:`_GiveUp` otherwise.
         """
-        last = ""
-        for attempt in range(1, self.max_retries + 2):
-            try:
-                client = self._client()
-                with self.limiter.slot():
-                    return func(client), attempt
-            except FDSNNoDataException as exc:
-                exc.attempts = attempt
-                raise
-            except PERMANENT as exc:
-                raise _GiveUp(f"{type(exc).__name__}: {str(exc).splitlines()[0]}", attempt, split=True) from None
-            except RETRYABLE as exc:
-                last = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                if attempt > self.max_retries:
-                    break
-                delay = self._backoff(attempt)
-                log.debug("%s failed (%s); retry %d/%d in %.1f s", what, last, attempt, self.max_retries, delay)
-                self._sleep(delay)
-        self._ensure_reachable(what, last)
-        raise _GiveUp(f"failed {self.max_retries + 1} times, last: {last}", self.max_retries + 1, split=True)
+
+        def once() -> T:
+            client = self._client()
+            with self.limiter.slot():
+                return func(client)
+
+        try:
+            return call_with_retries(once, policy=self.backoff, what=what, retry_on=RETRYABLE,
+                                     fatal=(FDSNNoDataException, *PERMANENT), sleep=self._sleep, logger=log)
+        except FDSNNoDataException:
+            raise
+        except PERMANENT as exc:
+            raise _GiveUp(describe_exception(exc), exc.attempts, split=True) from None
+        except RetriesExhausted as exc:
+            last = describe_exception(exc.last)
+            self._ensure_reachable(what, last)
+            raise _GiveUp(f"failed {exc.attempts} times, last: {last}", exc.attempts, split=True) from None
 
     def _version_url(self, client: Client) -> str:
         """URL of the data centre's dataselect ``version`` page (answers without data or credentials)."""
@@ -224,7 +213,7 @@ class FDSNSource:
             except (OSError, http.client.HTTPException) as exc:
                 probe = f"{type(exc).__name__}: {exc}"
                 if attempt < 3:
-                    self._sleep(self._backoff(attempt))
+                    self._sleep(self.backoff.delay(attempt))
         raise DataCentreUnreachable(
             f"{_redact(self.base_url)} stopped answering: {what} failed {self.max_retries + 1} times (last: {last}) "
             f"and its version page {_redact(url)} does not answer either ({probe}). Finished chunks are kept; "

@@ -34,7 +34,8 @@ from seisembed.atomic import write_json_atomic, write_parquet_atomic
 from seisembed.columns import ARRIVAL_COLUMNS, QC_STATUSES, trace_name
 from seisembed.errors import InputError
 from seisembed.npy import read_npy_header
-from seisembed.partitions import partition_of
+from seisembed.config import validate_config
+from seisembed.workflow import check_partition, partition_of
 from seisembed.waveforms.base import SourceError, WaveformSource, WindowRequest
 from seisembed.waveforms.processing import (ChannelSet, ProcessingOptions, QCFailure, WindowSpec,
                                             choose_channels, make_window)
@@ -127,7 +128,7 @@ def read_partition_arrivals(path: str | Path, partition: str) -> pd.DataFrame:
 def fingerprint(arrivals: pd.DataFrame, section: dict, source_description: str) -> str:
     """Hash of what determines a partition's outputs (config keys, source, arrivals)."""
     blob = {
-        "config": {k: section.get(k) for k in _FINGERPRINT_KEYS},
+        "config": {k: section[k] for k in _FINGERPRINT_KEYS},
         "source": source_description,
         "arrivals": hashlib.sha256(
             pd.util.hash_pandas_object(arrivals[["trace_name", "trace_p_arrival_time"]], index=False).values.tobytes()
@@ -179,15 +180,15 @@ def _plan(rows: pd.DataFrame, source: WaveformSource, section: dict, spec: Windo
           ) -> tuple[list[dict], dict[int, tuple[WindowRequest, ChannelSet, UTCDateTime]]]:
     """Choose channels per arrival from StationXML; return early ledger rows and the requests."""
     source.prefetch_inventories(zip(rows["station_network_code"], rows["station_code"]))
-    pad = float(section.get("pad_s", 10.0))
+    pad = section["pad_s"]
     ledger, plans = [], {}
     for row in rows.itertuples():
         p_time = UTCDateTime(ns=int(row.trace_p_arrival_time.value))
         net, sta, loc = str(row.station_network_code), str(row.station_code), str(row.station_location_code)
         try:
             inv = source.get_inventory(net, sta)
-            chset = choose_channels(inv, net, sta, loc, p_time, list(section.get("channel_priority", ["BH", "HH", "EH"])),
-                                    list(section.get("location_priority", ["", "00", "10"])))
+            chset = choose_channels(inv, net, sta, loc, p_time, list(section["channel_priority"]),
+                                    list(section["location_priority"]))
         except QCFailure as exc:
             ledger.append(_ledger_row(row, exc.status, exc.reason, 0, None))
             continue
@@ -298,18 +299,18 @@ def _empty_ledger() -> pd.DataFrame:
 
 
 def _copy_ok_rows(paths: PartitionPaths, n_chunks: int, chunk_size: int, ok: np.ndarray, spec: WindowSpec,
-                  target: Path, block_bytes: int = 8 << 20) -> None:
-    """Write ``target`` (.npy, (n_ok, 3, n)) from the ok rows of the chunk files, streaming.
+                  target: Path) -> None:
+    """Write ``target`` (.npy, (n_ok, 3, n)) from the ok rows of the chunk files, chunk by chunk.
 
-    The header comes from :func:`open_memmap`; the rows are copied with plain
-    file reads and writes in blocks of ``block_bytes``, so memory stays flat
-    however large the partition.
+    The header comes from :func:`open_memmap`; each run of ok rows is read with
+    :func:`numpy.fromfile` and appended with :meth:`numpy.ndarray.tofile`, so
+    memory stays bounded by one chunk however large the partition.
     """
     n_ok = int(ok.sum())
     header = open_memmap(target, mode="w+", dtype=np.float32, shape=(n_ok, 3, spec.n_samples))
     offset = int(header.offset)
     del header
-    row_bytes = 3 * spec.n_samples * 4
+    per_row = 3 * spec.n_samples
     with open(target, "r+b") as out:
         out.seek(offset)
         for i in range(n_chunks):
@@ -318,18 +319,20 @@ def _copy_ok_rows(paths: PartitionPaths, n_chunks: int, chunk_size: int, ok: np.
             if not flags.any():
                 continue
             edges = np.flatnonzero(np.diff(np.concatenate(([0], flags, [0]))))
-            with open(paths.chunk(i, "npy"), "rb") as src:
-                base = read_npy_header(src)[3]
-                for a, b in zip(edges[::2], edges[1::2]):
-                    src.seek(base + int(a) * row_bytes)
-                    left = (int(b) - int(a)) * row_bytes
-                    while left:
-                        block = src.read(min(block_bytes, left))
-                        if not block:
-                            raise InputError(f"chunk file {paths.chunk(i, 'npy')} is truncated; delete "
-                                             f"{paths.progress} and rerun")
-                        out.write(block)
-                        left -= len(block)
+            source = paths.chunk(i, "npy")
+            base = _npy_data_offset(source)
+            for a, b in zip(edges[::2], edges[1::2]):
+                rows = np.fromfile(source, dtype="<f4", count=(int(b) - int(a)) * per_row,
+                                   offset=base + int(a) * per_row * 4)
+                if rows.size != (int(b) - int(a)) * per_row:
+                    raise InputError(f"chunk file {source} is truncated; delete {paths.progress} and rerun")
+                rows.tofile(out)
+
+
+def _npy_data_offset(path: Path) -> int:
+    """Byte offset of the data in an ``.npy`` file."""
+    with open(path, "rb") as handle:
+        return read_npy_header(handle)[3]
 
 
 def assemble(arrivals: pd.DataFrame, partition: str, n_chunks: int, chunk_size: int, spec: WindowSpec,
@@ -402,11 +405,12 @@ def run_partition(arrivals_path: str | Path, partition: str, out_dir: str | Path
     ``source`` is an :class:`~seisembed.waveforms.fdsn.FDSNSource` or
     :class:`~seisembed.waveforms.sds.SDSSource`.
     """
+    config = validate_config(config)
+    check_partition(partition, config["catalog"])
     section = config["waveforms"]
-    spec = WindowSpec(float(section.get("sampling_rate_hz", 40.0)), float(section.get("window_before_s", 30.0)),
-                      float(section.get("window_after_s", 150.0)))
+    spec = WindowSpec.from_config(section)
     options = ProcessingOptions.from_config(section)
-    chunk_size = int(section.get("chunk_size", 500))
+    chunk_size = section["chunk_size"]
     paths = PartitionPaths(Path(out_dir))
     paths.directory.mkdir(parents=True, exist_ok=True)
     arrivals = read_partition_arrivals(arrivals_path, partition)
@@ -417,7 +421,7 @@ def run_partition(arrivals_path: str | Path, partition: str, out_dir: str | Path
     write_json_atomic({"fingerprint": fp, "partition": partition, "arrivals": len(arrivals),
                        "chunk_size": chunk_size, "chunks": n_chunks, "source": source.describe()},
                       paths.progress / "manifest.json")
-    progress = Progress(partition, len(arrivals), float(section.get("progress_every_s", 30.0)))
+    progress = Progress(partition, len(arrivals), section["progress_every_s"])
     log.info("partition %s: %d arrivals in %d chunk(s) from %s%s", partition, len(arrivals), n_chunks,
              source.describe(), " (resuming)" if resumed else "")
     todo = []

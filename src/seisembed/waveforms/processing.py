@@ -24,6 +24,8 @@ from obspy.core.inventory import Inventory
 from obspy.signal.rotate import rotate2zne
 from scipy import signal
 
+from seisembed.config import section as config_section
+
 #: component letters taken as vertical / horizontal when the dip is unusable
 _VERTICAL_CODES = "Z3"
 
@@ -54,9 +56,15 @@ class QCFailure(Exception):
 class WindowSpec:
     """Geometry of a window: sampling rate (Hz) and the span around the P arrival (s)."""
 
-    sampling_rate_hz: float = 40.0
-    before_s: float = 30.0
-    after_s: float = 150.0
+    sampling_rate_hz: float
+    before_s: float
+    after_s: float
+
+    @classmethod
+    def from_config(cls, values: dict | None = None) -> WindowSpec:
+        """From the ``waveforms`` section as given (missing keys take the schema's defaults)."""
+        waveforms = config_section("waveforms", values)
+        return cls(waveforms["sampling_rate_hz"], waveforms["window_before_s"], waveforms["window_after_s"])
 
     @property
     def n_samples(self) -> int:
@@ -79,30 +87,41 @@ class WindowSpec:
 
 @dataclass(frozen=True)
 class ProcessingOptions:
-    """How raw data become a window (all from config section ``waveforms``)."""
+    """How raw data become a window (config section ``waveforms``; defaults in the schema).
 
-    detrend: str = "linear"  # "none" | "demean" | "linear"
-    antialias_corner_fraction: float = 0.8  # low-pass corner as a fraction of the target Nyquist
-    antialias_order: int = 4  # Butterworth order (applied forward and backward)
-    clip_level_counts: float | None = None  # |count| >= this is clipped (digitizer full scale)
-    clip_min_samples: int = 8  # this many samples exactly at the extreme value is clipping
-    clip_min_counts: float = 1000.0  # ... when the extreme is at least this large (counts)
-    pad_s: float = 10.0  # data used beyond each window edge for filtering (s)
-    snr_noise_s: tuple[float, float] = (-25.0, -5.0)  # noise window relative to P (s)
-    snr_signal_s: tuple[float, float] = (0.0, 10.0)  # signal window relative to P (s)
+    ``detrend``: "none" | "demean" | "linear"; ``antialias_corner_fraction``: low-pass
+    corner as a fraction of the target Nyquist; ``antialias_order``: Butterworth order
+    (applied forward and backward); ``clip_level_counts``: |count| >= this is clipped
+    (digitizer full scale, None: unchecked); ``clip_min_samples`` samples exactly at the
+    extreme value is clipping when the extreme is at least ``clip_min_counts`` counts;
+    ``pad_s``: data used beyond each window edge for filtering (s).
+    """
+
+    detrend: str
+    antialias_corner_fraction: float
+    antialias_order: int
+    clip_level_counts: float | None
+    clip_min_samples: int
+    clip_min_counts: float
+    pad_s: float
+    #: noise and signal windows of the SNR estimate, relative to P (s): a measurement
+    #: definition, not a setting
+    snr_noise_s: tuple[float, float] = (-25.0, -5.0)
+    snr_signal_s: tuple[float, float] = (0.0, 10.0)
 
     @classmethod
-    def from_config(cls, section: dict) -> "ProcessingOptions":
-        """Build from the ``waveforms`` config section (missing keys take the defaults)."""
-        clip = section.get("clip", {}) or {}
+    def from_config(cls, values: dict | None = None) -> ProcessingOptions:
+        """From the ``waveforms`` section as given (missing keys take the schema's defaults)."""
+        waveforms = config_section("waveforms", values)
+        clip = waveforms["clip"]
         return cls(
-            detrend=section.get("detrend", cls.detrend),
-            antialias_corner_fraction=float(section.get("antialias_corner_fraction", cls.antialias_corner_fraction)),
-            antialias_order=int(section.get("antialias_order", cls.antialias_order)),
-            pad_s=float(section.get("pad_s", cls.pad_s)),
-            clip_level_counts=clip.get("level_counts", cls.clip_level_counts),
-            clip_min_samples=int(clip.get("min_samples", cls.clip_min_samples)),
-            clip_min_counts=float(clip.get("min_counts", cls.clip_min_counts)),
+            detrend=waveforms["detrend"],
+            antialias_corner_fraction=waveforms["antialias_corner_fraction"],
+            antialias_order=waveforms["antialias_order"],
+            pad_s=waveforms["pad_s"],
+            clip_level_counts=clip["level_counts"],
+            clip_min_samples=clip["min_samples"],
+            clip_min_counts=clip["min_counts"],
         )
 
 

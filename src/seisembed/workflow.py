@@ -1,0 +1,192 @@
+"""Everything the Snakefile needs at DAG-parse time, in one light module.
+
+``workflow/rules/common.smk`` imports this module once; the rules use its
+functions for the config check, the partition list and the input/output paths
+that depend on the configuration. It imports only the config machinery and
+pandas (no ObsPy, no TensorFlow), so ``snakemake -n`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from seisembed.config import validate_config
+from seisembed.errors import ConfigError
+
+__all__ = [
+    "INPUT_FILE_KEYS",
+    "catalog_inputs",
+    "check_config",
+    "check_partition",
+    "config_json",
+    "month_partitions",
+    "partition_of",
+    "sds_paths",
+    "synthetic_paths",
+    "waveform_inputs",
+]
+
+#: config keys naming input files that must exist before the workflow starts
+INPUT_FILE_KEYS = ("catalog.file", "catalog.inventory", "catalog.station_networks")
+
+
+# -- config ---------------------------------------------------------------------------
+def _value(config: dict, key: str):
+    value = config
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def check_input_files(config: dict, base: str | Path = ".") -> None:
+    """Raise :class:`ConfigError` for a configured input file that does not exist."""
+    keys = list(INPUT_FILE_KEYS)
+    if config["catalog"]["source"] == "synthetic":
+        keys.append("synthetic.arrivals")
+    if config["catalog"]["source"] == "file" and not config["catalog"]["file"]:
+        raise ConfigError(
+            "config key 'catalog.file' must name an arrivals CSV, parquet or QuakeML file when catalog.source is 'file'"
+        )
+    for key in keys:
+        value = _value(config, key)
+        if value in (None, ""):
+            continue
+        if not (Path(base) / str(value)).exists():
+            raise ConfigError(f"config key '{key}': file {value} does not exist")
+
+
+def check_config(config: dict, schema: str | Path | None = None) -> dict:
+    """Validate a Snakemake ``config`` at DAG-parse time; return it with defaults filled.
+
+    On a mistake it prints one line naming the key to stderr and exits with
+    status 1 (a config mistake is not a bug: no traceback). Also checks that the
+    configured input files exist and that the study period gives valid partitions.
+    """
+    try:
+        loaded = yaml.safe_load(Path(schema).read_text()) if schema else None
+        config = validate_config(config, loaded)
+        check_input_files(config)
+        month_partitions(config["catalog"]["starttime"], config["catalog"]["endtime"])
+    except ConfigError as exc:
+        sys.stderr.write(f"Invalid configuration: {exc}\n")
+        raise SystemExit(1) from None
+    return config
+
+
+def config_json(config: dict, *sections: str) -> str:
+    """JSON of the named config sections (plus ``seed`` and ``study``) for ``--config-json``.
+
+    Rules pass only the sections they use, so editing one section reruns only its stages.
+    """
+    chosen = {name: config[name] for name in sections}
+    chosen["seed"] = config["seed"]
+    chosen["study"] = config["study"]
+    return json.dumps(chosen, sort_keys=True)
+
+
+# -- partitions -----------------------------------------------------------------------
+def _utc(value, key: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"config key '{key}': cannot parse {value!r} as an ISO 8601 UTC time: {exc}") from exc
+    if pd.isna(stamp):
+        raise ConfigError(f"config key '{key}': {value!r} is not a time; give an ISO 8601 UTC time such as 2014-01-01")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def month_partitions(starttime: str, endtime: str) -> list[str]:
+    """Month names ``YYYY-MM`` overlapping ``[starttime, endtime)`` (UTC ISO strings)."""
+    start, end = _utc(starttime, "catalog.starttime"), _utc(endtime, "catalog.endtime")
+    if end <= start:
+        raise ConfigError(f"config key 'catalog.endtime' ({endtime}) must be after 'catalog.starttime' ({starttime})")
+    months = pd.period_range(
+        start.tz_localize(None).to_period("M"), (end - pd.Timedelta("1ns")).tz_localize(None).to_period("M"), freq="M"
+    )
+    return [str(m) for m in months]
+
+
+def check_partition(partition: str, catalog: dict) -> None:
+    """Raise :class:`ConfigError` unless ``partition`` is a month of the catalogue period.
+
+    A partition such as ``2014-13`` (no such month) or ``2013-05`` (outside
+    ``catalog.starttime``..``catalog.endtime``) would otherwise run and write
+    empty, valid-looking outputs.
+    """
+    try:
+        valid = pd.Period(partition, freq="M")
+    except ValueError:
+        valid = None
+    if valid is None or str(valid) != partition:
+        raise ConfigError(f"partition {partition!r} is not a month name YYYY-MM (01..12)")
+    months = month_partitions(catalog["starttime"], catalog["endtime"])
+    if partition not in months:
+        raise ConfigError(
+            f"partition {partition} lies outside the catalogue period {catalog['starttime']} .. {catalog['endtime']} "
+            f"(config keys 'catalog.starttime'/'catalog.endtime'; partitions {months[0]} .. {months[-1]})"
+        )
+
+
+def partition_of(origin_times: pd.Series) -> pd.Series:
+    """Partition name (``YYYY-MM``) of each origin time (tz-aware UTC or naive UTC)."""
+    return pd.to_datetime(origin_times, utc=True).dt.strftime("%Y-%m")
+
+
+# -- paths that depend on the config ----------------------------------------------------
+def synthetic_paths(synthetic: dict) -> dict[str, Path]:
+    """Files of the synthetic study under ``synthetic.output_dir``: events, stations, truth, sds."""
+    out = Path(synthetic["output_dir"])
+    return {
+        "events": out / "events.xml",
+        "stations": out / "stations.xml",
+        "truth": out / "truth.parquet",
+        "sds": out / "sds",
+    }
+
+
+def catalog_inputs(config: dict) -> dict[str, str]:
+    """Named input files of the ``catalog`` rule for ``catalog.source``.
+
+    ``synthetic``: the generator's ``events`` and ``stations``; ``file``: the
+    ``file`` and, when set, ``inventory``; every source: ``station_networks`` when
+    set. ``isc`` reads no local input (its replies are cached by the stage itself).
+    """
+    catalog = config["catalog"]
+    inputs: dict[str, str] = {}
+    if catalog["source"] == "synthetic":
+        paths = synthetic_paths(config["synthetic"])
+        inputs.update(events=str(paths["events"]), stations=str(paths["stations"]))
+    elif catalog["source"] == "file" and catalog["file"]:
+        inputs["file"] = str(catalog["file"])
+        if catalog["inventory"]:
+            inputs["inventory"] = str(catalog["inventory"])
+    if catalog["station_networks"]:
+        inputs["station_networks"] = str(catalog["station_networks"])
+    return inputs
+
+
+def sds_paths(config: dict) -> tuple[Path, Path]:
+    """The SDS root and StationXML of waveform source ``sds``.
+
+    ``waveforms.sds.root``/``inventory`` when set; otherwise the synthetic study's
+    ``<synthetic.output_dir>/sds`` and ``<synthetic.output_dir>/stations.xml``.
+    """
+    sds = config["waveforms"]["sds"]
+    synthetic = synthetic_paths(config["synthetic"])
+    root = Path(sds["root"]) if sds["root"] else synthetic["sds"]
+    inventory = Path(sds["inventory"]) if sds["inventory"] else synthetic["stations"]
+    return root, inventory
+
+
+def waveform_inputs(config: dict) -> list[str]:
+    """Extra inputs of the ``waveforms`` rule: the archive's StationXML for source ``sds``.
+
+    For the default run this ties the stage to the synthetic study's rule; FDSN
+    sources have no local input.
+    """
+    return [str(sds_paths(config)[1])] if config["waveforms"]["source"] == "sds" else []
