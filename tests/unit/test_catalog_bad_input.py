@@ -93,7 +93,7 @@ def test_parquet_bad_values_and_unknown_columns(tmp_path, caplog):
     table = read_arrivals_table(CSV26)
     extra = tmp_path / "extra.parquet"
     table.assign(my_note="x").to_parquet(extra, index=False)
-    with caplog.at_level(logging.WARNING, logger="seisembed.catalog.table"):
+    with caplog.at_level(logging.WARNING, logger="seisembed.catalog.assemble"):
         pd.testing.assert_frame_equal(read_arrivals_table(extra), table)
     assert "not in the catalog contract: my_note" in caplog.text
     bad = table.astype({"source_depth_km": str})

@@ -18,7 +18,7 @@ from seisembed.testing.archive import make_study
 from seisembed.testing.fdsn_server import Faults, FDSNTestServer
 from seisembed.waveforms.fdsn import FDSNSource, credentials_from_env
 from seisembed.waveforms.limiter import RateLimiter
-from seisembed.waveforms.partition import run_partition
+from seisembed.waveforms.driver import run_partition
 from seisembed.waveforms.sds import SDSSource
 
 PARTITION = "2014-03"
@@ -269,3 +269,77 @@ def test_outage_stops_the_run_instead_of_splitting(study, tmp_path):
     assert time.monotonic() - t0 < 30
     assert not (out / PARTITION / "qc.parquet").exists(), "an outage must not finish the partition with error rows"
 
+
+
+@pytest.fixture(scope="module")
+def larger_study(tmp_path_factory):
+    return make_study(tmp_path_factory.mktemp("fdsn-larger"), n_events=12, n_stations=10, seed=5)
+
+
+@pytest.mark.filterwarnings(r"ignore::UserWarning:obspy\.io\.mseed")
+def test_cut_or_damaged_replies_are_asked_again_not_lost(larger_study, tmp_path):
+    """A clean HTTP 200 missing records (cut at a record boundary, or a record the reader drops) is
+    detected by comparing the reply with the request, and asked again: no window is lost."""
+    study = larger_study
+    reference = run_partition(study.arrivals, PARTITION, tmp_path / "sds", default_config(),
+                              SDSSource(study.sds, study.stationxml))
+    faults = Faults(corrupt_rate=0.2, corrupt_kinds=("cut", "flip"))
+    with FDSNTestServer(study.sds, study.stationxml, faults=faults, seed=4) as server:
+        ledger, _ = run_fdsn(fdsn_config(server.url, tmp_path / "cache"), study, tmp_path / "out")
+        replies = server.stats()["replies"]
+    assert replies.get("cut", 0) + replies.get("flip", 0) >= 3, replies
+    merged = reference.merge(ledger, on="trace_name", suffixes=("_sds", "_fdsn"))
+    assert (merged["qc_status_sds"] == merged["qc_status_fdsn"]).all(), merged.loc[
+        merged.qc_status_sds != merged.qc_status_fdsn, "qc_reason_fdsn"].tolist()
+    assert np.array_equal(np.load(tmp_path / "out" / "windows.npy"), np.load(tmp_path / "sds" / "windows.npy"))
+    assert ledger["qc_attempts"].max() > 1
+
+
+def test_replies_that_stay_incomplete_and_differ_end_as_error(study, tmp_path, caplog, monkeypatch):
+    """A line whose every reply is incomplete, and different each time, is an 'error' with its reason."""
+    from seisembed.waveforms import fdsn
+
+    real_bulk, calls = fdsn._bulk, []
+
+    def shrinking_bulk(client, bulk, requests):
+        stream = real_bulk(client, bulk, requests)
+        calls.append(len(requests))
+        for tr in stream:  # each reply ends a little earlier than the last: never complete, never equal
+            tr.data = tr.data[: len(tr.data) // 2 - len(calls)]
+        return stream
+
+    monkeypatch.setattr(fdsn, "_bulk", shrinking_bulk)
+    with FDSNTestServer(study.sds, study.stationxml) as server, \
+            caplog.at_level(logging.WARNING, logger="seisembed.waveforms.fdsn"):
+        config = fdsn_config(server.url, tmp_path / "cache", max_retries=2)
+        ledger, _ = run_fdsn(config, study, tmp_path / "out")
+    assert (ledger["qc_status"] == "error").all()
+    assert ledger["qc_reason"].str.contains("3 replies were incomplete and differed").all()
+    assert (ledger["qc_attempts"] == 3).all()
+    assert "recorded as 'error'" in caplog.text
+
+
+def test_complete_reply_check():
+    from obspy import Stream, Trace, UTCDateTime
+
+    from seisembed.waveforms.base import WindowRequest
+    from seisembed.waveforms.fdsn import is_complete
+
+    t0 = UTCDateTime(2014, 3, 1)
+    req = WindowRequest(0, "XX", "S1", "", "BH?", t0, t0 + 180, channels=("BHZ", "BHN", "BHE"))
+
+    def trace(channel, start, seconds):
+        return Trace(np.zeros(int(seconds * 40) + 1, dtype=np.int32),
+                     header={"network": "XX", "station": "S1", "channel": channel, "sampling_rate": 40.0,
+                             "starttime": start})
+
+    full = Stream([trace(c, t0 - 10, 200) for c in ("BHZ", "BHN", "BHE")])
+    assert is_complete(full, req)
+    assert not is_complete(Stream(full[:2]), req)  # a channel missing
+    cut = Stream([*full[:2], trace("BHE", t0 - 10, 100)])
+    assert not is_complete(cut, req)  # ends early
+    gappy = Stream([*full[:2], trace("BHE", t0 - 10, 50), trace("BHE", t0 + 60, 140)])
+    assert not is_complete(gappy, req)
+    split = Stream([*full[:2], trace("BHE", t0 - 10, 100), trace("BHE", t0 + 90.025, 110)])
+    assert is_complete(split, req)  # two records back to back
+    assert is_complete(None, WindowRequest(0, "XX", "S1", "", "BH?", t0, t0 + 1))  # nothing to compare with

@@ -19,8 +19,8 @@ from seisembed.columns import ARRIVAL_COLUMNS, QC_STATUSES, trace_name
 from seisembed.config import default_config
 from seisembed.errors import InputError
 from seisembed.testing.archive import arrival_row, arrivals_frame, make_study
-from seisembed.waveforms import partition as partition_mod
-from seisembed.waveforms.partition import run_partition
+from seisembed.waveforms import driver as partition_mod
+from seisembed.waveforms.driver import run_partition
 from seisembed.waveforms.sds import SDSSource
 from seisembed.waveforms.summary import summarize
 
@@ -158,7 +158,7 @@ def test_bad_arrivals_input_names_the_file(study, tmp_path):
         run_partition(tmp_path / "nope.parquet", PARTITION, tmp_path / "o", config(), src)
     frame = pd.read_parquet(study.arrivals)
     frame.drop(columns=["trace_p_arrival_time"]).to_parquet(tmp_path / "a.parquet")
-    with pytest.raises(InputError, match=r"a\.parquet lacks column\(s\) trace_p_arrival_time"):
+    with pytest.raises(InputError, match=r"a\.parquet: .*lacks column\(s\) trace_p_arrival_time"):
         run_partition(tmp_path / "a.parquet", PARTITION, tmp_path / "o", config(), src)
     pd.concat([frame, frame.iloc[[0]]]).to_parquet(tmp_path / "d.parquet")
     with pytest.raises(InputError, match="duplicated"):

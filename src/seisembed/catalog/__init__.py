@@ -4,7 +4,7 @@ Sources: ISC's STNARRIVALS web service (:mod:`seisembed.catalog.isc_web`), a loc
 ISC arrivals CSV (:func:`read_isc_csv`), QuakeML with picks plus StationXML
 (:func:`read_quakeml`), an arrivals parquet (:func:`read_arrivals_table`) and the
 synthetic study's QuakeML. Every source goes through
-:func:`seisembed.catalog.table.assemble_arrivals`, so the same rules (first P-type
+:func:`seisembed.catalog.assemble.assemble_arrivals`, so the same rules (first P-type
 arrival, labels, magnitudes, geometry) apply to all; :func:`build_catalog` adds the
 configured filters and the summary.
 """
@@ -14,8 +14,9 @@ from seisembed.catalog.filters import apply_filters
 from seisembed.catalog.isc_csv import parse_isc_csv_text, read_isc_csv
 from seisembed.catalog.quakeml import read_quakeml
 from seisembed.catalog.skips import Skips
-from seisembed.catalog.table import coerce_arrivals, empty_arrivals, validate_arrivals, write_parquet_atomic
-from seisembed.catalog.tables import read_arrivals_table
+from seisembed.arrivals import coerce_arrivals, empty_arrivals, validate_arrivals
+from seisembed.atomic import write_parquet_atomic
+from seisembed.catalog.readers import read_arrivals_table
 
 __all__ = [
     "Skips",

@@ -29,8 +29,8 @@ from seisembed.catalog.isc_csv import parse_isc_csv_text, read_text
 from seisembed.catalog.networks import read_station_networks
 from seisembed.catalog.quakeml import quakeml_raw_rows, read_catalog_file, read_inventory_file
 from seisembed.catalog.skips import Skips
-from seisembed.catalog.table import assemble_arrivals
-from seisembed.catalog.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, read_arrivals_parquet
+from seisembed.catalog.assemble import assemble_arrivals
+from seisembed.catalog.readers import CSV_SUFFIXES, PARQUET_SUFFIXES, read_arrivals_parquet
 from seisembed.config import validate_config
 from seisembed.errors import ConfigError, InputError
 from seisembed.workflow import synthetic_paths

@@ -35,7 +35,7 @@ def _apply_overrides(config: dict, args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     """Build the arrivals table and summary from ``args.config``; return an exit status."""
     from seisembed.catalog.build import build_catalog, write_json_atomic
-    from seisembed.catalog.table import write_parquet_atomic
+    from seisembed.atomic import write_parquet_atomic
     from seisembed.config import validate_config
 
     config = validate_config(_apply_overrides(args.config, args))

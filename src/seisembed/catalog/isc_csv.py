@@ -42,7 +42,7 @@ import pandas as pd
 
 from seisembed.catalog.networks import assign_network_codes, read_station_networks
 from seisembed.catalog.skips import Skips
-from seisembed.catalog.table import RAW_COLUMNS, assemble_arrivals
+from seisembed.catalog.assemble import RAW_COLUMNS, assemble_arrivals
 from seisembed.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def csv_lines(text: str, *, origin: str = "reply", skips: Skips | None = None) -
     (starting with a digit) are kept; other non-blank lines between the header
     and the end of the ``<pre>`` block are counted in ``skips``.
     """
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()  # a UTF-8 byte-order mark is not part of the header
     header_at = next((i for i, line in enumerate(lines) if _HEADER_LINE.match(html.unescape(_TAG.sub("", line)))), None)
     if header_at is None:
         if any(marker.lower() in text.lower() for marker in NO_DATA_MARKERS):
@@ -189,9 +189,17 @@ def _read_rows(numbers: list[int], lines: list[str], origin: str, skips: Skips) 
     if unknown:
         log.info("%s: ignoring column(s) the ISC layouts do not define: %s", origin, ", ".join(unknown))
     rows, where, bad = [], [], []
+    previous = reader.line_num
     try:
         for row in reader:
             number = numbers[min(reader.line_num, len(numbers)) - 1]
+            if reader.line_num - previous > 1:  # ISC rows never span lines: a quote was left open
+                start = numbers[min(previous + 1, len(numbers)) - 1]
+                raise InputError(
+                    f"{origin} line {start}: unbalanced quote: the CSV field opened there runs over "
+                    f"{reader.line_num - previous} lines (to line {number}); fix or remove the quote"
+                )
+            previous = reader.line_num
             if not row or not "".join(row).strip():
                 continue
             if len(row) != len(columns):
@@ -247,7 +255,7 @@ def parse_isc_csv_text(
 ) -> pd.DataFrame:
     """Parse ISC arrivals CSV text (plain or HTML-wrapped) into raw rows.
 
-    Returns a frame with :data:`seisembed.catalog.table.RAW_COLUMNS` (one row per
+    Returns a frame with :data:`seisembed.catalog.assemble.RAW_COLUMNS` (one row per
     reported arrival, all phases) plus ``label_y`` when the text has the authors'
     ``Y`` column. Rows with wrong field counts, missing/unparseable times or
     coordinates, or a depth (km), magnitude, elevation (m) or distance (deg) that
@@ -289,7 +297,7 @@ def _valid_rows(frame: pd.DataFrame, skips: Skips) -> pd.DataFrame:
 
 
 def _raw_rows(frame: pd.DataFrame, *, default_network_code: str, station_networks: dict[str, str] | None) -> pd.DataFrame:
-    """The raw rows (:data:`~seisembed.catalog.table.RAW_COLUMNS`) of validated CSV rows; depth km, elevation m."""
+    """The raw rows (:data:`~seisembed.catalog.assemble.RAW_COLUMNS`) of validated CSV rows; depth km, elevation m."""
     isc_phase = frame["isc_phase"].fillna("") if "isc_phase" in frame else pd.Series("", index=frame.index)
     rep_phase = frame["reported_phase"].fillna("") if "reported_phase" in frame else pd.Series("", index=frame.index)
     network_given = frame["network"] if "network" in frame else None
@@ -333,9 +341,9 @@ def read_text(path: str | Path) -> str:
     except (OSError, EOFError) as exc:
         raise InputError(f"catalogue file {path} cannot be read (truncated or not gzip?): {exc}") from exc
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # accepts (and drops) a byte-order mark
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return data.decode("latin-1").removeprefix("\u00ef\u00bb\u00bf")
 
 
 def _check_label_y(raw: pd.DataFrame, origin: str) -> None:

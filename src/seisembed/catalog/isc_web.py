@@ -387,7 +387,7 @@ def _drop_slice_overlap(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
     ISC's end time is inclusive, so an event at the instant two slices share comes
     in both replies. Only such repeats are removed here (logged); a row repeated
-    within one reply is kept, so that :func:`~seisembed.catalog.table.assemble_arrivals`
+    within one reply is kept, so that :func:`~seisembed.catalog.assemble.assemble_arrivals`
     counts it as a duplicate like any other bad input.
     """
     frames = [f.assign(_slice=i) for i, f in enumerate(frames) if len(f)]
@@ -410,7 +410,7 @@ def fetch_isc_raw(
 ) -> tuple[pd.DataFrame, dict]:
     """Fetch (or read from cache) every slice of the study and parse them into raw rows.
 
-    Returns the raw rows (:data:`~seisembed.catalog.table.RAW_COLUMNS`) and a
+    Returns the raw rows (:data:`~seisembed.catalog.assemble.RAW_COLUMNS`) and a
     record for the summary (query, slices, requests made, cache folder).
     """
     skips = Skips() if skips is None else skips

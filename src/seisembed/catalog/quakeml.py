@@ -35,7 +35,7 @@ import pandas as pd
 
 from seisembed.catalog.labels import quakeml_to_isc_code
 from seisembed.catalog.skips import Skips
-from seisembed.catalog.table import RAW_COLUMNS, assemble_arrivals
+from seisembed.catalog.assemble import RAW_COLUMNS, assemble_arrivals
 from seisembed.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ def _pick_station(pick, book: StationBook, sid: str, origin_name: str, skips: Sk
 
 
 def quakeml_raw_rows(catalog, inventory, *, origin_name: str = "QuakeML", skips: Skips | None = None) -> pd.DataFrame:
-    """Raw rows (:data:`~seisembed.catalog.table.RAW_COLUMNS`) of an ObsPy catalog + inventory.
+    """Raw rows (:data:`~seisembed.catalog.assemble.RAW_COLUMNS`) of an ObsPy catalog + inventory.
 
     Raises :class:`InputError` when the catalog has events but no picks at all.
     """

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seisembed.arrivals import STATION_KEY, validate_arrivals
 from seisembed.columns import ARRIVAL_COLUMNS
 from seisembed.errors import InputError
 from seisembed.npy import read_npy_header
@@ -34,9 +35,6 @@ WINDOW_COLUMNS: tuple[str, ...] = (
     "trace_start_time",
     "trace_channels",
 )
-
-#: time columns, converted to tz-aware UTC on reading
-TIME_COLUMNS: tuple[str, ...] = ("source_origin_time", "trace_p_arrival_time", "trace_start_time")
 
 
 @dataclass(frozen=True)
@@ -87,9 +85,10 @@ def read_metadata(folder: Path, name: str) -> pd.DataFrame:
     missing = [c for c in (*ARRIVAL_COLUMNS, *WINDOW_COLUMNS) if c not in frame.columns]
     if missing:
         raise InputError(f"partition {name}: {path} lacks column(s) {', '.join(missing)}")
-    for column in TIME_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
     frame = frame.reset_index(drop=True)
+    frame[list(ARRIVAL_COLUMNS)] = validate_arrivals(frame, name=f"partition {name}: {path}", warn_extra=False,
+                                                   unique=(*STATION_KEY, "station_location_code"))
+    frame["trace_start_time"] = pd.to_datetime(frame["trace_start_time"], utc=True)
     frame["partition"] = name
     frame["partition_row"] = np.arange(len(frame), dtype=np.int64)
     return frame

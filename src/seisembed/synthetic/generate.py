@@ -26,7 +26,7 @@ import scipy.fft
 from seisembed.atomic import write_json_atomic, write_parquet_atomic
 from seisembed.columns import ARRIVAL_COLUMNS
 from seisembed.errors import InputError
-from seisembed.synthetic import artifacts, noise, paths, site, sources
+from seisembed.synthetic import artifacts, noise, scattering, site, sources
 from seisembed.synthetic.params import SyntheticParams
 from seisembed.synthetic.rng import stream
 from seisembed.synthetic.traveltimes import TravelTimeTable
@@ -128,7 +128,7 @@ class Synthesizer:
         self.freqs = np.fft.rfftfreq(self.nfft, 1.0 / self.fs)
         self.instrument = site.instrument_response(self.freqs, params)
         self.tt = TravelTimeTable.load(params.cache_dir)
-        self.scatterers = paths.ScattererCache(params, seed)
+        self.scatterers = scattering.ScattererCache(params, seed)
         self.events: dict[str, sources.EventSource] = {}
         self.stations: dict[str, site.StationTerms] = {}
         self.band = (self.freqs >= 1.0) & (self.freqs <= 8.0)
@@ -238,9 +238,9 @@ class Synthesizer:
         rp, rsv, rsh = radiation
         t_on_p, t_on_s, travel_p = geo.t_on_p_s, geo.t_on_s_s, geo.travel_p_s
         up = np.array([1.0, 0.0, 0.0])
-        xy = paths.event_xy_km(row["source_latitude_deg"], row["source_longitude_deg"])
-        d_p, a_p, _ = paths.coda_spikes(self.scatterers, skey, xy, "P", travel_p, p)
-        d_s, a_s, s_path = paths.coda_spikes(self.scatterers, skey, xy, "S", travel_p + (t_on_s - t_on_p), p)
+        xy = scattering.event_xy_km(row["source_latitude_deg"], row["source_longitude_deg"])
+        d_p, a_p, _ = scattering.coda_spikes(self.scatterers, skey, xy, "P", travel_p, p)
+        d_s, a_s, s_path = scattering.coda_spikes(self.scatterers, skey, xy, "S", travel_p + (t_on_s - t_on_p), p)
         s_scale = 10 ** (src.s_to_p_log10 + s_path)
         dir_p = float(rp / sources.RP_AVG) * (np.cos(geo.inc_p_rad) * up + np.sin(geo.inc_p_rad) * geo.radial)
         e_sv = -np.sin(geo.inc_s_rad) * up + np.cos(geo.inc_s_rad) * geo.radial
@@ -316,7 +316,7 @@ class Synthesizer:
     def _record_spectrum(self, m: dict, spec: np.ndarray, fspec: np.ndarray) -> np.ndarray:
         """Counts spectrum (3, nf) of one record: (source x path x attenuation x site) scaled to its SNR + noise."""
         src, st, f = m["src"], m["st"], self.freqs
-        common = fspec * paths.attenuation(f, m["travel_p"], m["mid_lon"], st.kappa_s, self.p) * site.site_response(st, f)
+        common = fspec * scattering.attenuation(f, m["travel_p"], m["mid_lon"], st.kappa_s, self.p) * site.site_response(st, f)
         sp = sources.source_spectrum(src, f, "P") * common
         ss = sources.source_spectrum(src, f, "S") * common * sources.class_s_to_p_factor(src, f, self.p)
         shift = np.exp(-2j * np.pi * f * m["frac_s"])

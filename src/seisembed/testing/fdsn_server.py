@@ -8,8 +8,12 @@ clears them). Faults (see :class:`Faults`) are drawn from a seeded RNG:
 * ``transient_rate``: the share of requests answered by 503, 429, a connection
   reset (TCP RST, no reply) or a slow reply (``slow_s`` before answering); ``kinds``
   may also list ``"empty"`` (HTTP 200 with no body, as some servers say "no data"),
-* ``corrupt_rate``: the share of data replies sent as garbage bytes (HTTP 200)
-  or cut short (Content-Length larger than the body, then the connection closes),
+* ``corrupt_rate``: the share of data replies damaged, by one of ``corrupt_kinds``:
+  ``garbage`` (random bytes, HTTP 200), ``truncated`` (Content-Length larger than
+  the body, then the connection closes), ``cut`` (a clean HTTP 200 whose body
+  stops at a record boundary: records are missing, nothing looks broken) or
+  ``flip`` (bytes of one record's header overwritten, so a reader drops or
+  misreads that record),
 * ``max_bulk_lines``: a bulk POST with more lines answers 413,
 * ``fail_stations``: any data request naming one of these stations answers 500.
 
@@ -58,6 +62,7 @@ class Faults:
     max_bulk_lines: int | None = None
     slow_s: float = 2.0
     kinds: tuple[str, ...] = ("503", "429", "reset", "slow")
+    corrupt_kinds: tuple[str, ...] = ("garbage", "truncated")
     fail_stations: tuple[str, ...] = ()  # a data request naming one of these always gets HTTP 500
 
 
@@ -265,10 +270,21 @@ class _Handler(BaseHTTPRequestHandler):
             return "204"
         body = b"".join(records)
         if srv.draw(srv.faults.corrupt_rate):
-            if srv.choose(("garbage", "truncated")) == "garbage":
+            kind = srv.choose(srv.faults.corrupt_kinds)
+            if kind == "garbage":
                 junk = bytes(random.Random(len(body)).getrandbits(8) for _ in range(min(len(body), 4096)))
                 self._send(200, junk, "application/vnd.fdsn.mseed")
                 return "garbage"
+            if kind == "cut":  # whole records only, correct Content-Length: looks like a complete reply
+                keep = max(1, len(records) // 2) if len(records) > 1 else 0
+                self._send(200, b"".join(records[:keep]), "application/vnd.fdsn.mseed")
+                return "cut"
+            if kind == "flip":  # one record's fixed header overwritten (sequence, codes, start time)
+                damaged = bytearray(body)
+                at = sum(len(r) for r in records[: len(records) // 2])
+                damaged[at : at + 30] = bytes(random.Random(at).getrandbits(8) for _ in range(30))
+                self._send(200, bytes(damaged), "application/vnd.fdsn.mseed")
+                return "flip"
             self.send_response(200)
             self.send_header("Content-Type", "application/vnd.fdsn.mseed")
             self.send_header("Content-Length", str(len(body)))

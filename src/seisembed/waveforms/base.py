@@ -16,7 +16,10 @@ class WindowRequest:
     """Raw data wanted for one arrival: a channel wildcard and a time span (UTC).
 
     ``key`` is the arrival's row number within its partition; the span already
-    includes the processing padding on both sides.
+    includes the processing padding on both sides. ``channels`` (the codes the
+    StationXML promises) says what a complete answer holds: every channel
+    covering the span; a source compares each reply with it and asks again
+    when records are missing.
     """
 
     key: int
@@ -26,6 +29,7 @@ class WindowRequest:
     channel: str
     starttime: UTCDateTime
     endtime: UTCDateTime
+    channels: tuple[str, ...] = ()
 
     def bulk_line(self) -> tuple:
         """The line of an FDSN ``get_waveforms_bulk`` request."""

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.arrivals or not args.partition:
         raise ConfigError("give --arrivals and --partition (or --summary with --qc)")
     check_partition(args.partition, config["catalog"])
-    from seisembed.waveforms.partition import run_partition
+    from seisembed.waveforms.driver import run_partition
 
     out_dir = args.output_dir or f"results/waveforms/{args.partition}"
     source = make_source(config)

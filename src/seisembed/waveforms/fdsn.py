@@ -63,6 +63,12 @@ PERMANENT = (FDSNRequestTooLargeException, FDSNBadRequestException, FDSNUnauthor
              FDSNForbiddenException)
 
 
+#: ObsPy's libmseed reports damaged records through a logging callback that is not
+#: thread-safe: two download threads parsing damaged replies at once crashed the
+#: interpreter (segmentation fault) in a test. Parsing is fast; it is serialised.
+_MSEED_LOCK = threading.Lock()
+
+
 class CorruptReply(ValueError):
     """A reply that parsed but holds traces nobody asked for (garbage read as miniSEED)."""
 
@@ -293,13 +299,59 @@ class FDSNSource:
                 return self._fetch_lines(requests[:half], n) + self._fetch_lines(requests[half:], n)
             r = requests[0]
             return [FetchResult(r, None, n, "error", f"{r.network}.{r.station}.{r.location}.{r.channel}: {exc.reason}")]
-        by_station: dict[tuple[str, str], list] = {}
-        for tr in stream:  # (trace, channel, start, end) with POSIX seconds for cheap comparisons
-            s = tr.stats
-            by_station.setdefault((s.network, s.station), []).append(
-                (tr, s.channel, s.starttime.timestamp, s.endtime.timestamp))
-        return [FetchResult(r, _pick(by_station.get((r.network, r.station), []), r), attempts_before + attempts)
-                for r in requests]
+        by_station = _by_station(stream)
+        results = [FetchResult(r, _pick(by_station.get((r.network, r.station), []), r), attempts_before + attempts)
+                   for r in requests]
+        return self._complete_or_ask_again(results, what)
+
+    def _complete_or_ask_again(self, results: list[FetchResult], what: str) -> list[FetchResult]:
+        """Ask again for lines whose reply lacks records; give up on them only when replies keep differing.
+
+        A reply can be damaged without any error: a body cut at a record boundary, or
+        a record the miniSEED reader had to drop. Each line's reply is compared with
+        what was asked for (:func:`is_complete`). Incomplete lines are requested
+        again (with back-off): a complete reply, or one identical to the previous
+        reply (the data centre really holds a gap), is accepted; when every retry
+        gives a different incomplete answer the line is recorded as ``error`` with
+        the reason and the count is logged.
+        """
+        final = {r.request.key: r for r in results}
+        pending = {k: _signature(r.stream, r.request) for k, r in final.items()
+                   if r.status is None and not is_complete(r.stream, r.request)}
+        for retry in range(1, self.max_retries + 1):
+            if not pending:
+                break
+            requests = [final[k].request for k in pending]
+            delay = self.backoff.delay(retry)
+            log.info("%s: %d line(s) came back incomplete (records missing or unreadable); asking again (%d/%d) "
+                     "in %.1f s", what, len(requests), retry, self.max_retries, delay)
+            self._sleep(delay)
+            try:
+                stream, attempts = self._call(what, lambda c: _bulk(c, [r.bulk_line() for r in requests], requests))
+            except FDSNNoDataException as exc:
+                stream, attempts = Stream(), getattr(exc, "attempts", 1)
+            except _GiveUp as exc:
+                for k in pending:
+                    final[k].attempts += exc.attempts
+                continue
+            by_station = _by_station(stream)
+            for r in requests:
+                got = _pick(by_station.get((r.network, r.station), []), r)
+                signature = _signature(got, r)
+                final[r.key] = FetchResult(r, got, final[r.key].attempts + attempts)
+                if is_complete(got, r) or signature == pending[r.key]:
+                    del pending[r.key]
+                else:
+                    pending[r.key] = signature
+        for k in pending:
+            r = final[k].request
+            final[k] = FetchResult(r, None, final[k].attempts, "error",
+                                   f"{r.network}.{r.station}.{r.location}.{r.channel}: {self.max_retries + 1} replies "
+                                   "were incomplete and differed from each other (records missing or corrupt)")
+        if pending:
+            log.warning("%s: %d line(s) recorded as 'error': every reply was incomplete and they differed",
+                        what, len(pending))
+        return [final[r.request.key] for r in results]
 
     def fetch(self, requests: list[WindowRequest]) -> Iterator[FetchResult]:
         """Yield a result per request as bulk chunks complete (up to ``max_concurrent`` in flight).
@@ -329,7 +381,59 @@ def _bulk(client: Client, bulk: list[tuple], requests: list[WindowRequest]) -> S
     raw = buf.getvalue()
     if not raw:
         raise FDSNNoDataException("empty reply (HTTP 200 without data)")
-    return _checked(read(io.BytesIO(raw), format="MSEED"), requests)
+    with _MSEED_LOCK:
+        stream = read(io.BytesIO(raw), format="MSEED")
+    return _checked(stream, requests)
+
+
+def _by_station(stream: Stream) -> dict[tuple[str, str], list]:
+    """Traces per (network, station) as ``(trace, channel, start_s, end_s)`` (POSIX seconds)."""
+    out: dict[tuple[str, str], list] = {}
+    for tr in stream:
+        s = tr.stats
+        out.setdefault((s.network, s.station), []).append((tr, s.channel, s.starttime.timestamp, s.endtime.timestamp))
+    return out
+
+
+def _signature(stream: Stream | None, request: WindowRequest) -> tuple:
+    """What a reply holds for ``request``: per trace (channel, start, end, samples), sorted."""
+    if stream is None:
+        return ()
+    return tuple(sorted((tr.stats.channel, tr.stats.starttime.ns, tr.stats.endtime.ns, tr.stats.npts)
+                        for tr in stream if tr.stats.location == request.location or request.location == ""))
+
+
+def is_complete(stream: Stream | None, request: WindowRequest) -> bool:
+    """True when ``stream`` covers ``request``'s span without gaps on every expected channel.
+
+    A data centre answers with the whole records overlapping the span, so a
+    complete reply covers it. Requests that do not list their ``channels`` count
+    as complete.
+    """
+    if not request.channels:
+        return True
+    if stream is None:
+        return False
+    t0, t1 = request.starttime.timestamp, request.endtime.timestamp
+    for channel in request.channels:
+        spans = sorted((tr.stats.starttime.timestamp, tr.stats.endtime.timestamp, tr.stats.delta)
+                       for tr in stream if tr.stats.channel == channel
+                       and tr.stats.endtime.timestamp >= t0 and tr.stats.starttime.timestamp <= t1)
+        if not spans:
+            return False
+        reach = None
+        for start, end, delta in spans:
+            if reach is None:
+                if start > t0 + delta / 2:
+                    return False
+                reach = end
+            elif start <= reach + 1.5 * delta:
+                reach = max(reach, end)
+            elif start < t1:
+                return False  # a gap inside the required span
+        if reach < t1 - spans[-1][2] / 2:
+            return False
+    return True
 
 
 def _checked(stream: Stream, requests: list[WindowRequest]) -> Stream:

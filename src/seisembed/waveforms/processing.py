@@ -405,17 +405,6 @@ def sample_at(data: np.ndarray, position: float, n: int, half_width: int = SINC_
     return np.correlate(seg, fractional_shift_taps(frac, half_width), mode="valid")
 
 
-def detrend_linear(data: np.ndarray) -> np.ndarray:
-    """``data`` minus its least-squares straight line (closed form; same result as scipy's detrend)."""
-    n = data.size
-    if n < 2:
-        return data - data.mean()
-    x = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
-    mean = data.mean()
-    slope = float(np.dot(x, data - mean)) / float(np.dot(x, x))
-    return data - mean - slope * x
-
-
 def _to_grid(tr: Trace, t0: UTCDateTime, spec: WindowSpec, options: ProcessingOptions) -> np.ndarray:
     """Detrend, anti-alias (zero-phase low-pass + polyphase resampling) and put on the window grid.
 
@@ -429,10 +418,8 @@ def _to_grid(tr: Trace, t0: UTCDateTime, spec: WindowSpec, options: ProcessingOp
     hi = int(math.floor((spec.last(t0 + spec.before_s) + options.pad_s - start) * rate + 1e-6)) + 1
     data = np.asarray(tr.data[lo:hi], dtype=np.float64)
     start = start + lo / rate
-    if options.detrend == "linear":
-        data = detrend_linear(data)
-    elif options.detrend == "demean":
-        data = data - data.mean()
+    if options.detrend != "none" and data.size:
+        data = signal.detrend(data, type="linear" if options.detrend == "linear" else "constant")
     target = spec.sampling_rate_hz
     if abs(rate - target) > SAMPLING_RATE_RTOL * target:
         corner = options.antialias_corner_fraction * target / 2.0

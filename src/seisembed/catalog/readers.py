@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from seisembed.catalog.isc_csv import read_isc_csv
-from seisembed.catalog.table import validate_arrivals
+from seisembed.arrivals import validate_arrivals
 from seisembed.errors import InputError
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
@@ -18,7 +18,7 @@ def read_arrivals_parquet(path: str | Path) -> pd.DataFrame:
     """Read and validate an arrivals parquet following the catalog contract.
 
     Raises :class:`InputError` naming ``path`` when it cannot be read or breaks
-    the contract (see :func:`seisembed.catalog.table.validate_arrivals`).
+    the contract (see :func:`seisembed.catalog.assemble.validate_arrivals`).
     """
     try:
         table = pd.read_parquet(path)

@@ -22,30 +22,16 @@ import logging
 
 import pandas as pd
 
-from seisembed.atomic import write_parquet_atomic
 from seisembed.catalog.geometry import KM_PER_DEG, azimuth_deg, epicentral_distance_deg
 from seisembed.catalog.labels import label_events
 from seisembed.catalog.phases import p_phase_mask
 from seisembed.catalog.skips import Skips
-from seisembed.columns import ARRIVAL_COLUMNS, SOURCE_TYPES
-from seisembed.errors import InputError
+from seisembed.arrivals import STATION_KEY, coerce_arrivals, empty_arrivals, validate_arrivals
+from seisembed.columns import ARRIVAL_COLUMNS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RAW_COLUMNS", "assemble_arrivals", "coerce_arrivals", "empty_arrivals", "validate_arrivals", "write_parquet_atomic"]
-
-TIME_COLUMNS = ("source_origin_time", "trace_p_arrival_time")
-STRING_COLUMNS = (
-    "source_id",
-    "source_magnitude_type",
-    "source_type",
-    "source_type_raw",
-    "station_network_code",
-    "station_code",
-    "station_location_code",
-    "trace_phase",
-)
-FLOAT_COLUMNS = tuple(c for c in ARRIVAL_COLUMNS if c not in TIME_COLUMNS + STRING_COLUMNS)
+__all__ = ["RAW_COLUMNS", "assemble_arrivals"]
 
 #: columns every reader produces before :func:`assemble_arrivals`
 RAW_COLUMNS: tuple[str, ...] = tuple(c for c in ARRIVAL_COLUMNS if c not in ("source_type", "source_type_raw", "path_ep_distance_km")) + ("event_type_code", "row")
@@ -61,95 +47,6 @@ EVENT_COLUMNS = (
     "source_magnitude_type",
     "event_type_code",
 )
-
-#: the (event, station) key: one output row per key
-STATION_KEY = ["source_id", "station_network_code", "station_code"]
-
-
-def empty_arrivals() -> pd.DataFrame:
-    """An arrivals table with no rows and the contract's columns and dtypes."""
-    return coerce_arrivals(pd.DataFrame({c: [] for c in ARRIVAL_COLUMNS}))
-
-
-def to_utc_ns(values) -> pd.Series:
-    """Timestamps as ``datetime64[ns, UTC]`` (naive values are taken as UTC)."""
-    series = pd.to_datetime(pd.Series(values), utc=True)
-    return series.astype("datetime64[ns, UTC]")
-
-
-def coerce_arrivals(table: pd.DataFrame) -> pd.DataFrame:
-    """Return ``table`` with exactly the contract columns, in order, with contract dtypes.
-
-    Times become ``datetime64[ns, UTC]`` (naive times are taken as UTC),
-    measurements ``float64`` (units as in the column names: degrees, km, m), the
-    rest ``str`` (missing magnitude type and location code become ``""``). Raises
-    :class:`InputError` naming missing columns, or the column and row of a value
-    that is not a time or not a number.
-    """
-    missing = [c for c in ARRIVAL_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(f"arrivals table lacks column(s) {', '.join(missing)}; expected {', '.join(ARRIVAL_COLUMNS)}")
-    out = pd.DataFrame(index=pd.RangeIndex(len(table)))
-    for column in ARRIVAL_COLUMNS:
-        values = table[column].reset_index(drop=True)
-        if column in TIME_COLUMNS:
-            out[column] = _checked(values, column, to_utc_ns)
-        elif column in FLOAT_COLUMNS:
-            out[column] = _checked(values, column, lambda v: pd.to_numeric(v, errors="raise").astype("float64"))
-        else:
-            out[column] = values.fillna("").astype(str)
-    return out
-
-
-def _checked(values: pd.Series, column: str, convert) -> pd.Series:
-    """``convert(values)``; on failure an :class:`InputError` naming the column and first bad row."""
-    try:
-        return convert(values)
-    except (ValueError, TypeError, OverflowError) as exc:
-        bad = next((i for i, v in enumerate(values) if not _converts(v, convert)), None)
-        where = f" row {bad} ({values.iloc[bad]!r})" if bad is not None else ""
-        raise InputError(f"arrivals table column {column}:{where} cannot be converted: {exc}") from exc
-
-
-def _converts(value, convert) -> bool:
-    """True when ``convert`` accepts the single ``value``."""
-    try:
-        convert(pd.Series([value], dtype=object))
-    except (ValueError, TypeError, OverflowError):
-        return False
-    return True
-
-
-def validate_arrivals(table: pd.DataFrame, name: str = "arrivals table") -> pd.DataFrame:
-    """Check an arrivals table against the contract; return it coerced.
-
-    Raises :class:`InputError` for missing columns, values that are not times or
-    numbers, unknown ``source_type`` values, missing times or coordinates, or
-    duplicate (event, station) rows. Columns outside the contract are dropped
-    (logged as a warning).
-    """
-    extra = [str(c) for c in table.columns if c not in ARRIVAL_COLUMNS]
-    if extra:
-        log.warning("%s: ignoring %d column(s) that are not in the catalog contract: %s", name, len(extra), ", ".join(extra))
-    try:
-        table = coerce_arrivals(table)
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{name}: {exc}") from exc
-    bad_type = ~table["source_type"].isin(SOURCE_TYPES)
-    if bad_type.any():
-        row = table[bad_type].iloc[0]
-        raise InputError(f"{name}: source_type {row['source_type']!r} of event {row['source_id']} is not one of {', '.join(SOURCE_TYPES)}")
-    for column in TIME_COLUMNS + ("source_latitude_deg", "source_longitude_deg", "station_latitude_deg", "station_longitude_deg"):
-        missing = table[column].isna()
-        if missing.any():
-            row = table[missing].iloc[0]
-            raise InputError(f"{name}: {missing.sum()} row(s) without {column}, e.g. event {row['source_id']} station {row['station_code']}")
-    dup = table.duplicated(STATION_KEY)
-    if dup.any():
-        row = table[dup].iloc[0]
-        raise InputError(f"{name}: {dup.sum()} duplicate (event, station) row(s), e.g. event {row['source_id']} station {row['station_network_code']}.{row['station_code']}")
-    return table
-
 
 def _first_p(raw: pd.DataFrame, skips: Skips) -> pd.DataFrame:
     """Steps 1-3: P-type rows only, no exact duplicates, earliest per (event, station)."""

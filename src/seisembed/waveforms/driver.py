@@ -30,6 +30,7 @@ import pandas as pd
 from numpy.lib.format import open_memmap
 from obspy import UTCDateTime
 
+from seisembed.arrivals import validate_arrivals
 from seisembed.atomic import write_json_atomic, write_parquet_atomic
 from seisembed.columns import ARRIVAL_COLUMNS, QC_STATUSES, trace_name
 from seisembed.errors import InputError
@@ -102,13 +103,13 @@ def read_partition_arrivals(path: str | Path, partition: str) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"arrivals file {path} does not exist (run the catalog stage first)")
-    frame = pd.read_parquet(path)
-    missing = [c for c in ARRIVAL_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(f"arrivals file {path} lacks column(s) {', '.join(missing)}")
-    frame = frame.loc[:, list(ARRIVAL_COLUMNS)]
-    for col in ("source_origin_time", "trace_p_arrival_time"):
-        frame[col] = pd.to_datetime(frame[col], utc=True)
+    try:
+        # the contract, except uniqueness: that is checked per partition below, by trace name
+        frame = validate_arrivals(pd.read_parquet(path), name=f"arrivals file {path}", unique=())
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"arrivals file {path} is not a readable parquet file: {exc}") from exc
     frame = frame[partition_of(frame["source_origin_time"]) == partition]
     frame = frame.sort_values(["source_origin_time", "source_id", "station_network_code", "station_code",
                                "station_location_code"], kind="stable").reset_index(drop=True)
@@ -119,9 +120,6 @@ def read_partition_arrivals(path: str | Path, partition: str) -> pd.DataFrame:
     if dup.any():
         raise InputError(f"arrivals file {path} has {int(dup.sum())} duplicated (event, station) rows in "
                          f"partition {partition}, e.g. {frame.loc[dup, 'trace_name'].iloc[0]}")
-    bad = frame["trace_p_arrival_time"].isna()
-    if bad.any():
-        raise InputError(f"arrivals file {path}: trace_p_arrival_time is missing for {frame.loc[bad, 'trace_name'].iloc[0]}")
     return frame
 
 
@@ -196,7 +194,7 @@ def _plan(rows: pd.DataFrame, source: WaveformSource, section: dict, spec: Windo
             ledger.append(_ledger_row(row, "error", str(exc), 0, None))
             continue
         req = WindowRequest(int(row.Index), net, sta, chset.location, chset.channel_pattern,
-                            spec.start(p_time) - pad, spec.last(p_time) + pad)
+                            spec.start(p_time) - pad, spec.last(p_time) + pad, channels=tuple(chset.channels))
         plans[int(row.Index)] = (req, chset, p_time)
     return ledger, plans
 
