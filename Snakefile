@@ -23,6 +23,6 @@ include: "workflow/rules/dataset.smk"
 
 
 rule all:
+    default_target: True
     input:
         rules.build_dataset.output,
-    default_target: True

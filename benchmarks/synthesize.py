@@ -39,16 +39,23 @@ def run_once(n: int, seed: int = 1) -> dict:
         summary = synthesize(table, Path(tmp), {}, seed)
         total = time.perf_counter() - t0
         size_mb = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file()) / 1e6
-    return {"records": summary["records"], "synthesis_s": summary["seconds"], "total_s": round(total, 2),
-            "records_per_s": summary["records_per_s"], "records_per_s_incl_xml": round(summary["records"] / total, 1),
-            "output_mb": round(size_mb, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return {
+        "records": summary["records"],
+        "synthesis_s": summary["seconds"],
+        "total_s": round(total, 2),
+        "records_per_s": summary["records_per_s"],
+        "records_per_s_incl_xml": round(summary["records"] / total, 1),
+        "output_mb": round(size_mb, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("n", type=int, help="number of records to synthesize")
-    parser.add_argument("--rss", type=int, nargs=2, metavar=("SMALL", "LARGE"), help="also report peak RSS at two sizes")
+    parser.add_argument(
+        "--rss", type=int, nargs=2, metavar=("SMALL", "LARGE"), help="also report peak RSS at two sizes"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -58,9 +65,11 @@ def main() -> None:
     for n in sizes:
         out = subprocess.run([sys.executable, __file__, str(n), "--child"], check=True, capture_output=True, text=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['records']:6d} records: {r['records_per_s']:7.1f} records/s (synthesis + SDS), "
-              f"{r['records_per_s_incl_xml']:7.1f} records/s incl. StationXML/QuakeML/truth, "
-              f"{r['total_s']:7.1f} s total, peak RSS {r['peak_rss_mb']:7.1f} MB, output {r['output_mb']:.0f} MB")
+        print(
+            f"{r['records']:6d} records: {r['records_per_s']:7.1f} records/s (synthesis + SDS), "
+            f"{r['records_per_s_incl_xml']:7.1f} records/s incl. StationXML/QuakeML/truth, "
+            f"{r['total_s']:7.1f} s total, peak RSS {r['peak_rss_mb']:7.1f} MB, output {r['output_mb']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -66,14 +66,34 @@ def child(args: argparse.Namespace) -> int:
     blob = json.dumps({"waveforms": config["waveforms"], "seed": config["seed"], "study": "benchmark"})
     base_rss = _peak_rss_mb()
     t0 = time.perf_counter()
-    status = cli.main(["waveforms", "--config-json", blob, "--arrivals", args.arrivals, "--partition", PARTITION,
-                       "--output-dir", args.out])
+    status = cli.main(
+        [
+            "waveforms",
+            "--config-json",
+            blob,
+            "--arrivals",
+            args.arrivals,
+            "--partition",
+            PARTITION,
+            "--output-dir",
+            args.out,
+        ]
+    )
     seconds = time.perf_counter() - t0
     if status:
         raise SystemExit(f"seisembed waveforms failed with status {status}")
     ledger = pd.read_parquet(Path(args.out) / "qc.parquet")
-    print(json.dumps({"windows": int((ledger["qc_status"] == "ok").sum()), "arrivals": len(ledger),
-                      "seconds": seconds, "maxrss_mb": _peak_rss_mb(), "rss_after_imports_mb": base_rss}))
+    print(
+        json.dumps(
+            {
+                "windows": int((ledger["qc_status"] == "ok").sum()),
+                "arrivals": len(ledger),
+                "seconds": seconds,
+                "maxrss_mb": _peak_rss_mb(),
+                "rss_after_imports_mb": base_rss,
+            }
+        )
+    )
     return 0
 
 
@@ -82,8 +102,7 @@ def naive(url: str, arrivals, config: dict) -> tuple[int, float]:
     from obspy import UTCDateTime
     from obspy.clients.fdsn import Client
 
-    from seisembed.waveforms.processing import (ProcessingOptions, QCFailure, WindowSpec, choose_channels,
-                                                make_window)
+    from seisembed.waveforms.processing import ProcessingOptions, QCFailure, WindowSpec, choose_channels, make_window
 
     section = config["waveforms"]
     spec, options, pad = WindowSpec.from_config(section), ProcessingOptions.from_config(section), section["pad_s"]
@@ -97,10 +116,12 @@ def naive(url: str, arrivals, config: dict) -> tuple[int, float]:
             inventories[(net, sta)] = client.get_stations(network=net, station=sta, level="channel")
         inv = inventories[(net, sta)]
         p = UTCDateTime(ns=int(row.trace_p_arrival_time.value))
-        chset = choose_channels(inv, net, sta, row.station_location_code, p, section["channel_priority"],
-                                section["location_priority"])
-        st = client.get_waveforms(net, sta, chset.location or "--", chset.channel_pattern,
-                                  spec.start(p) - pad, spec.last(p) + pad)
+        chset = choose_channels(
+            inv, net, sta, row.station_location_code, p, section["channel_priority"], section["location_priority"]
+        )
+        st = client.get_waveforms(
+            net, sta, chset.location or "--", chset.channel_pattern, spec.start(p) - pad, spec.last(p) + pad
+        )
         try:
             make_window(st, inv, chset, p, spec, options)
             ok += 1
@@ -126,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.child else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if args.child else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.child:
         return child(args)
 
@@ -138,14 +160,27 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="seisembed-bench-"))
     n_max = max(args.sizes)
     t0 = time.perf_counter()
-    study = make_study(work / "study", n_events=-(-n_max // 4), n_stations=4, seed=7, event_spacing_s=1200.0,
-                       keep_truth=False)
+    study = make_study(
+        work / "study", n_events=-(-n_max // 4), n_stations=4, seed=7, event_spacing_s=1200.0, keep_truth=False
+    )
     log.info("generated %d arrivals in %.1f s under %s", n_max, time.perf_counter() - t0, work)
     arrivals = pd.read_parquet(study.arrivals)
 
-    server = subprocess.Popen([sys.executable, "-m", "seisembed.testing.fdsn_server", "--sds", str(study.sds),
-                               "--inventory", str(study.stationxml), "--latency", str(args.latency)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "seisembed.testing.fdsn_server",
+            "--sds",
+            str(study.sds),
+            "--inventory",
+            str(study.stationxml),
+            "--latency",
+            str(args.latency),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = server.stdout.readline().strip()
         log.info("local FDSN server at %s, %.0f ms latency per request", url, args.latency * 1000)
@@ -154,8 +189,19 @@ def main(argv: list[str] | None = None) -> int:
             subset = work / f"arrivals-{size}.parquet"
             arrivals.iloc[:size].to_parquet(subset, index=False)
             _server_stats(url, reset=True)
-            cmd = [sys.executable, __file__, "--child", "--url", url, "--arrivals", str(subset),
-                   "--out", str(work / f"out-{size}"), "--cache", str(work / f"cache-{size}")]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                "--url",
+                url,
+                "--arrivals",
+                str(subset),
+                "--out",
+                str(work / f"out-{size}"),
+                "--cache",
+                str(work / f"cache-{size}"),
+            ]
             run = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
             run["server"] = _server_stats(url)
             results[size] = run
@@ -182,13 +228,20 @@ def main(argv: list[str] | None = None) -> int:
             f"stage, {size:5d} windows: {r['windows']} ok in {r['seconds']:.1f} s = {r['windows'] / r['seconds']:.1f} windows/s; "
             f"peak RSS {r['maxrss_mb']:.0f} MB (after imports {r['rss_after_imports_mb']:.0f} MB); server max concurrency "
             f"{r['server']['max_concurrent']}, max requests in 1 s {r['server']['max_requests_in_1s']}, "
-            f"requests {sum(r['server']['requests'].values())}")
-    lines.append(f"speed-up (stage at {max(args.sizes)} windows / naive): {stage_rate / naive_rate:.1f}x (target >= 20x)")
+            f"requests {sum(r['server']['requests'].values())}"
+        )
+    lines.append(
+        f"speed-up (stage at {max(args.sizes)} windows / naive): {stage_rate / naive_rate:.1f}x (target >= 20x)"
+    )
     concurrency = max(r["server"]["max_concurrent"] for r in results.values())
-    lines.append(f"max concurrency observed by the server: {concurrency} (limit 5) -> {'OK' if concurrency <= 5 else 'EXCEEDED'}")
+    lines.append(
+        f"max concurrency observed by the server: {concurrency} (limit 5) -> {'OK' if concurrency <= 5 else 'EXCEEDED'}"
+    )
     small, large = (results[s] for s in sorted(results))
-    lines.append(f"peak memory {small['maxrss_mb']:.0f} MB at {min(args.sizes)} windows vs {large['maxrss_mb']:.0f} MB "
-                 f"at {max(args.sizes)} windows (flat if about equal)")
+    lines.append(
+        f"peak memory {small['maxrss_mb']:.0f} MB at {min(args.sizes)} windows vs {large['maxrss_mb']:.0f} MB "
+        f"at {max(args.sizes)} windows (flat if about equal)"
+    )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0 if concurrency <= 5 else 1
 

@@ -1,7 +1,7 @@
 """seisembed: a path-invariant similarity measure for seismograms.
 
 Stages (one sub-module each) talk only through files whose contracts are in
-``DESIGN.md``: :mod:`seisembed.catalog` -> :mod:`seisembed.waveforms` ->
+``docs/contracts.md``: :mod:`seisembed.catalog` -> :mod:`seisembed.waveforms` ->
 :mod:`seisembed.dataset` -> training -> evaluation. :mod:`seisembed.synthetic`
 makes the offline default study.
 """

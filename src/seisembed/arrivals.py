@@ -92,8 +92,12 @@ def _converts(value, convert) -> bool:
     return True
 
 
-def validate_arrivals(table: pd.DataFrame, name: str = "arrivals table", warn_extra: bool = True,
-                      unique: tuple[str, ...] | list[str] = tuple(STATION_KEY)) -> pd.DataFrame:
+def validate_arrivals(
+    table: pd.DataFrame,
+    name: str = "arrivals table",
+    warn_extra: bool = True,
+    unique: tuple[str, ...] | list[str] = tuple(STATION_KEY),
+) -> pd.DataFrame:
     """Check an arrivals table against the contract; return it coerced.
 
     Raises :class:`InputError` for missing columns, values that are not times or
@@ -106,7 +110,9 @@ def validate_arrivals(table: pd.DataFrame, name: str = "arrivals table", warn_ex
     """
     extra = [str(c) for c in table.columns if c not in ARRIVAL_COLUMNS]
     if extra and warn_extra:
-        log.warning("%s: ignoring %d column(s) that are not in the catalog contract: %s", name, len(extra), ", ".join(extra))
+        log.warning(
+            "%s: ignoring %d column(s) that are not in the catalog contract: %s", name, len(extra), ", ".join(extra)
+        )
     try:
         table = coerce_arrivals(table)
     except (ValueError, TypeError) as exc:
@@ -114,17 +120,28 @@ def validate_arrivals(table: pd.DataFrame, name: str = "arrivals table", warn_ex
     bad_type = ~table["source_type"].isin(SOURCE_TYPES)
     if bad_type.any():
         row = table[bad_type].iloc[0]
-        raise InputError(f"{name}: source_type {row['source_type']!r} of event {row['source_id']} is not one of {', '.join(SOURCE_TYPES)}")
-    for column in TIME_COLUMNS + ("source_latitude_deg", "source_longitude_deg", "station_latitude_deg", "station_longitude_deg"):
+        raise InputError(
+            f"{name}: source_type {row['source_type']!r} of event {row['source_id']} is not one of {', '.join(SOURCE_TYPES)}"
+        )
+    for column in TIME_COLUMNS + (
+        "source_latitude_deg",
+        "source_longitude_deg",
+        "station_latitude_deg",
+        "station_longitude_deg",
+    ):
         missing = table[column].isna()
         if missing.any():
             row = table[missing].iloc[0]
-            raise InputError(f"{name}: {missing.sum()} row(s) without {column}, e.g. event {row['source_id']} station {row['station_code']}")
+            raise InputError(
+                f"{name}: {missing.sum()} row(s) without {column}, e.g. event {row['source_id']} station {row['station_code']}"
+            )
     _check_ranges(table, name)
     dup = table.duplicated(list(unique)) if unique else pd.Series(False, index=table.index)
     if dup.any():
         row = table[dup].iloc[0]
-        raise InputError(f"{name}: {dup.sum()} duplicate (event, station) row(s), e.g. event {row['source_id']} station {row['station_network_code']}.{row['station_code']}")
+        raise InputError(
+            f"{name}: {dup.sum()} duplicate (event, station) row(s), e.g. event {row['source_id']} station {row['station_network_code']}.{row['station_code']}"
+        )
     return table
 
 

@@ -52,7 +52,7 @@ SUBCOMMAND_HELP: dict[str, str] = {
     "dataset": "assemble the window partitions into the Zarr dataset with splits and a card",
 }
 
-log = logging.getLogger("seisembed")
+log = logging.getLogger(__name__)  # every module: log = logging.getLogger(__name__)
 
 
 def setup_logging(log_file: str | None, verbose: int = 0) -> None:
@@ -141,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("details", exc_info=True)
         return 1
     except Exception:  # noqa: BLE001 - anything else is a bug: keep its traceback in the log
-        log.exception("seisembed %s failed unexpectedly (a bug, or a failure seisembed does not know); "
-                      "the traceback follows", argv[0])
+        log.exception(
+            "seisembed %s failed unexpectedly (a bug, or a failure seisembed does not know); the traceback follows",
+            argv[0],
+        )
         return 1
 
 

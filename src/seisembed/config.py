@@ -87,7 +87,9 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     _fill_defaults(config, validator.schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:
-        raise ConfigError(_message(errors[0]) + (f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""))
+        raise ConfigError(
+            _message(errors[0]) + (f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else "")
+        )
     return config
 
 

@@ -11,7 +11,20 @@ from seisembed import __version__
 from seisembed.config import config_hash
 
 #: packages whose versions are recorded with every result
-TRACKED_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "obspy", "xarray", "zarr", "dask", "snakemake", "tensorflow", "keras", "keras-tcn")
+TRACKED_PACKAGES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "obspy",
+    "xarray",
+    "zarr",
+    "dask",
+    "snakemake",
+    "tensorflow",
+    "keras",
+    "keras-tcn",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -28,8 +41,17 @@ def package_versions() -> dict[str, str]:
 def git_commit(path: str | Path = ".") -> str:
     """The git commit of the working tree at ``path`` (``+dirty`` if modified), or ``unknown``."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path, capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")
@@ -47,5 +69,5 @@ def provenance(config: dict, *, timestamp: bool = False) -> dict:
         "git_commit": git_commit(),
     }
     if timestamp:
-        record["created_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        record["created_utc"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     return record

@@ -96,7 +96,14 @@ def call_with_retries(
             if attempt > policy.max_retries:
                 raise RetriesExhausted(what, exc, attempt) from exc
             delay = policy.delay(attempt)
-            logger.log(level, "%s failed (%s); retry %d/%d in %.1f s", what, describe_exception(exc), attempt,
-                       policy.max_retries, delay)
+            logger.log(
+                level,
+                "%s failed (%s); retry %d/%d in %.1f s",
+                what,
+                describe_exception(exc),
+                attempt,
+                policy.max_retries,
+                delay,
+            )
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -91,14 +91,18 @@ def read_index(store: str | Path) -> dict[str, np.ndarray]:
         try:
             columns[name] = _strings(group[name])
         except KeyError:
-            raise InputError(f"dataset store {store} has no '{name}' coordinate; rebuild it with seisembed dataset") from None
+            raise InputError(
+                f"dataset store {store} has no '{name}' coordinate; rebuild it with seisembed dataset"
+            ) from None
     split, source, names = columns["split"], columns["source_id"], columns["trace_name"]
     station = np.char.add(np.char.add(columns["station_network_code"], "."), columns["station_code"])
     change = np.ones(len(source), dtype=bool)
     change[1:] = source[1:] != source[:-1]
     event = (np.cumsum(change) - 1).astype(np.int32)
     if len(set(source[change])) != int(change.sum()):
-        raise InputError(f"dataset store {store}: the records of an event are not contiguous; rebuild it with seisembed dataset")
+        raise InputError(
+            f"dataset store {store}: the records of an event are not contiguous; rebuild it with seisembed dataset"
+        )
     return {"split": split, "source_id": source, "station": station, "event": event, "trace_name": names}
 
 
@@ -141,8 +145,9 @@ def _source(array, positions: np.ndarray, cache: str):
     lo, hi = int(positions.min()), int(positions.max()) + 1
     started = time.monotonic()
     cached = _Cached(array, lo, hi)
-    log.info("cached %d traces (%.0f MB) in memory in %.1f s", hi - lo, cached.data.nbytes / 1e6,
-             time.monotonic() - started)
+    log.info(
+        "cached %d traces (%.0f MB) in memory in %.1f s", hi - lo, cached.data.nbytes / 1e6, time.monotonic() - started
+    )
     return cached
 
 
@@ -172,7 +177,9 @@ def shift_records(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
 def normalize(x: np.ndarray, normalization: str = "channel", demean: bool = True) -> np.ndarray:
     """Demean and peak-normalise ``x`` ``(n, channels, samples)`` in place (see module docstring)."""
     if normalization not in NORMALIZATIONS:
-        raise ConfigError(f"config key 'sampling.normalization': {normalization!r} is not one of {', '.join(NORMALIZATIONS)}")
+        raise ConfigError(
+            f"config key 'sampling.normalization': {normalization!r} is not one of {', '.join(NORMALIZATIONS)}"
+        )
     if demean:
         x -= x.mean(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)
     if normalization != "none":
@@ -201,7 +208,9 @@ class _ReadAhead:
     def __init__(self, func: Callable, depth: int = 2, threads: int = 2):
         self.func = func
         self.depth = depth
-        self.pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="seisembed-read") if depth > 0 else None
+        self.pool = (
+            ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="seisembed-read") if depth > 0 else None
+        )
         self.pending: dict = {}
         self.lock = threading.Lock()
 
@@ -264,10 +273,21 @@ class TripletSampler:
     config as the workflow does.
     """
 
-    def __init__(self, store: str | Path, split: str = "train", events_per_batch: int | None = None,
-                 records_per_event: int | None = None, seed: int = 0, max_shift_samples: int = 0,
-                 normalization: str | None = None, demean: bool | None = None, prefetch: int | None = None,
-                 threads: int = 2, batches_per_epoch: int | None = None, cache: str | None = None):
+    def __init__(
+        self,
+        store: str | Path,
+        split: str = "train",
+        events_per_batch: int | None = None,
+        records_per_event: int | None = None,
+        seed: int = 0,
+        max_shift_samples: int = 0,
+        normalization: str | None = None,
+        demean: bool | None = None,
+        prefetch: int | None = None,
+        threads: int = 2,
+        batches_per_epoch: int | None = None,
+        cache: str | None = None,
+    ):
         defaults = config_section("sampling")
         events_per_batch = defaults["events_per_batch"] if events_per_batch is None else events_per_batch
         records_per_event = defaults["records_per_event"] if records_per_event is None else records_per_event
@@ -280,9 +300,13 @@ class TripletSampler:
         if split not in SPLITS:
             raise ConfigError(f"split {split!r} is not one of {', '.join(SPLITS)}")
         if normalization not in NORMALIZATIONS:
-            raise ConfigError(f"config key 'sampling.normalization': {normalization!r} is not one of {', '.join(NORMALIZATIONS)}")
+            raise ConfigError(
+                f"config key 'sampling.normalization': {normalization!r} is not one of {', '.join(NORMALIZATIONS)}"
+            )
         if events_per_batch < 2 or records_per_event < 2:
-            raise ConfigError(f"config keys 'sampling.events_per_batch'/'records_per_event' must be >= 2 (got {events_per_batch}/{records_per_event})")
+            raise ConfigError(
+                f"config keys 'sampling.events_per_batch'/'records_per_event' must be >= 2 (got {events_per_batch}/{records_per_event})"
+            )
         self.store = Path(store)
         self.split = split
         self.L, self.K = int(events_per_batch), int(records_per_event)
@@ -292,11 +316,15 @@ class TripletSampler:
         self.n_samples = int(self.array.shape[-1])
         self.max_shift = int(max_shift_samples)
         if not 0 <= self.max_shift < self.n_samples:
-            raise ConfigError(f"config key 'sampling.max_shift_s': a shift of {self.max_shift} samples does not fit a {self.n_samples}-sample window")
+            raise ConfigError(
+                f"config key 'sampling.max_shift_s': a shift of {self.max_shift} samples does not fit a {self.n_samples}-sample window"
+            )
         self._build_index(read_index(store))
         eligible = len(self.events)
         if eligible < self.L:
-            raise InputError(f"split '{split}' of {store} has {eligible} events with >= {self.K} distinct stations; a batch needs {self.L} (lower sampling.events_per_batch/records_per_event)")
+            raise InputError(
+                f"split '{split}' of {store} has {eligible} events with >= {self.K} distinct stations; a batch needs {self.L} (lower sampling.events_per_batch/records_per_event)"
+            )
         self.batches_per_epoch = int(batches_per_epoch) if batches_per_epoch else eligible // self.L
         self.cache = cache
         self._source = _source(self.array, self._positions, cache)
@@ -347,7 +375,12 @@ class TripletSampler:
         self.events = events
         self.n_skipped_events = skipped
         if skipped:
-            log.info("split %s: %d events have fewer than K=%d distinct stations and are not sampled", self.split, skipped, self.K)
+            log.info(
+                "split %s: %d events have fewer than K=%d distinct stations and are not sampled",
+                self.split,
+                skipped,
+                self.K,
+            )
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -383,7 +416,11 @@ class TripletSampler:
                 group = groups[g]
                 traces.append(group[rng.integers(len(group))] if len(group) > 1 else group[0])
                 labels.append(label)
-        shifts = rng.integers(-self.max_shift, self.max_shift + 1, size=len(traces)) if self.max_shift else np.zeros(len(traces), dtype=np.int64)
+        shifts = (
+            rng.integers(-self.max_shift, self.max_shift + 1, size=len(traces))
+            if self.max_shift
+            else np.zeros(len(traces), dtype=np.int64)
+        )
         return np.asarray(traces, dtype=np.int64), np.asarray(labels, dtype=np.int32), shifts
 
     def _read_batch(self, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -470,8 +507,15 @@ class TripletSampler:
 # --------------------------------------------------------------------------- plain iterator
 
 
-def iter_split(store: str | Path, split: str, batch_size: int = 256, normalization: str = "channel", demean: bool = True,
-               prefetch: int = 2, threads: int = 2) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def iter_split(
+    store: str | Path,
+    split: str,
+    batch_size: int = 256,
+    normalization: str = "channel",
+    demean: bool = True,
+    prefetch: int = 2,
+    threads: int = 2,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every record of ``split`` in store order: yields ``(x, trace_index)`` batches.
 
     ``x``: float32 ``(n, n_samples, 3)`` normalised like the sampler (no shift);

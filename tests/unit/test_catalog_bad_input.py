@@ -130,21 +130,39 @@ def test_missing_time_bound_is_a_config_error(key):
 
 def test_pick_without_network_at_an_ambiguous_station_code(tmp_path):
     t0 = UTCDateTime("2014-03-01T10:00:00")
-    origin = Origin(resource_id=ResourceIdentifier("smi:local/event/9/origin"), time=t0, latitude=38.0, longitude=-100.0, depth=5000.0)
+    origin = Origin(
+        resource_id=ResourceIdentifier("smi:local/event/9/origin"),
+        time=t0,
+        latitude=38.0,
+        longitude=-100.0,
+        depth=5000.0,
+    )
     event = Event(resource_id=ResourceIdentifier("smi:local/event/9"), event_type="earthquake")
     for i, (net, sta) in enumerate([("", "AAA"), ("", "BBB")]):
-        pick = Pick(resource_id=ResourceIdentifier(f"smi:local/pick/9/{i}"), time=t0 + 20 + i, phase_hint="P", waveform_id=WaveformStreamID(net, sta, "", "BHZ"))
+        pick = Pick(
+            resource_id=ResourceIdentifier(f"smi:local/pick/9/{i}"),
+            time=t0 + 20 + i,
+            phase_hint="P",
+            waveform_id=WaveformStreamID(net, sta, "", "BHZ"),
+        )
         event.picks.append(pick)
         origin.arrivals.append(Arrival(pick_id=pick.resource_id, phase="P"))
     event.origins.append(origin)
     events, stations = tmp_path / "events.xml", tmp_path / "stations.xml"
     Catalog(events=[event]).write(str(events), format="QUAKEML")
-    Inventory(networks=[Network("TA", stations=[Station("AAA", 40.0, -100.0, 1.0), Station("BBB", 41.0, -100.0, 1.0)]),
-                        Network("US", stations=[Station("AAA", 40.0, -100.0, 1.0)])], source="test").write(str(stations), format="STATIONXML")
+    Inventory(
+        networks=[
+            Network("TA", stations=[Station("AAA", 40.0, -100.0, 1.0), Station("BBB", 41.0, -100.0, 1.0)]),
+            Network("US", stations=[Station("AAA", 40.0, -100.0, 1.0)]),
+        ],
+        source="test",
+    ).write(str(stations), format="STATIONXML")
     skips = Skips()
     table = read_quakeml(events, stations, skips=skips)
     assert table["station_code"].tolist() == ["BBB"]
-    assert skips.as_dict()["rows: pick without a network code at a station code of several networks"]["examples"] == ["event 9 station AAA (TA, US)"]
+    assert skips.as_dict()["rows: pick without a network code at a station code of several networks"]["examples"] == [
+        "event 9 station AAA (TA, US)"
+    ]
 
 
 def test_summary_rows_read_counts_the_rows_the_reader_skipped(tmp_path):
@@ -154,6 +172,8 @@ def test_summary_rows_read_counts_the_rows_the_reader_skipped(tmp_path):
     lines = CSV26.read_text().splitlines()
     path = tmp_path / "cut.csv"
     path.write_text("\n".join(lines) + "\n" + lines[10][:40])  # one truncated row at the end
-    _, summary = build_catalog(validate_config({"catalog": {"source": "file", "file": str(path), "label_rule": "depth0"}}))
+    _, summary = build_catalog(
+        validate_config({"catalog": {"source": "file", "file": str(path), "label_rule": "depth0"}})
+    )
     assert summary["rows_read"] == 219 and summary["rows_in"] == 205
     assert summary["skipped"]["rows: wrong number of fields (truncated or malformed line)"]["count"] == 1

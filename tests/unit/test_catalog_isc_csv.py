@@ -45,7 +45,13 @@ def test_contract_columns_and_dtypes(committed):
     assert tuple(committed.columns) == ARRIVAL_COLUMNS
     for column in ("source_origin_time", "trace_p_arrival_time"):
         assert str(committed[column].dtype) == "datetime64[ns, UTC]"
-    for column in ("source_latitude_deg", "source_magnitude", "station_elevation_m", "path_ep_distance_km", "path_back_azimuth_deg"):
+    for column in (
+        "source_latitude_deg",
+        "source_magnitude",
+        "station_elevation_m",
+        "path_ep_distance_km",
+        "path_back_azimuth_deg",
+    ):
         assert committed[column].dtype == np.float64
     for column in ("source_id", "source_magnitude_type", "station_location_code", "trace_phase"):
         assert pd.api.types.is_string_dtype(committed[column]) and not committed[column].isna().any()
@@ -59,7 +65,9 @@ def test_committed_catalogue_counts_match_pandas(committed, independent):
     events = committed.drop_duplicates("source_id")
     expected = independent.drop_duplicates("EVENTID")
     assert (events["source_type"] == "explosion").sum() == (expected["DEPTH"] == 0).sum() == (expected["Y"] == 1).sum()
-    merged = committed.merge(independent, left_on=["source_id", "station_code"], right_on=["EVENTID", "STA"], validate="one_to_one")
+    merged = committed.merge(
+        independent, left_on=["source_id", "station_code"], right_on=["EVENTID", "STA"], validate="one_to_one"
+    )
     assert len(merged) == len(committed)
     assert (merged["trace_p_arrival_time"] == merged["t"]).all()
     assert (merged["trace_phase"] == merged["phase"]).all()
@@ -69,7 +77,10 @@ def test_committed_catalogue_counts_match_pandas(committed, independent):
     from obspy.geodetics import gps2dist_azimuth
 
     sample = merged.iloc[::97]
-    geodesic = [gps2dist_azimuth(r.source_latitude_deg, r.source_longitude_deg, r.station_latitude_deg, r.station_longitude_deg) for r in sample.itertuples()]
+    geodesic = [
+        gps2dist_azimuth(r.source_latitude_deg, r.source_longitude_deg, r.station_latitude_deg, r.station_longitude_deg)
+        for r in sample.itertuples()
+    ]
     baz = np.array([g[2] for g in geodesic])
     az = np.array([g[1] for g in geodesic])
     assert np.abs((sample["path_back_azimuth_deg"] - baz + 180.0) % 360.0 - 180.0).max() < 0.5
@@ -77,7 +88,9 @@ def test_committed_catalogue_counts_match_pandas(committed, independent):
     assert np.abs((sample["BAZ"] - az + 180.0) % 360.0 - 180.0).max() < 1.2
     assert (merged["source_type"].eq("explosion") == merged["Y"].eq(1)).all()
     missing = merged["MAG"].isna()
-    assert (merged.loc[missing, "source_magnitude"] == 2.5).all() and (merged.loc[missing, "source_magnitude_type"] == "").all()
+    assert (merged.loc[missing, "source_magnitude"] == 2.5).all() and (
+        merged.loc[missing, "source_magnitude_type"] == ""
+    ).all()
     assert np.allclose(merged.loc[~missing, "source_magnitude"], merged.loc[~missing, "MAG"])
 
 
@@ -101,10 +114,13 @@ def test_committed_catalogue_filters_match_pandas(isc_2014_csv, independent, tmp
     origin = pd.to_datetime(e["DATE_1"] + " " + e["TIME_1"], utc=True, format="ISO8601")
     mag = e["MAG"].fillna(2.5)
     keep = (
-        (origin >= pd.Timestamp("2014-03-01", tz="UTC")) & (origin < pd.Timestamp("2014-09-01", tz="UTC"))
-        & e["LAT_1"].between(30, 45) & e["LON_1"].between(-125, -75)
+        (origin >= pd.Timestamp("2014-03-01", tz="UTC"))
+        & (origin < pd.Timestamp("2014-09-01", tz="UTC"))
+        & e["LAT_1"].between(30, 45)
+        & e["LON_1"].between(-125, -75)
         & e["STA"].str.match(r"^[A-Z0-9]\d{2}[A-Z]$")
-        & e["DIST"].between(1, 10) & (mag >= 2.0)
+        & e["DIST"].between(1, 10)
+        & (mag >= 2.0)
     )
     e = e[keep]
     e = e[e.groupby("EVENTID")["STA"].transform("size") >= 5]
@@ -112,7 +128,15 @@ def test_committed_catalogue_filters_match_pandas(isc_2014_csv, independent, tmp
     assert summary["events"] == e["EVENTID"].nunique()
     assert summary["explosions"] == (e.drop_duplicates("EVENTID")["DEPTH"] == 0).sum()
     assert summary["rows_read"] == 22567 and summary["rows_in"] == 21904
-    assert [f["filter"] for f in summary["filters"]] == ["time", "event_box", "networks", "stations", "distance", "magnitude", "min_stations"]
+    assert [f["filter"] for f in summary["filters"]] == [
+        "time",
+        "event_box",
+        "networks",
+        "stations",
+        "distance",
+        "magnitude",
+        "min_stations",
+    ]
     assert summary["filters"][-1]["rows_out"] == len(e)
     assert all(a["rows_out"] == b["rows_in"] for a, b in zip(summary["filters"], summary["filters"][1:]))
     assert summary["skipped"]["rows: phase is not P-type (S, L, x or none)"]["count"] == 663
@@ -177,12 +201,51 @@ def test_html_wrapped_text_and_padding():
 
 
 def test_header_positions_and_suffixes():
-    header = "EVENTID,REPORTER,STA,NET,LAT,LON,ELEV,CHN,DIST,BAZ,ISCPHASE,REPPHASE,DATE,TIME,RES,TDEF,AMPLITUDE,PER,AUTHOR,DATE,TIME,LAT,LON,DEPTH,TYPE,AUTHOR,TYPE,MAG".split(",")
+    header = [
+        "EVENTID",
+        "REPORTER",
+        "STA",
+        "NET",
+        "LAT",
+        "LON",
+        "ELEV",
+        "CHN",
+        "DIST",
+        "BAZ",
+        "ISCPHASE",
+        "REPPHASE",
+        "DATE",
+        "TIME",
+        "RES",
+        "TDEF",
+        "AMPLITUDE",
+        "PER",
+        "AUTHOR",
+        "DATE",
+        "TIME",
+        "LAT",
+        "LON",
+        "DEPTH",
+        "TYPE",
+        "AUTHOR",
+        "TYPE",
+        "MAG",
+    ]
     names = canonical_columns(header)
     assert names[4:6] == ["station_lat", "station_lon"] and names[21:23] == ["event_lat", "event_lon"]
     assert names[24] == "event_type" and names[26] == "magnitude_type" and names[3] == "network"
     saved = canonical_columns(["EVENTID", "LAT", "LAT_1", "DATE", "TIME", "DATE_1", "TIME_1", " TYPE ", "MAG"])
-    assert saved == ["event_id", "station_lat", "event_lat", "arrival_date", "arrival_time", "origin_date", "origin_time", "magnitude_type", "magnitude"]
+    assert saved == [
+        "event_id",
+        "station_lat",
+        "event_lat",
+        "arrival_date",
+        "arrival_time",
+        "origin_date",
+        "origin_time",
+        "magnitude_type",
+        "magnitude",
+    ]
 
 
 def test_truncated_csv_and_bad_times_are_counted(tmp_path):
@@ -247,7 +310,25 @@ def test_no_magnitude_policy(isc_2014_csv, committed):
     assert table["source_id"].nunique() == committed["source_id"].nunique() - 119
 
 
-@pytest.mark.parametrize(("phase", "expected"), [("P", True), ("Pn", True), ("Pg", True), ("Pb", True), ("PKP", True), ("pP", True), ("PcP", True), ("S", False), ("Sn", False), ("PS", False), ("sP", False), ("Lg", False), ("", False), (None, False)])
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [
+        ("P", True),
+        ("Pn", True),
+        ("Pg", True),
+        ("Pb", True),
+        ("PKP", True),
+        ("pP", True),
+        ("PcP", True),
+        ("S", False),
+        ("Sn", False),
+        ("PS", False),
+        ("sP", False),
+        ("Lg", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_p_phases(phase, expected):
     assert is_p_phase(phase) is expected
 

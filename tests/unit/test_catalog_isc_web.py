@@ -13,13 +13,15 @@ import pytest
 
 from seisembed.catalog.build import build_catalog
 from seisembed.catalog.isc_csv import parse_isc_csv_text, read_isc_csv
-from seisembed.catalog.isc_web import ISCServiceError, TimeSlice, classify_reply, plan_slices, _TooLarge, _Transient
+from seisembed.catalog.isc_web import ISCServiceError, TimeSlice, _TooLarge, _Transient, classify_reply, plan_slices
 from seisembed.config import validate_config
 from seisembed.errors import ConfigError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "catalog"
 
-BUSY_PAGE = "<html><body><h2>Sorry</h2><p>The ISC database is busy at the moment, please try again later.</p></body></html>"
+BUSY_PAGE = (
+    "<html><body><h2>Sorry</h2><p>The ISC database is busy at the moment, please try again later.</p></body></html>"
+)
 NO_DATA_PAGE = "<html><body><p>No events were found.</p></body></html>"
 TOO_MANY_PAGE = "<html><body><p>Your search returned too many arrivals. Please limit your search.</p></body></html>"
 MALFORMED_PAGE = "<html><body><p>Internal error: database connection lost</p></body></html>"
@@ -45,8 +47,13 @@ class FakeISC:
 
     def rows_between(self, query: dict) -> list[str]:
         """Data lines of events with origin in [start, end] (ISC's end is inclusive)."""
+
         def stamp(prefix: str) -> pd.Timestamp:
-            return pd.Timestamp(f"{query[prefix + '_year']}-{int(query[prefix + '_month']):02d}-{int(query[prefix + '_day']):02d} {query[prefix + '_time']}", tz="UTC")
+            return pd.Timestamp(
+                f"{query[prefix + '_year']}-{int(query[prefix + '_month']):02d}-{int(query[prefix + '_day']):02d} {query[prefix + '_time']}",
+                tz="UTC",
+            )
+
         start, end = stamp("start"), stamp("end")
         return [line for line, t in zip(self.lines, self.origin) if start <= t <= end]
 
@@ -280,7 +287,12 @@ def test_query_carries_box_phases_and_times(isc26_server, tmp_path):
     query = isc26_server.state.requests[0][1]
     assert query["bot_lat"] == "25.0" and query["right_lon"] == "-75.0" and query["tdef"] == "on"
     assert query["phaselist"] == "P,Pn,Pg,Pb,PKP,Pdiff" and query["stnsearch"] == "STN" and query["sta_list"] == "ISA"
-    assert (query["start_year"], query["start_month"], query["start_day"], query["start_time"]) == ("2014", "1", "1", "00:00:00")
+    assert (query["start_year"], query["start_month"], query["start_day"], query["start_time"]) == (
+        "2014",
+        "1",
+        "1",
+        "00:00:00",
+    )
 
 
 def test_plan_slices_and_halves():
@@ -292,8 +304,13 @@ def test_plan_slices_and_halves():
 
 @pytest.mark.parametrize(
     ("text", "error"),
-    [(BUSY_PAGE, _Transient), (MALFORMED_PAGE, _Transient), (TOO_MANY_PAGE, _TooLarge), ("<pre>\nEVENTID,STA\n1,A\n", _Transient),
-     ("EVENTID,STA\n1,\"A\n" + "2,B\n" * 40000, _Transient)],  # a quote left open: beyond the csv field limit
+    [
+        (BUSY_PAGE, _Transient),
+        (MALFORMED_PAGE, _Transient),
+        (TOO_MANY_PAGE, _TooLarge),
+        ("<pre>\nEVENTID,STA\n1,A\n", _Transient),
+        ('EVENTID,STA\n1,"A\n' + "2,B\n" * 40000, _Transient),
+    ],  # a quote left open: beyond the csv field limit
 )
 def test_classify_reply(text, error):
     with pytest.raises(error):

@@ -71,7 +71,12 @@ def test_isc_code_table_roundtrips():
 
 def _czech_inventory() -> Inventory:
     """Approximate coordinates of the Czech stations of ObsPy's IPE sample (for testing)."""
-    stations = {"MORC": (49.7768, 17.5425, 740.0), "JAVC": (48.8590, 17.6708, 860.0), "VRAC": (49.3084, 16.5935, 470.0), "KRUC": (49.0620, 16.3952, 341.0)}
+    stations = {
+        "MORC": (49.7768, 17.5425, 740.0),
+        "JAVC": (48.8590, 17.6708, 860.0),
+        "VRAC": (49.3084, 16.5935, 470.0),
+        "KRUC": (49.0620, 16.3952, 341.0),
+    }
     net = Network("CZ", stations=[Station(code, lat, lon, elev) for code, (lat, lon, elev) in stations.items()])
     return Inventory(networks=[net], source="test")
 
@@ -113,21 +118,43 @@ def _inventory() -> Inventory:
     )
 
 
-def _event(sid: str, event_type: str | None, certainty: str | None, picks: list[tuple], *, magnitude: float | None = 3.0, depth_m: float = 5000.0) -> Event:
+def _event(
+    sid: str,
+    event_type: str | None,
+    certainty: str | None,
+    picks: list[tuple],
+    *,
+    magnitude: float | None = 3.0,
+    depth_m: float = 5000.0,
+) -> Event:
     """An event like the synthetic generator writes: ids carry the catalogue id."""
     base = f"smi:local/event/{sid}"
-    origin = Origin(resource_id=ResourceIdentifier(f"{base}/origin"), time=T0, latitude=38.0, longitude=-100.0, depth=depth_m)
+    origin = Origin(
+        resource_id=ResourceIdentifier(f"{base}/origin"), time=T0, latitude=38.0, longitude=-100.0, depth=depth_m
+    )
     event = Event(resource_id=ResourceIdentifier(base), event_type=event_type, event_type_certainty=certainty)
     for i, (net, sta, loc, phase, dt, link) in enumerate(picks):
-        pick = Pick(resource_id=ResourceIdentifier(f"smi:local/pick/{sid}/{i}"), time=T0 + dt, phase_hint=phase, waveform_id=WaveformStreamID(net, sta, loc, "BHZ"))
+        pick = Pick(
+            resource_id=ResourceIdentifier(f"smi:local/pick/{sid}/{i}"),
+            time=T0 + dt,
+            phase_hint=phase,
+            waveform_id=WaveformStreamID(net, sta, loc, "BHZ"),
+        )
         event.picks.append(pick)
         if link:
             pick_id = pick.resource_id if link is True else ResourceIdentifier(link)
-            origin.arrivals.append(Arrival(resource_id=ResourceIdentifier(f"{base}/arrival/{i}"), pick_id=pick_id, phase=phase))
+            origin.arrivals.append(
+                Arrival(resource_id=ResourceIdentifier(f"{base}/arrival/{i}"), pick_id=pick_id, phase=phase)
+            )
     event.origins.append(origin)
     event.preferred_origin_id = origin.resource_id
     if magnitude is not None:
-        mag = Magnitude(resource_id=ResourceIdentifier(f"{base}/magnitude"), mag=magnitude, magnitude_type="ML", origin_id=origin.resource_id)
+        mag = Magnitude(
+            resource_id=ResourceIdentifier(f"{base}/magnitude"),
+            mag=magnitude,
+            magnitude_type="ML",
+            origin_id=origin.resource_id,
+        )
         event.magnitudes.append(mag)
         event.preferred_magnitude_id = mag.resource_id
     return event
@@ -138,17 +165,29 @@ def quakeml_files(tmp_path):
     """A generator-style QuakeML + StationXML with the bad cases of issue 3."""
     catalog = Catalog(
         events=[
-            _event("1001", "earthquake", "known", [
-                ("TA", "AAA", "", "Pg", 30.0, True),
-                ("TA", "AAA", "", "Pn", 28.0, True),  # earlier P at the same station wins
-                ("TA", "AAA", "", "Sg", 50.0, True),
-                ("TA", "BBB", "", "P", 40.0, True),
-                ("TA", "BBB", "", "P", 40.0, True),  # exact duplicate
-                ("XX", "ZZZ", "", "P", 45.0, True),  # unknown station
-                ("", "DDD", "00", "P", 60.0, True),  # no network: unique station code
-                ("TA", "CCC", "", "P", 20.0, "smi:local/pick/missing"),  # arrival -> missing pick
-            ]),
-            _event("1002", "mining explosion", "suspected", [("TA", "CCC", "", "Pg", 10.0, True)], magnitude=None, depth_m=0.0),
+            _event(
+                "1001",
+                "earthquake",
+                "known",
+                [
+                    ("TA", "AAA", "", "Pg", 30.0, True),
+                    ("TA", "AAA", "", "Pn", 28.0, True),  # earlier P at the same station wins
+                    ("TA", "AAA", "", "Sg", 50.0, True),
+                    ("TA", "BBB", "", "P", 40.0, True),
+                    ("TA", "BBB", "", "P", 40.0, True),  # exact duplicate
+                    ("XX", "ZZZ", "", "P", 45.0, True),  # unknown station
+                    ("", "DDD", "00", "P", 60.0, True),  # no network: unique station code
+                    ("TA", "CCC", "", "P", 20.0, "smi:local/pick/missing"),  # arrival -> missing pick
+                ],
+            ),
+            _event(
+                "1002",
+                "mining explosion",
+                "suspected",
+                [("TA", "CCC", "", "Pg", 10.0, True)],
+                magnitude=None,
+                depth_m=0.0,
+            ),
             _event("1003", "induced or triggered event", "known", [("TA", "CCC", "", "Pg", 10.0, True)]),
             _event("1004", None, None, [("TA", "CCC", "", "Pg", 10.0, True)]),
             _event("1005", "earthquake", "known", []),  # no picks
@@ -175,7 +214,12 @@ def test_generator_style_quakeml(quakeml_files):
     assert rows[("1002", "CCC")].source_type == "explosion" and rows[("1002", "CCC")].source_type_raw == "sm"
     assert rows[("1002", "CCC")].source_magnitude == 2.5 and rows[("1002", "CCC")].source_magnitude_type == ""
     assert rows[("1001", "AAA")].source_type_raw == "ke" and rows[("1001", "AAA")].source_depth_km == 5.0
-    expected_distance = np.degrees(np.arccos(np.sin(np.radians(38)) * np.sin(np.radians(40.5)) + np.cos(np.radians(38)) * np.cos(np.radians(40.5)) * np.cos(np.radians(0.5))))
+    expected_distance = np.degrees(
+        np.arccos(
+            np.sin(np.radians(38)) * np.sin(np.radians(40.5))
+            + np.cos(np.radians(38)) * np.cos(np.radians(40.5)) * np.cos(np.radians(0.5))
+        )
+    )
     assert aaa.path_ep_distance_deg == pytest.approx(expected_distance, rel=1e-9)
     assert 0 <= aaa.path_back_azimuth_deg < 360
     reasons = skips.as_dict()
@@ -184,7 +228,9 @@ def test_generator_style_quakeml(quakeml_files):
     assert reasons["rows: exact duplicate arrival"]["count"] == 1
     assert reasons["rows: later P arrival at the same (event, station)"]["count"] == 1
     assert reasons["events: no picks"]["examples"] == ["event 1005"]
-    assert reasons["events: event type ki (induced or triggered event) is neither earthquake nor explosion"]["examples"] == ["event 1003"]
+    assert reasons["events: event type ki (induced or triggered event) is neither earthquake nor explosion"][
+        "examples"
+    ] == ["event 1003"]
     assert reasons["events: no event type in the catalogue"]["examples"] == ["event 1004"]
 
 
@@ -219,7 +265,12 @@ def test_quakeml_file_source_needs_inventory(quakeml_files, tmp_path):
 
 def test_synthetic_source_reads_the_generator_outputs(quakeml_files, tmp_path):
     events, stations = quakeml_files
-    config = validate_config({"catalog": {"source": "synthetic", "starttime": "2014-01-01", "endtime": "2015-01-01"}, "synthetic": {"output_dir": str(events.parent)}})
+    config = validate_config(
+        {
+            "catalog": {"source": "synthetic", "starttime": "2014-01-01", "endtime": "2015-01-01"},
+            "synthetic": {"output_dir": str(events.parent)},
+        }
+    )
     table, summary = build_catalog(config)
     assert summary["source"] == "synthetic" and summary["inputs"] == [str(events), str(stations)]
     assert summary["rows_out"] == len(table) == 5 and summary["explosions"] == 1 and summary["earthquakes"] == 2
@@ -231,7 +282,9 @@ def test_synthetic_source_reads_the_generator_outputs(quakeml_files, tmp_path):
 def test_resource_id_forms():
     assert event_source_id(Event(resource_id=ResourceIdentifier("smi:ISC/evid=600516598"))) == "600516598"
     assert event_source_id(Event(resource_id=ResourceIdentifier("smi:local/abc/event/2032247"))) == "2032247"
-    assert event_source_id(Event(resource_id=ResourceIdentifier("quakeml:us.anss.org/event/us7000abcd"))) == "us7000abcd"
+    assert (
+        event_source_id(Event(resource_id=ResourceIdentifier("quakeml:us.anss.org/event/us7000abcd"))) == "us7000abcd"
+    )
 
 
 def _to_quakeml(table: pd.DataFrame, events_path: Path, stations_path: Path) -> None:
@@ -240,21 +293,58 @@ def _to_quakeml(table: pd.DataFrame, events_path: Path, stations_path: Path) -> 
     for sid, group in table.groupby("source_id", sort=True):
         first = group.iloc[0]
         base = f"smi:local/event/{sid}"
-        origin = Origin(resource_id=ResourceIdentifier(f"{base}/origin"), time=UTCDateTime(first.source_origin_time.isoformat()), latitude=first.source_latitude_deg, longitude=first.source_longitude_deg, depth=first.source_depth_km * 1000.0)
-        event = Event(resource_id=ResourceIdentifier(base), event_type="mining explosion" if first.source_type == "explosion" else "earthquake", event_type_certainty="known")
+        origin = Origin(
+            resource_id=ResourceIdentifier(f"{base}/origin"),
+            time=UTCDateTime(first.source_origin_time.isoformat()),
+            latitude=first.source_latitude_deg,
+            longitude=first.source_longitude_deg,
+            depth=first.source_depth_km * 1000.0,
+        )
+        event = Event(
+            resource_id=ResourceIdentifier(base),
+            event_type="mining explosion" if first.source_type == "explosion" else "earthquake",
+            event_type_certainty="known",
+        )
         for row in group.itertuples():
             nslc = f"{row.station_network_code}.{row.station_code}.{row.station_location_code}"
-            pick = Pick(resource_id=ResourceIdentifier(f"smi:local/pick/{sid}/{nslc}"), time=UTCDateTime(row.trace_p_arrival_time.isoformat()), phase_hint=row.trace_phase, waveform_id=WaveformStreamID(row.station_network_code, row.station_code, row.station_location_code, "BHZ"))
+            pick = Pick(
+                resource_id=ResourceIdentifier(f"smi:local/pick/{sid}/{nslc}"),
+                time=UTCDateTime(row.trace_p_arrival_time.isoformat()),
+                phase_hint=row.trace_phase,
+                waveform_id=WaveformStreamID(
+                    row.station_network_code, row.station_code, row.station_location_code, "BHZ"
+                ),
+            )
             event.picks.append(pick)
-            origin.arrivals.append(Arrival(resource_id=ResourceIdentifier(f"{base}/arrival/{nslc}"), pick_id=pick.resource_id, phase=row.trace_phase, distance=row.path_ep_distance_deg))
-        magnitude = Magnitude(resource_id=ResourceIdentifier(f"{base}/magnitude"), mag=first.source_magnitude, magnitude_type=first.source_magnitude_type or None)
+            origin.arrivals.append(
+                Arrival(
+                    resource_id=ResourceIdentifier(f"{base}/arrival/{nslc}"),
+                    pick_id=pick.resource_id,
+                    phase=row.trace_phase,
+                    distance=row.path_ep_distance_deg,
+                )
+            )
+        magnitude = Magnitude(
+            resource_id=ResourceIdentifier(f"{base}/magnitude"),
+            mag=first.source_magnitude,
+            magnitude_type=first.source_magnitude_type or None,
+        )
         event.origins.append(origin)
         event.magnitudes.append(magnitude)
         event.preferred_origin_id, event.preferred_magnitude_id = origin.resource_id, magnitude.resource_id
         catalog.append(event)
     catalog.write(str(events_path), format="QUAKEML")
     stations = table.drop_duplicates(["station_network_code", "station_code"])
-    networks = [Network(net, stations=[Station(r.station_code, r.station_latitude_deg, r.station_longitude_deg, r.station_elevation_m) for r in group.itertuples()]) for net, group in stations.groupby("station_network_code")]
+    networks = [
+        Network(
+            net,
+            stations=[
+                Station(r.station_code, r.station_latitude_deg, r.station_longitude_deg, r.station_elevation_m)
+                for r in group.itertuples()
+            ],
+        )
+        for net, group in stations.groupby("station_network_code")
+    ]
     Inventory(networks=networks, source="test").write(str(stations_path), format="STATIONXML")
 
 
@@ -267,7 +357,9 @@ def test_csv_and_quakeml_paths_agree(tmp_path):
     _to_quakeml(table, tmp_path / "events.xml", tmp_path / "stations.xml")
     again = read_quakeml(tmp_path / "events.xml", tmp_path / "stations.xml", label_rule="event_type")
     assert (again["source_type_raw"].isin(["ke", "km"])).all()
-    pd.testing.assert_frame_equal(again.drop(columns="source_type_raw"), table.drop(columns="source_type_raw"), check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        again.drop(columns="source_type_raw"), table.drop(columns="source_type_raw"), check_exact=False, rtol=1e-9
+    )
 
 
 @pytest.mark.slow
@@ -278,4 +370,6 @@ def test_full_committed_catalogue_through_quakeml(isc_2014_csv, tmp_path):
     table = read_isc_csv(isc_2014_csv, label_rule="depth0")
     _to_quakeml(table, tmp_path / "events.xml", tmp_path / "stations.xml")
     again = read_quakeml(tmp_path / "events.xml", tmp_path / "stations.xml", label_rule="event_type")
-    pd.testing.assert_frame_equal(again.drop(columns="source_type_raw"), table.drop(columns="source_type_raw"), check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        again.drop(columns="source_type_raw"), table.drop(columns="source_type_raw"), check_exact=False, rtol=1e-9
+    )

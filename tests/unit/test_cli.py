@@ -49,8 +49,17 @@ def test_synth_with_own_out_dir_keeps_calibration_there(tmp_path, isc_2014_csv):
     table = read_arrivals_table(isc_2014_csv)
     table[table.source_id.isin(table.source_id.drop_duplicates().head(3))].to_parquet(tmp_path / "mine.parquet")
     config = json.dumps({"seed": 1, "synthetic": {"calibration": str(tmp_path / "configured.json")}})
-    rc = cli.main(["synth", "--config-json", config, "--arrivals", str(tmp_path / "mine.parquet"),
-                   "--out-dir", str(tmp_path / "study")])
+    rc = cli.main(
+        [
+            "synth",
+            "--config-json",
+            config,
+            "--arrivals",
+            str(tmp_path / "mine.parquet"),
+            "--out-dir",
+            str(tmp_path / "study"),
+        ]
+    )
     assert rc == 0
     assert (tmp_path / "study" / "calibration.json").is_file()
     assert not (tmp_path / "configured.json").exists()

@@ -22,7 +22,11 @@ def _walk(schema: dict, path: str = ""):
 
 
 def test_every_key_has_description_and_default():
-    missing = [(k, "description" if "description" not in s else "default") for k, s in _walk(load_schema()) if "description" not in s or "default" not in s]
+    missing = [
+        (k, "description" if "description" not in s else "default")
+        for k, s in _walk(load_schema())
+        if "description" not in s or "default" not in s
+    ]
     assert missing == []
 
 

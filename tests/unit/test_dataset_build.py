@@ -40,7 +40,9 @@ def small_config(**dataset) -> dict:
 
 
 def make_inputs(root: Path, n_events: int = 120, seed: int = 5) -> pd.DataFrame:
-    meta = synthetic_metadata(n_events, n_stations=40, records_per_event=(6, 20), seed=seed, box_events=5, rate_hz=RATE, before_s=BEFORE)
+    meta = synthetic_metadata(
+        n_events, n_stations=40, records_per_event=(6, 20), seed=seed, box_events=5, rate_hz=RATE, before_s=BEFORE
+    )
     write_partitions(root, meta, seed=seed, n_samples=N_SAMPLES)
     return meta
 
@@ -71,7 +73,16 @@ def test_store_follows_the_contract(built):
     assert set(_str(ds["split"].values)) == {"train", "val", "test"}
     names = _str(ds["trace_name"].values)
     assert len(set(names)) == len(names)
-    for key in ("sampling_rate_hz", "component_order", "window_before_s", "window_after_s", "config_hash", "git_commit", "packages", "provenance"):
+    for key in (
+        "sampling_rate_hz",
+        "component_order",
+        "window_before_s",
+        "window_after_s",
+        "config_hash",
+        "git_commit",
+        "packages",
+        "provenance",
+    ):
         assert key in ds.attrs, key
     assert ds.attrs["sampling_rate_hz"] == RATE and ds.attrs["component_order"] == "ZNE"
     assert ds.attrs["window_before_s"] == BEFORE and ds.attrs["window_after_s"] == AFTER
@@ -107,8 +118,14 @@ def test_events_and_splits_are_contiguous(built):
 
 def test_no_held_out_records_in_train_or_val(built):
     ds = xr.open_zarr(built["out"] / "waveforms.zarr")
-    frame = ds[["split", "novel_station", "novel_location", "station_network_code", "station_code"]].reset_coords().to_dataframe()
-    frame = frame.astype({"split": object, "station_network_code": object, "station_code": object}).astype({"split": str, "station_network_code": str, "station_code": str})
+    frame = (
+        ds[["split", "novel_station", "novel_location", "station_network_code", "station_code"]]
+        .reset_coords()
+        .to_dataframe()
+    )
+    frame = frame.astype({"split": object, "station_network_code": object, "station_code": object}).astype(
+        {"split": str, "station_network_code": str, "station_code": str}
+    )
     held = built["result"].splits.details["held_out_stations"]
     train_val = frame[frame["split"] != "test"]
     assert not station_ids(train_val).isin(held).any()
@@ -131,7 +148,9 @@ def test_card_counts_match_the_store(built):
     assert novel["novel_station"]["records"] == int((test & ns & ~nl).sum())
     assert novel["novel_location"]["records"] == int((test & ~ns & nl).sum())
     assert sum(v["records"] for v in novel.values()) == int(test.sum())
-    assert card["counts"]["total"]["records"] + sum(v["records"] for v in card["removed"].values()) == len(built["meta"])
+    assert card["counts"]["total"]["records"] + sum(v["records"] for v in card["removed"].values()) == len(
+        built["meta"]
+    )
     assert card["inputs"]["qc_status_counts"]["gap"] == 12
     text = (built["out"] / "card.md").read_text()
     assert "## Splits" in text and "held-out stations (4)" in text
@@ -150,7 +169,9 @@ def test_killed_build_leaves_no_store(tmp_path, built, monkeypatch):
     with pytest.raises(RuntimeError, match="killed"):
         build_dataset(built["root"], target, built["config"])
     assert [p.name for p in tmp_path.iterdir()] == ["waveforms.zarr"]  # no temporary left
-    assert xr.open_zarr(target).sizes["trace"] == xr.open_zarr(built["out"] / "waveforms.zarr").sizes["trace"]  # old store untouched
+    assert (
+        xr.open_zarr(target).sizes["trace"] == xr.open_zarr(built["out"] / "waveforms.zarr").sizes["trace"]
+    )  # old store untouched
 
 
 def _copy_inputs(built, tmp_path) -> Path:
@@ -201,7 +222,10 @@ def test_nan_windows_marked_ok_are_excluded_and_counted(built, tmp_path):
     np.save(root / "2014-06" / "windows.npy", windows)
     bad = pd.read_parquet(root / "2014-06" / "windows.parquet")["trace_name"].iloc[2]
     result = build_dataset(root, tmp_path / "out.zarr", built["config"])
-    assert result.splits.removed["non_finite"] == {"records": 1, "events": 0} or result.splits.removed["non_finite"]["records"] == 1
+    assert (
+        result.splits.removed["non_finite"] == {"records": 1, "events": 0}
+        or result.splits.removed["non_finite"]["records"] == 1
+    )
     assert bad not in set(_str(xr.open_zarr(result.store)["trace_name"].values))
 
 
@@ -217,7 +241,21 @@ def test_cli_builds_store_and_card(built, tmp_path):
 
     out = tmp_path / "dataset"
     config = json.dumps({k: built["config"][k] for k in ("dataset", "waveforms", "seed", "study")})
-    code = main(["dataset", "--config-json", config, "--waveforms-dir", str(built["root"]), "--out-dir", str(out), "--threads", "1", "--log", str(tmp_path / "log.txt")])
+    code = main(
+        [
+            "dataset",
+            "--config-json",
+            config,
+            "--waveforms-dir",
+            str(built["root"]),
+            "--out-dir",
+            str(out),
+            "--threads",
+            "1",
+            "--log",
+            str(tmp_path / "log.txt"),
+        ]
+    )
     assert code == 0
     assert (out / "card.md").is_file() and (out / "card.json").is_file() and (out / "waveforms.zarr").is_dir()
     assert json.loads((out / "card.json").read_text())["counts"] == built["card"]["counts"]
@@ -249,13 +287,21 @@ def test_no_partitions_is_an_error(tmp_path):
 
 def test_events_stay_contiguous_when_their_records_disagree_on_origin_time():
     t = pd.Timestamp("2014-03-01T00:00:00", tz="UTC")
-    frame = pd.DataFrame({
-        "split": ["train"] * 4,
-        "source_id": ["A", "A", "B", "B"],
-        "source_origin_time": [t, t + pd.Timedelta("2s"), t + pd.Timedelta("1s"), t + pd.Timedelta("1s")],  # A's second record rounded
-        "station_network_code": ["XX"] * 4, "station_code": ["S1", "S2", "S1", "S2"],
-        "trace_name": ["a1", "a2", "b1", "b2"],
-    })
+    frame = pd.DataFrame(
+        {
+            "split": ["train"] * 4,
+            "source_id": ["A", "A", "B", "B"],
+            "source_origin_time": [
+                t,
+                t + pd.Timedelta("2s"),
+                t + pd.Timedelta("1s"),
+                t + pd.Timedelta("1s"),
+            ],  # A's second record rounded
+            "station_network_code": ["XX"] * 4,
+            "station_code": ["S1", "S2", "S1", "S2"],
+            "trace_name": ["a1", "a2", "b1", "b2"],
+        }
+    )
     ordered = build_module.store_order(frame.iloc[::-1])
     assert ordered["source_id"].tolist() == ["A", "A", "B", "B"]
     assert ordered["trace_name"].tolist() == ["a1", "a2", "b1", "b2"]

@@ -21,20 +21,58 @@ def test_build_dataset_rule_runs(repo_root: Path, tmp_path: Path):
         shutil.copytree(repo_root / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     snakefile = (tmp_path / "Snakefile").read_text()
     if "dataset.smk" not in snakefile:
-        snakefile = snakefile.replace('include: "workflow/rules/common.smk"\n', 'include: "workflow/rules/common.smk"\ninclude: "workflow/rules/dataset.smk"\n')
+        snakefile = snakefile.replace(
+            'include: "workflow/rules/common.smk"\n',
+            'include: "workflow/rules/common.smk"\ninclude: "workflow/rules/dataset.smk"\n',
+        )
         (tmp_path / "Snakefile").write_text(snakefile)
     config = (
         "waveforms: {sampling_rate_hz: 10.0, window_before_s: 3.0, window_after_s: 7.0}\n"
         "dataset: {held_out_stations: {count: 5}, months: {search_tries: 50}, min_records_per_event: {train: 5}}\n"
     )
     (tmp_path / "extra.yaml").write_text(config)
-    meta = synthetic_metadata(80, n_stations=40, records_per_event=(6, 20), seed=3, box_events=4, rate_hz=10.0, before_s=3.0)
+    meta = synthetic_metadata(
+        80, n_stations=40, records_per_event=(6, 20), seed=3, box_events=4, rate_hz=10.0, before_s=3.0
+    )
     write_partitions(tmp_path / "results/waveforms", meta, seed=3, n_samples=100)
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "build_dataset", "--configfile", "config.yaml", "extra.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "build_dataset",
+            "--configfile",
+            "config.yaml",
+            "extra.yaml",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     card = json.loads((tmp_path / "results/dataset/card.json").read_text())
     assert card["counts"]["total"]["records"] > 0
     assert (tmp_path / "results/dataset/figures/dataset_map.png").is_file()
     assert (tmp_path / "logs/dataset/build_dataset.log").is_file()
-    again = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "build_dataset", "--configfile", "config.yaml", "extra.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "2",
+            "build_dataset",
+            "--configfile",
+            "config.yaml",
+            "extra.yaml",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Nothing to be done" in again.stdout + again.stderr

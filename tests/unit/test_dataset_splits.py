@@ -76,7 +76,9 @@ def test_splits_are_deterministic_and_seeded(meta):
     c = assign_splits(meta, _cfg(), seed=2)
     pd.testing.assert_frame_equal(a.frame, b.frame)
     assert a.details == b.details
-    assert a.details["held_out_stations"] != c.details["held_out_stations"] or a.details["months"] != c.details["months"]
+    assert (
+        a.details["held_out_stations"] != c.details["held_out_stations"] or a.details["months"] != c.details["months"]
+    )
 
 
 def test_month_search_gives_every_split_both_classes(meta):
@@ -90,23 +92,40 @@ def test_month_search_gives_every_split_both_classes(meta):
 
 
 def test_explicit_months_are_kept(meta):
-    months = {"train": [], "val": ["2014-03"], "test": ["2014-11", "2014-12"], "n_val": 1, "n_test": 2, "search_tries": 10}
+    months = {
+        "train": [],
+        "val": ["2014-03"],
+        "test": ["2014-11", "2014-12"],
+        "n_val": 1,
+        "n_test": 2,
+        "search_tries": 10,
+    }
     result = assign_splits(meta, _cfg(months=months, held_out_box__on_empty="warn"), seed=1)
     assert result.details["months"]["val"] == ["2014-03"]
     assert result.details["months"]["test"] == ["2014-11", "2014-12"]
 
 
 def test_time_ranges_split_and_count_outside(meta):
-    ranges = {"train": [["2014-01-01", "2014-07-01"]], "val": [["2014-07-01", "2014-09-01"]], "test": [["2014-09-01", "2014-12-01"]]}
+    ranges = {
+        "train": [["2014-01-01", "2014-07-01"]],
+        "val": [["2014-07-01", "2014-09-01"]],
+        "test": [["2014-09-01", "2014-12-01"]],
+    }
     result = assign_splits(meta, _cfg(split_by="time", time_ranges=ranges), seed=1)
     frame = result.frame
     origin = pd.to_datetime(frame["source_origin_time"], utc=True)
     assert (origin[frame["split"] == "val"] >= pd.Timestamp("2014-07-01", tz="UTC")).all()
-    assert result.removed["time"]["records"] == int((pd.to_datetime(meta["source_origin_time"], utc=True) >= pd.Timestamp("2014-12-01", tz="UTC")).sum())
+    assert result.removed["time"]["records"] == int(
+        (pd.to_datetime(meta["source_origin_time"], utc=True) >= pd.Timestamp("2014-12-01", tz="UTC")).sum()
+    )
 
 
 def test_overlapping_time_ranges_name_the_keys(meta):
-    ranges = {"train": [["2014-01-01", "2014-08-01"]], "val": [["2014-07-01", "2014-09-01"]], "test": [["2014-09-01", "2015-01-01"]]}
+    ranges = {
+        "train": [["2014-01-01", "2014-08-01"]],
+        "val": [["2014-07-01", "2014-09-01"]],
+        "test": [["2014-09-01", "2015-01-01"]],
+    }
     with pytest.raises(ConfigError, match=r"dataset.time_ranges.train\[0\].*overlap"):
         assign_splits(meta, _cfg(split_by="time", time_ranges=ranges), seed=1)
 
@@ -127,7 +146,15 @@ def test_too_many_held_out_stations_is_an_error(meta):
 
 
 def test_empty_box_is_an_error_or_a_warning(meta, caplog):
-    far = {"enabled": True, "min_latitude": 10.0, "max_latitude": 11.0, "min_longitude": 0.0, "max_longitude": 1.0, "action": "test", "on_empty": "error"}
+    far = {
+        "enabled": True,
+        "min_latitude": 10.0,
+        "max_latitude": 11.0,
+        "min_longitude": 0.0,
+        "max_longitude": 1.0,
+        "action": "test",
+        "on_empty": "error",
+    }
     with pytest.raises(InputError, match="held-out source box"):
         assign_splits(meta, _cfg(held_out_box=far), seed=1)
     result = assign_splits(meta, _cfg(held_out_box=dict(far, on_empty="warn")), seed=1)
@@ -136,7 +163,11 @@ def test_empty_box_is_an_error_or_a_warning(meta, caplog):
 
 
 def test_configured_period_without_events_is_an_error_naming_it(meta):
-    ranges = {"train": [["2014-01-01", "2014-07-01"]], "val": [["2013-01-01", "2013-02-01"]], "test": [["2014-07-01", "2015-01-01"]]}
+    ranges = {
+        "train": [["2014-01-01", "2014-07-01"]],
+        "val": [["2013-01-01", "2013-02-01"]],
+        "test": [["2014-07-01", "2015-01-01"]],
+    }
     with pytest.raises(InputError, match=r"dataset.time_ranges.val\[0\]': no event"):
         assign_splits(meta, _cfg(split_by="time", time_ranges=ranges), seed=1)
 
@@ -147,7 +178,11 @@ def test_configured_test_month_without_events_is_an_error_naming_it(meta):
 
 
 def test_empty_split_is_an_error(meta):
-    ranges = {"train": [["2014-01-01", "2014-07-01"]], "val": [["2014-07-01", "2014-08-01"]], "test": [["2014-08-01", "2015-01-01"]]}
+    ranges = {
+        "train": [["2014-01-01", "2014-07-01"]],
+        "val": [["2014-07-01", "2014-08-01"]],
+        "test": [["2014-08-01", "2015-01-01"]],
+    }
     with pytest.raises(InputError, match="split 'val' is empty"):
         assign_splits(meta, _cfg(split_by="time", time_ranges=ranges, min_records_per_event={"val": 10_000}), seed=1)
 

@@ -47,7 +47,9 @@ def test_env_files_agree_with_pyproject(repo_root: Path):
         assert pins, f"{env_file.name} pins nothing"
         for name, version in pins.items():
             assert name in pyproject, f"{env_file.name}: {name} is not a dependency in pyproject.toml"
-            assert pyproject[name] == version, f"{env_file.name}: {name}={version} but pyproject.toml pins {pyproject[name]}"
+            assert pyproject[name] == version, (
+                f"{env_file.name}: {name}={version} but pyproject.toml pins {pyproject[name]}"
+            )
 
 
 def test_core_dependencies_are_in_the_data_env(repo_root: Path):

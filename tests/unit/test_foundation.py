@@ -22,8 +22,10 @@ CSV = FIXTURES / "isc_20140101_07_26col.csv"
 # -- every library entry point with an empty section runs the workflow's default study ----------
 def test_section_fills_schema_defaults_and_names_bad_keys():
     assert section("dataset") == default_config()["dataset"]
-    assert section("waveforms.fdsn", {"bulk_size": 7})["max_concurrent"] == default_config()["waveforms"]["fdsn"][
-        "max_concurrent"]
+    assert (
+        section("waveforms.fdsn", {"bulk_size": 7})["max_concurrent"]
+        == default_config()["waveforms"]["fdsn"]["max_concurrent"]
+    )
     with pytest.raises(ConfigError, match="dataset.held_out_box.enabled"):
         section("dataset", {"held_out_box": {"enabled": "yes"}})
 
@@ -69,24 +71,33 @@ def test_sampler_library_defaults_are_the_schema_defaults(tmp_path):
     from seisembed.dataset.testing import synthetic_metadata, write_partitions
     from seisembed.sampling import TripletSampler
 
-    meta = synthetic_metadata(60, n_stations=30, records_per_event=(10, 14), seed=2, box_events=3, rate_hz=10.0,
-                              before_s=2.0)
+    meta = synthetic_metadata(
+        60, n_stations=30, records_per_event=(10, 14), seed=2, box_events=3, rate_hz=10.0, before_s=2.0
+    )
     write_partitions(tmp_path / "wf", meta, seed=2, n_samples=80)
-    config = validate_config({"dataset": {"held_out_stations": {"count": 2}, "min_records_per_event": {"train": 10}},
-                              "waveforms": {"sampling_rate_hz": 10.0, "window_before_s": 2.0, "window_after_s": 6.0}})
+    config = validate_config(
+        {
+            "dataset": {"held_out_stations": {"count": 2}, "min_records_per_event": {"train": 10}},
+            "waveforms": {"sampling_rate_hz": 10.0, "window_before_s": 2.0, "window_after_s": 6.0},
+        }
+    )
     store = build_dataset(tmp_path / "wf", tmp_path / "w.zarr", config).store
     with TripletSampler(store, "train") as plain, TripletSampler.from_config(store, {}) as configured:
         assert (plain.L, plain.K, plain.cache, plain._reader.depth) == (configured.L, configured.K, "none", 2)
-        assert (plain.L, plain.K) == (default_config()["sampling"]["events_per_batch"],
-                                      default_config()["sampling"]["records_per_event"])
+        assert (
+            default_config()["sampling"]["events_per_batch"],
+            default_config()["sampling"]["records_per_event"],
+        ) == (plain.L, plain.K)
 
 
 def test_synthetic_params_from_an_empty_section():
     from seisembed.synthetic.params import SyntheticParams
 
     assert SyntheticParams.from_dict({}).as_dict() == {
-        k: v for k, v in default_config()["synthetic"].items()
-        if k not in ("arrivals", "output_dir", "calibration", "calibration_reference")}
+        k: v
+        for k, v in default_config()["synthetic"].items()
+        if k not in ("arrivals", "output_dir", "calibration", "calibration_reference")
+    }
 
 
 # -- errors: only seisembed's own become one line ------------------------------------------------
@@ -106,10 +117,21 @@ def test_unexpected_exception_keeps_its_traceback_in_the_log(tmp_path, monkeypat
 def test_own_errors_are_one_line_and_log_files_hold_debug(tmp_path):
     log = tmp_path / "w.log"
     config = json.dumps({"catalog": {"source": "file", "file": str(tmp_path / "nope.csv")}})
-    code = cli.main(["catalog", "--config-json", config, "--output", str(tmp_path / "a.parquet"), "--summary",
-                     str(tmp_path / "s.json"), "--log", str(log)])
+    code = cli.main(
+        [
+            "catalog",
+            "--config-json",
+            config,
+            "--output",
+            str(tmp_path / "a.parquet"),
+            "--summary",
+            str(tmp_path / "s.json"),
+            "--log",
+            str(log),
+        ]
+    )
     text = log.read_text()
-    assert code == 1 and "ERROR seisembed: InputError:" in text and "nope.csv" in text
+    assert code == 1 and "ERROR seisembed.cli: InputError:" in text and "nope.csv" in text
     assert " DEBUG " in text  # the log file records DEBUG lines (here: the details of the error)
 
 
@@ -156,18 +178,35 @@ def test_arrivals_parquet_with_out_of_range_coordinates_is_refused(tmp_path):
         read_arrivals_table(path)
 
 
-@pytest.mark.parametrize(("partition", "message"), [("2014-13", "not a month name"),
-                                                   ("2013-05", "outside the catalogue period")])
+@pytest.mark.parametrize(
+    ("partition", "message"), [("2014-13", "not a month name"), ("2013-05", "outside the catalogue period")]
+)
 def test_partitions_outside_the_period_or_invalid_are_refused(tmp_path, partition, message):
     log = tmp_path / "w.log"
-    code = cli.main(["waveforms", "--arrivals", str(tmp_path / "a.parquet"), "--partition", partition,
-                     "--output-dir", str(tmp_path / "out"), "--log", str(log)])
+    code = cli.main(
+        [
+            "waveforms",
+            "--arrivals",
+            str(tmp_path / "a.parquet"),
+            "--partition",
+            partition,
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--log",
+            str(log),
+        ]
+    )
     assert code == 2 and message in log.read_text() and not (tmp_path / "out").exists()
 
 
 def test_snakemake_refuses_a_partition_target_outside_the_period(repo_root):
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "results/waveforms/2014-13/qc.parquet"],
-                          cwd=repo_root, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "results/waveforms/2014-13/qc.parquet"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode != 0
     assert "MissingRuleException" in proc.stdout + proc.stderr or "No rule to produce" in proc.stdout + proc.stderr
 

@@ -35,7 +35,9 @@ def _config(**dataset) -> dict:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("waveforms")
-    meta = synthetic_metadata(150, n_stations=30, records_per_event=(5, 18), seed=9, box_events=4, rate_hz=RATE, before_s=BEFORE)
+    meta = synthetic_metadata(
+        150, n_stations=30, records_per_event=(5, 18), seed=9, box_events=4, rate_hz=RATE, before_s=BEFORE
+    )
     write_partitions(root, meta, seed=9, n_samples=N_SAMPLES)
     return build_dataset(root, tmp_path_factory.mktemp("ds") / "waveforms.zarr", _config(shard_traces=16)).store
 
@@ -113,13 +115,18 @@ def test_time_shift(store):
     out = shift_records(x.copy(), np.array([3, -2]))
     np.testing.assert_array_equal(out[0, 0], [0, 0, 0, 1, 2, 3, 4, 5, 6, 7])
     np.testing.assert_array_equal(out[1, 0], [13, 14, 15, 16, 17, 18, 19, 20, 0, 0])
-    with TripletSampler(store, "train", events_per_batch=2, records_per_event=3, seed=1, prefetch=0, max_shift_samples=20) as sampler:
+    with TripletSampler(
+        store, "train", events_per_batch=2, records_per_event=3, seed=1, prefetch=0, max_shift_samples=20
+    ) as sampler:
         _, _, shifts = sampler.plan(0, 0)
         assert np.abs(shifts).max() <= 20 and shifts.any()
 
 
 def test_from_config_converts_seconds(store):
-    config = {"seed": 4, "sampling": {"events_per_batch": 2, "records_per_event": 2, "max_shift_s": 1.5, "prefetch_batches": 0}}
+    config = {
+        "seed": 4,
+        "sampling": {"events_per_batch": 2, "records_per_event": 2, "max_shift_s": 1.5, "prefetch_batches": 0},
+    }
     with TripletSampler.from_config(store, config) as sampler:
         assert sampler.max_shift == 15 and sampler.seed == 4 and sampler.L == 2
 
@@ -168,19 +175,31 @@ def test_long_epochs_never_repeat_an_event_within_a_batch(store):
     L = next(n for n in (3, 4, 5, 6, 7) if eligible % n)  # a round's events do not fill whole batches
     with TripletSampler(store, "train", events_per_batch=L, records_per_event=4, seed=7, prefetch=0) as short:
         per_round = len(short)
-    with TripletSampler(store, "train", events_per_batch=L, records_per_event=4, seed=7, prefetch=0, batches_per_epoch=30 * per_round + 1) as sampler:
+    with TripletSampler(
+        store,
+        "train",
+        events_per_batch=L,
+        records_per_event=4,
+        seed=7,
+        prefetch=0,
+        batches_per_epoch=30 * per_round + 1,
+    ) as sampler:
         assert per_round >= 2
         for i in range(len(sampler)):
             _, labels, _ = sampler.plan(0, i)
-            assert len(np.unique(labels)) == L and (np.bincount(np.unique(labels, return_inverse=True)[1]) == 4).all(), i
+            assert (
+                len(np.unique(labels)) == L and (np.bincount(np.unique(labels, return_inverse=True)[1]) == 4).all()
+            ), i
         first_round = np.concatenate([sampler.plan(0, i)[1][::4] for i in range(per_round)])
         assert len(set(first_round.tolist())) == len(first_round)  # each event once per round
         np.testing.assert_array_equal(sampler.plan(0, 1)[0], short.plan(0, 1)[0])  # default epochs unchanged
 
 
 def test_memory_cache_and_store_reads_give_identical_batches(store):
-    with TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=1, cache="memory") as fast, \
-            TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=0, cache="none") as slow:
+    with (
+        TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=1, cache="memory") as fast,
+        TripletSampler(store, "train", 3, 3, seed=8, max_shift_samples=5, prefetch=0, cache="none") as slow,
+    ):
         assert fast.cache == "memory" and slow.cache == "none"
         for i in range(len(fast)):
             for a, b in zip(fast.batch(0, i), slow.batch(0, i)):

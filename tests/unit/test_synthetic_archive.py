@@ -11,8 +11,8 @@ import pytest
 from obspy import UTCDateTime, read_events, read_inventory
 from obspy.clients.filesystem.sds import Client
 
-from seisembed.synthetic import select_subset, synthesize
 from seisembed.catalog import read_arrivals_table as read_arrivals
+from seisembed.synthetic import select_subset, synthesize
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "resources" / "isc" / "isc_arrivals_2014_conus.csv.gz"
 SEED = 7
@@ -26,21 +26,29 @@ def arrivals() -> pd.DataFrame:
     for cls in ("explosion", "earthquake"):
         ev = sorted(table.loc[table.source_type == cls, "source_id"].unique())
         ids += ev[:15]
-    return select_subset(table[table.source_id.isin(ids)], max_records_per_event=5, max_events=None,
-                         min_records_per_event=1, seed=SEED)
+    return select_subset(
+        table[table.source_id.isin(ids)], max_records_per_event=5, max_events=None, min_records_per_event=1, seed=SEED
+    )
 
 
 @pytest.fixture(scope="module")
 def study(arrivals, tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
-    summary = synthesize(arrivals, out, {"p_gap": 0.2, "p_glitch": 0.1, "p_dead_channel": 0.05,
-                                         "p_clipped": 0.05, "p_station_bh12": 0.3}, SEED)
+    summary = synthesize(
+        arrivals,
+        out,
+        {"p_gap": 0.2, "p_glitch": 0.1, "p_dead_channel": 0.05, "p_clipped": 0.05, "p_station_bh12": 0.3},
+        SEED,
+    )
     return out, summary
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_summary_counts(study, arrivals):
@@ -140,8 +148,19 @@ def test_picks_are_off_the_onset_heavy_tailed(study):
 def test_deterministic_byte_identical_and_batch_independent(study, arrivals, tmp_path):
     out, _ = study
     again = tmp_path / "again"
-    synthesize(arrivals, again, {"p_gap": 0.2, "p_glitch": 0.1, "p_dead_channel": 0.05, "p_clipped": 0.05,
-                                 "p_station_bh12": 0.3, "batch_size": 7}, SEED)
+    synthesize(
+        arrivals,
+        again,
+        {
+            "p_gap": 0.2,
+            "p_glitch": 0.1,
+            "p_dead_channel": 0.05,
+            "p_clipped": 0.05,
+            "p_station_bh12": 0.3,
+            "batch_size": 7,
+        },
+        SEED,
+    )
     first, second = _digest(out), _digest(again)
     assert first.pop("params.json") != second.pop("params.json")  # records the batch size
     assert first == second

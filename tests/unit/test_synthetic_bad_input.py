@@ -30,7 +30,11 @@ def small() -> pd.DataFrame:
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_rerun_into_the_same_folder_gives_the_bytes_of_a_fresh_run(small, tmp_path):
@@ -63,7 +67,10 @@ def test_missing_value_names_event_station_and_column(small, tmp_path, column):
 
 def test_repeated_record_and_empty_table(small, tmp_path):
     row = small.iloc[2]
-    with pytest.raises(InputError, match=f"1 repeated \\(event, station\\) row\\(s\\), e.g. event {row.source_id} station {row.station_network_code}.{row.station_code}"):
+    with pytest.raises(
+        InputError,
+        match=f"1 repeated \\(event, station\\) row\\(s\\), e.g. event {row.source_id} station {row.station_network_code}.{row.station_code}",
+    ):
         synthesize(pd.concat([small, small.iloc[[2]]]), tmp_path, {}, SEED)
     with pytest.raises(InputError, match="no rows"):
         synthesize(small.iloc[:0], tmp_path / "empty", {}, SEED)
@@ -77,7 +84,10 @@ def test_event_without_depth_has_no_depth_in_quakeml(small, tmp_path):
     synthesize(table, tmp_path, {}, SEED)
     text = (tmp_path / "events.xml").read_text()
     assert "nan" not in text.lower()
-    origins = {str(ev.resource_id).rsplit("/", 1)[-1]: ev.preferred_origin() for ev in read_events(str(tmp_path / "events.xml"))}
+    origins = {
+        str(ev.resource_id).rsplit("/", 1)[-1]: ev.preferred_origin()
+        for ev in read_events(str(tmp_path / "events.xml"))
+    }
     assert origins[first].depth is None and all(o.depth is not None for sid, o in origins.items() if sid != first)
     back = read_quakeml(tmp_path / "events.xml", tmp_path / "stations.xml", label_rule="event_type")
     assert back.loc[back["source_id"] == first, "source_depth_km"].isna().all()

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seisembed.synthetic import calibrate, select_subset, synthesize
 from seisembed.catalog import read_arrivals_table as read_arrivals
+from seisembed.synthetic import calibrate, select_subset, synthesize
 from seisembed.synthetic.calibration import _auc, _peak_cc
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "resources" / "isc" / "isc_arrivals_2014_conus.csv.gz"
@@ -51,10 +51,12 @@ def test_calibration_detects_a_trivial_discriminant(tmp_path):
     ids = []
     for cls in ("explosion", "earthquake"):
         ids += sorted(table.loc[table.source_type == cls, "source_id"].unique())[:20]
-    sub = select_subset(table[table.source_id.isin(ids)], max_records_per_event=5, max_events=None,
-                        min_records_per_event=1, seed=SEED)
-    synthesize(sub, tmp_path, {"explosion_s_to_p_log10": -2.0, "earthquake_s_to_p_log10": 1.0,
-                               "s_to_p_sigma_log10": 0.0}, SEED)
+    sub = select_subset(
+        table[table.source_id.isin(ids)], max_records_per_event=5, max_events=None, min_records_per_event=1, seed=SEED
+    )
+    synthesize(
+        sub, tmp_path, {"explosion_s_to_p_log10": -2.0, "earthquake_s_to_p_log10": 1.0, "s_to_p_sigma_log10": 0.0}, SEED
+    )
     result = calibrate(tmp_path, seed=SEED, n_pairs=30)
     assert result["values"]["d_auc_log10_p_over_s_6_8hz"] > 0.92
     assert not result["checks"]["d_auc_log10_p_over_s_6_8hz"]

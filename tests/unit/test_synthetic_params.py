@@ -24,8 +24,15 @@ def test_wrong_type_is_named(key, value):
         SyntheticParams.from_dict({key: value})
 
 
-@pytest.mark.parametrize("values", [{"p_gap": 1.5}, {"noise_level_min": 0.9, "noise_level_max": 0.1},
-                                    {"max_records_per_event": 0}, {"sampling_rate_hz": 0}])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"p_gap": 1.5},
+        {"noise_level_min": 0.9, "noise_level_max": 0.1},
+        {"max_records_per_event": 0},
+        {"sampling_rate_hz": 0},
+    ],
+)
 def test_ranges_checked(values):
     with pytest.raises(ConfigError, match="synthetic."):
         SyntheticParams.from_dict(values)

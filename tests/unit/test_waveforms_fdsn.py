@@ -16,9 +16,9 @@ from seisembed.config import default_config
 from seisembed.errors import ConfigError
 from seisembed.testing.archive import make_study
 from seisembed.testing.fdsn_server import Faults, FDSNTestServer
+from seisembed.waveforms.driver import run_partition
 from seisembed.waveforms.fdsn import FDSNSource, credentials_from_env
 from seisembed.waveforms.limiter import RateLimiter
-from seisembed.waveforms.driver import run_partition
 from seisembed.waveforms.sds import SDSSource
 
 PARTITION = "2014-03"
@@ -41,8 +41,16 @@ def sds_run(study, tmp_path_factory):
 def fdsn_config(url: str, cache, **fdsn) -> dict:
     config = default_config()
     config["waveforms"]["source"] = "fdsn"
-    settings = dict(base_url=url, cache_dir=str(cache), timeout_s=2.0, backoff_s=0.01, backoff_max_s=0.05,
-                    max_retries=8, bulk_size=8, max_requests_per_s=100.0)
+    settings = dict(
+        base_url=url,
+        cache_dir=str(cache),
+        timeout_s=2.0,
+        backoff_s=0.01,
+        backoff_max_s=0.05,
+        max_retries=8,
+        bulk_size=8,
+        max_requests_per_s=100.0,
+    )
     config["waveforms"]["fdsn"].update({**settings, **fdsn})
     return config
 
@@ -210,8 +218,10 @@ def test_failed_stationxml_is_not_refetched_per_arrival(tmp_path, monkeypatch):
     from seisembed.waveforms.base import SourceError
 
     with _closed_port() as url:
-        source = FDSNSource({"base_url": url, "cache_dir": str(tmp_path), "max_retries": 1, "backoff_s": 0.001,
-                             "timeout_s": 1.0}, sleep=lambda s: None)
+        source = FDSNSource(
+            {"base_url": url, "cache_dir": str(tmp_path), "max_retries": 1, "backoff_s": 0.001, "timeout_s": 1.0},
+            sleep=lambda s: None,
+        )
         # a station-specific failure, not an outage: the service's version page "answers"
         monkeypatch.setattr(source, "_ensure_reachable", lambda what, last: None)
         calls = []
@@ -234,9 +244,8 @@ def test_rate_limiter_keeps_every_one_second_window_at_the_rate():
     lock = threading.Lock()
 
     def work():
-        with limiter.slot():
-            with lock:
-                starts.append(time.monotonic())
+        with limiter.slot(), lock:
+            starts.append(time.monotonic())
 
     threads = [threading.Thread(target=work) for _ in range(45)]
     for t in threads:
@@ -270,7 +279,6 @@ def test_outage_stops_the_run_instead_of_splitting(study, tmp_path):
     assert not (out / PARTITION / "qc.parquet").exists(), "an outage must not finish the partition with error rows"
 
 
-
 @pytest.fixture(scope="module")
 def larger_study(tmp_path_factory):
     return make_study(tmp_path_factory.mktemp("fdsn-larger"), n_events=12, n_stations=10, seed=5)
@@ -281,8 +289,9 @@ def test_cut_or_damaged_replies_are_asked_again_not_lost(larger_study, tmp_path)
     """A clean HTTP 200 missing records (cut at a record boundary, or a record the reader drops) is
     detected by comparing the reply with the request, and asked again: no window is lost."""
     study = larger_study
-    reference = run_partition(study.arrivals, PARTITION, tmp_path / "sds", default_config(),
-                              SDSSource(study.sds, study.stationxml))
+    reference = run_partition(
+        study.arrivals, PARTITION, tmp_path / "sds", default_config(), SDSSource(study.sds, study.stationxml)
+    )
     faults = Faults(corrupt_rate=0.2, corrupt_kinds=("cut", "flip"))
     with FDSNTestServer(study.sds, study.stationxml, faults=faults, seed=4) as server:
         ledger, _ = run_fdsn(fdsn_config(server.url, tmp_path / "cache"), study, tmp_path / "out")
@@ -290,7 +299,8 @@ def test_cut_or_damaged_replies_are_asked_again_not_lost(larger_study, tmp_path)
     assert replies.get("cut", 0) + replies.get("flip", 0) >= 3, replies
     merged = reference.merge(ledger, on="trace_name", suffixes=("_sds", "_fdsn"))
     assert (merged["qc_status_sds"] == merged["qc_status_fdsn"]).all(), merged.loc[
-        merged.qc_status_sds != merged.qc_status_fdsn, "qc_reason_fdsn"].tolist()
+        merged.qc_status_sds != merged.qc_status_fdsn, "qc_reason_fdsn"
+    ].tolist()
     assert np.array_equal(np.load(tmp_path / "out" / "windows.npy"), np.load(tmp_path / "sds" / "windows.npy"))
     assert ledger["qc_attempts"].max() > 1
 
@@ -309,8 +319,10 @@ def test_replies_that_stay_incomplete_and_differ_end_as_error(study, tmp_path, c
         return stream
 
     monkeypatch.setattr(fdsn, "_bulk", shrinking_bulk)
-    with FDSNTestServer(study.sds, study.stationxml) as server, \
-            caplog.at_level(logging.WARNING, logger="seisembed.waveforms.fdsn"):
+    with (
+        FDSNTestServer(study.sds, study.stationxml) as server,
+        caplog.at_level(logging.WARNING, logger="seisembed.waveforms.fdsn"),
+    ):
         config = fdsn_config(server.url, tmp_path / "cache", max_retries=2)
         ledger, _ = run_fdsn(config, study, tmp_path / "out")
     assert (ledger["qc_status"] == "error").all()
@@ -329,9 +341,10 @@ def test_complete_reply_check():
     req = WindowRequest(0, "XX", "S1", "", "BH?", t0, t0 + 180, channels=("BHZ", "BHN", "BHE"))
 
     def trace(channel, start, seconds):
-        return Trace(np.zeros(int(seconds * 40) + 1, dtype=np.int32),
-                     header={"network": "XX", "station": "S1", "channel": channel, "sampling_rate": 40.0,
-                             "starttime": start})
+        return Trace(
+            np.zeros(int(seconds * 40) + 1, dtype=np.int32),
+            header={"network": "XX", "station": "S1", "channel": channel, "sampling_rate": 40.0, "starttime": start},
+        )
 
     full = Stream([trace(c, t0 - 10, 200) for c in ("BHZ", "BHN", "BHE")])
     assert is_complete(full, req)

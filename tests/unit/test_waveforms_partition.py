@@ -32,8 +32,9 @@ def study(tmp_path_factory):
     """24 arrivals in 2014-03 plus 4 in 2014-04 (another partition)."""
     root = tmp_path_factory.mktemp("study")
     study = make_study(root, n_events=6, n_stations=4, seed=2)
-    april = make_study(root / "april", n_events=1, n_stations=4, seed=3,
-                       month_start=__import__("obspy").UTCDateTime(2014, 4, 10))
+    april = make_study(
+        root / "april", n_events=1, n_stations=4, seed=3, month_start=__import__("obspy").UTCDateTime(2014, 4, 10)
+    )
     # one archive, one arrivals table holding both months
     for path in (april.sds).rglob("*.D.*"):
         target = study.sds / path.relative_to(april.sds)
@@ -73,20 +74,36 @@ def test_outputs_follow_the_contract(study, clean_run):
     qc = pd.read_parquet(clean_run / "qc.parquet")
     assert windows.dtype == np.float32 and windows.shape == (24, 3, 7200)
     assert list(table.columns[: len(ARRIVAL_COLUMNS)]) == list(ARRIVAL_COLUMNS)
-    for col in ("trace_name", "trace_p_arrival_sample", "trace_sampling_rate_hz", "trace_start_time",
-                "trace_channels", "trace_snr_db"):
+    for col in (
+        "trace_name",
+        "trace_p_arrival_sample",
+        "trace_sampling_rate_hz",
+        "trace_start_time",
+        "trace_channels",
+        "trace_snr_db",
+    ):
         assert col in table.columns
     assert (table["trace_p_arrival_sample"] == 1200).all() and (table["trace_sampling_rate_hz"] == 40.0).all()
     assert str(table["trace_start_time"].dtype) == "datetime64[ns, UTC]"
     assert (table["trace_start_time"] + pd.Timedelta(seconds=30) == table["trace_p_arrival_time"]).all()
     assert set(table["trace_channels"]) == {"BHZ,BHN,BHE", "BHZ,BH1,BH2"}
-    names = [trace_name(r.source_id, r.station_network_code, r.station_code, r.station_location_code)
-             for r in table.itertuples()]
+    names = [
+        trace_name(r.source_id, r.station_network_code, r.station_code, r.station_location_code)
+        for r in table.itertuples()
+    ]
     assert names == table["trace_name"].tolist() and table["trace_name"].is_unique
     # the ledger: one row per requested arrival of this partition only
     assert len(qc) == 24 and set(qc["qc_status"]) <= set(QC_STATUSES)
-    for col in ("source_id", "station_network_code", "station_code", "station_location_code", "trace_name",
-                "qc_status", "qc_reason", "qc_attempts"):
+    for col in (
+        "source_id",
+        "station_network_code",
+        "station_code",
+        "station_location_code",
+        "trace_name",
+        "qc_status",
+        "qc_reason",
+        "qc_attempts",
+    ):
         assert col in qc.columns
     assert (pd.to_datetime(qc["trace_p_arrival_time"]).dt.strftime("%Y-%m") == PARTITION).all()
     ok = qc[qc["qc_status"] == "ok"]
@@ -97,9 +114,13 @@ def test_outputs_follow_the_contract(study, clean_run):
 
 
 def test_other_partition_and_empty_partition(study, tmp_path):
-    ledger = run_partition(study.arrivals, "2014-04", tmp_path / "april", config(), SDSSource(study.sds, study.stationxml))
+    ledger = run_partition(
+        study.arrivals, "2014-04", tmp_path / "april", config(), SDSSource(study.sds, study.stationxml)
+    )
     assert len(ledger) == 4 and (ledger["qc_status"] == "ok").all()
-    empty = run_partition(study.arrivals, "2014-07", tmp_path / "july", config(), SDSSource(study.sds, study.stationxml))
+    empty = run_partition(
+        study.arrivals, "2014-07", tmp_path / "july", config(), SDSSource(study.sds, study.stationxml)
+    )
     assert len(empty) == 0
     assert np.load(tmp_path / "july" / "windows.npy").shape == (0, 3, 7200)
     assert len(pd.read_parquet(tmp_path / "july" / "windows.parquet")) == 0
@@ -218,11 +239,23 @@ def test_qc_statuses_in_a_partition(tmp_path):
         rows.append(arrival_row("ev1", p - 30, p, spec))
     make_inventory(list(specs.values())).write(str(tmp_path / "stations.xml"), format="STATIONXML")
     arrivals_frame(rows).to_parquet(tmp_path / "arrivals.parquet")
-    ledger = run_partition(tmp_path / "arrivals.parquet", PARTITION, tmp_path / "out", config(),
-                           SDSSource(tmp_path / "sds", tmp_path / "stations.xml"))
+    ledger = run_partition(
+        tmp_path / "arrivals.parquet",
+        PARTITION,
+        tmp_path / "out",
+        config(),
+        SDSSource(tmp_path / "sds", tmp_path / "stations.xml"),
+    )
     got = dict(zip(ledger["station_code"], ledger["qc_status"]))
-    assert got == {"OK": "ok", "GAP": "gap", "CLIP": "clipped", "DEAD": "missing_component",
-                   "MISS": "missing_component", "RATE": "bad_sampling_rate", "SHORT": "short"}
+    assert got == {
+        "OK": "ok",
+        "GAP": "gap",
+        "CLIP": "clipped",
+        "DEAD": "missing_component",
+        "MISS": "missing_component",
+        "RATE": "bad_sampling_rate",
+        "SHORT": "short",
+    }
     assert np.load(tmp_path / "out" / "windows.npy").shape == (1, 3, 7200)
 
 
@@ -232,19 +265,54 @@ def test_cli_partitions_and_summary(study, tmp_path, monkeypatch):
     cfg["waveforms"]["sds"] = {"root": str(study.sds), "inventory": str(study.stationxml)}
     blob = json.dumps({"waveforms": cfg["waveforms"], "seed": 1, "study": "t"})
     for part in ("2014-03", "2014-04"):
-        assert seisembed_cli.main(["waveforms", "--config-json", blob, "--arrivals", str(study.arrivals),
-                                   "--partition", part, "--output-dir", f"w/{part}"]) == 0
-    assert seisembed_cli.main(["waveforms", "--config-json", blob, "--summary", "w/summary.json",
-                               "--qc", "w/2014-03/qc.parquet", "w/2014-04/qc.parquet"]) == 0
+        assert (
+            seisembed_cli.main(
+                [
+                    "waveforms",
+                    "--config-json",
+                    blob,
+                    "--arrivals",
+                    str(study.arrivals),
+                    "--partition",
+                    part,
+                    "--output-dir",
+                    f"w/{part}",
+                ]
+            )
+            == 0
+        )
+    assert (
+        seisembed_cli.main(
+            [
+                "waveforms",
+                "--config-json",
+                blob,
+                "--summary",
+                "w/summary.json",
+                "--qc",
+                "w/2014-03/qc.parquet",
+                "w/2014-04/qc.parquet",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(Path("w/summary.json").read_text())
     assert summary["requested"] == 28 and summary["counts"]["ok"] == 28
     assert set(summary["counts"]) == set(QC_STATUSES)
     assert summary["partitions"]["2014-04"]["requested"] == 4
     assert summary["provenance"]["config_hash"]
-    assert seisembed_cli.main(["waveforms", "--config-json", blob, "--arrivals", str(study.arrivals),
-                               "--partition", "March"]) == 2
-    assert seisembed_cli.main(["waveforms", "--config-json", blob, "--arrivals", "missing.parquet",
-                               "--partition", "2014-03"]) == 1
+    assert (
+        seisembed_cli.main(
+            ["waveforms", "--config-json", blob, "--arrivals", str(study.arrivals), "--partition", "March"]
+        )
+        == 2
+    )
+    assert (
+        seisembed_cli.main(
+            ["waveforms", "--config-json", blob, "--arrivals", "missing.parquet", "--partition", "2014-03"]
+        )
+        == 1
+    )
 
 
 def test_summary_names_missing_ledger(tmp_path):
@@ -260,11 +328,24 @@ def test_killed_process_resumes_to_the_clean_result(study, clean_run, tmp_path):
     with FDSNTestServer(study.sds, study.stationxml, latency_s=0.3) as server:
         cfg = config(chunk_size=4)
         cfg["waveforms"]["source"] = "fdsn"
-        cfg["waveforms"]["fdsn"].update(base_url=server.url, cache_dir=str(tmp_path / "cache"), bulk_size=1,
-                                        max_concurrent=2)
+        cfg["waveforms"]["fdsn"].update(
+            base_url=server.url, cache_dir=str(tmp_path / "cache"), bulk_size=1, max_concurrent=2
+        )
         blob = json.dumps({"waveforms": cfg["waveforms"], "seed": 1})
-        cmd = [sys.executable, "-m", "seisembed.cli", "waveforms", "--config-json", blob, "--arrivals",
-               str(study.arrivals), "--partition", PARTITION, "--output-dir", str(tmp_path / "out")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "seisembed.cli",
+            "waveforms",
+            "--config-json",
+            blob,
+            "--arrivals",
+            str(study.arrivals),
+            "--partition",
+            PARTITION,
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         progress = tmp_path / "out" / ".progress"
         deadline = time.monotonic() + 60
@@ -280,8 +361,9 @@ def test_killed_process_resumes_to_the_clean_result(study, clean_run, tmp_path):
         lines = server.stats()["lines_served"]
     assert lines <= 24 - 4 * done_before
     assert np.array_equal(np.load(tmp_path / "out" / "windows.npy"), np.load(clean_run / "windows.npy"))
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "windows.parquet"),
-                                  pd.read_parquet(clean_run / "windows.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "out" / "windows.parquet"), pd.read_parquet(clean_run / "windows.parquet")
+    )
 
 
 class LossySource(SDSSource):

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
+
 import numpy as np
 import pytest
 from obspy import Stream, UTCDateTime
 from scipy import signal
 
 from seisembed.testing.archive import StationSpec, make_inventory, make_records
-from seisembed.waveforms.processing import (ProcessingOptions, QCFailure, WindowSpec, choose_channels,
-                                            make_window, sample_at)
+from seisembed.waveforms.processing import (
+    ProcessingOptions,
+    QCFailure,
+    WindowSpec,
+    choose_channels,
+    make_window,
+    sample_at,
+)
 
 P = UTCDateTime(2014, 3, 2, 6, 0, 0)  # on the 40 Hz (and 100 Hz) sample grid
 SPEC = WindowSpec.from_config()
 BANDS, LOCS = ["BH", "HH", "EH"], ["", "00", "10"]
 
 
-def case(spec: StationSpec = StationSpec(), seed: int = 0, p: UTCDateTime = P):
+DEFAULT_STATION = StationSpec()
+
+
+def case(spec: StationSpec = DEFAULT_STATION, seed: int = 0, p: UTCDateTime = P):
     """Records, inventory, chosen channels and true Z/N/E motion of one arrival."""
     st, motion = make_records(spec, p, seed)
     inv = make_inventory([spec])
@@ -274,7 +284,9 @@ def _two_tones(st, p: UTCDateTime) -> None:
         tr.data = 1000 * np.sin(2 * np.pi * 1.1 * t) + 500 * np.cos(2 * np.pi * 3.3 * t)
 
 
-@pytest.mark.parametrize("rate,offset_s", [(100.0, 0.0), (100.0, 0.0037), (50.0, 0.011), (200.0, 0.0013), (40.0, 0.007)])
+@pytest.mark.parametrize(
+    "rate,offset_s", [(100.0, 0.0), (100.0, 0.0037), (50.0, 0.011), (200.0, 0.0013), (40.0, 0.007)]
+)
 def test_resampling_and_off_grid_records_keep_timing(rate, offset_s):
     # a phase shift of 1 ms would show as ~10 counts at 3.3 Hz; P must stay at sample 1200
     spec = StationSpec(band="HH", sampling_rate_hz=rate)

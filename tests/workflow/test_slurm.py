@@ -26,18 +26,39 @@ def _slurm_running() -> bool:
 @pytest.mark.skipif(not _slurm_running(), reason="no SLURM controller answers (tests/cluster/start_local_slurm.sh)")
 def test_slurm_profile_runs_the_synthesize_stage(repo_root: Path, tmp_path: Path):
     pytest.importorskip("snakemake_executor_plugin_slurm")
-    partition = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True, check=True).stdout.split()[0].rstrip("*")
+    partition = (
+        subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True, check=True)
+        .stdout.split()[0]
+        .rstrip("*")
+    )
     work = _copy_workflow(repo_root, tmp_path)
     proc = subprocess.run(
         [
-            sys.executable, "-m", "snakemake", "--profile", "profiles/slurm",
-            "--configfile", "tests/workflow/config.yaml",
-            "--slurm-no-account", "--slurm-status-command", "squeue",
-            "--default-resources", f"slurm_partition={partition}", "mem_mb=2000", "runtime=30", "cpus_per_task=1",
-            "--set-resources", "synthesize:mem_mb=2000",
-            "--jobs", "2", "synthesize",
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--profile",
+            "profiles/slurm",
+            "--configfile",
+            "tests/workflow/config.yaml",
+            "--slurm-no-account",
+            "--slurm-status-command",
+            "squeue",
+            "--default-resources",
+            f"slurm_partition={partition}",
+            "mem_mb=2000",
+            "runtime=30",
+            "cpus_per_task=1",
+            "--set-resources",
+            "synthesize:mem_mb=2000",
+            "--jobs",
+            "2",
+            "synthesize",
         ],
-        cwd=work, capture_output=True, text=True, timeout=1200,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]

@@ -19,9 +19,12 @@ import yaml
 from seisembed.testing.fdsn_server import Faults, FDSNTestServer
 from tests.workflow.test_workflow import _copy_workflow
 
+
 def _run(work: Path, *configfiles: str) -> None:
     args = ["--cores", "2", "--configfile", "tests/workflow/config.yaml", *configfiles]
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=work, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=work, capture_output=True, text=True, timeout=1800
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
@@ -37,9 +40,22 @@ def test_fdsn_source_through_the_workflow_equals_sds(repo_root: Path, tmp_path: 
     faults = Faults(transient_rate=0.2, kinds=("503", "429", "reset"))
     with FDSNTestServer(archive / "sds", archive / "stations.xml", faults=faults, seed=3) as server:
         extra = fdsn_work / "fdsn.yaml"
-        extra.write_text(yaml.safe_dump({"waveforms": {"source": "fdsn", "fdsn": {
-            "base_url": server.url, "backoff_s": 0.05, "backoff_max_s": 0.2, "max_retries": 20,
-            "cache_dir": "resources/waveforms/stationxml"}}}))
+        extra.write_text(
+            yaml.safe_dump(
+                {
+                    "waveforms": {
+                        "source": "fdsn",
+                        "fdsn": {
+                            "base_url": server.url,
+                            "backoff_s": 0.05,
+                            "backoff_max_s": 0.2,
+                            "max_retries": 20,
+                            "cache_dir": "resources/waveforms/stationxml",
+                        },
+                    }
+                }
+            )
+        )
         _run(fdsn_work, "fdsn.yaml")
         stats = server.stats()
     assert sum(stats["requests"].values()) > 0, "the FDSN run did not talk to the server"

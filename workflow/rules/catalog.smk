@@ -9,14 +9,14 @@ rule catalog:
     output:
         arrivals="results/catalog/arrivals.parquet",
         summary="results/catalog/summary.json",
-    params:
-        config=config_json("catalog", "synthetic"),
     log:
         "logs/catalog/catalog.log",
     benchmark:
         "logs/catalog/catalog.benchmark.tsv"
     conda:
         "../../envs/seisembed.yaml"
+    params:
+        config=config_json("catalog", "synthetic"),
     shell:
         "seisembed catalog --config-json {params.config:q} --output {output.arrivals}"
         " --summary {output.summary} --log {log}"

@@ -13,7 +13,9 @@ shell.prefix(
     f'set -euo pipefail; export PATH="$PATH:{os.path.dirname(sys.executable)}"; '
 )
 
-PARTITIONS = sw.month_partitions(config["catalog"]["starttime"], config["catalog"]["endtime"])
+PARTITIONS = sw.month_partitions(
+    config["catalog"]["starttime"], config["catalog"]["endtime"]
+)
 
 
 def config_json(*sections):

@@ -5,8 +5,12 @@ import os
 rule build_dataset:
     """Assemble the window partitions into the Zarr dataset with splits, and write its card."""
     input:
-        windows=expand("results/waveforms/{partition}/windows.npy", partition=PARTITIONS),
-        metadata=expand("results/waveforms/{partition}/windows.parquet", partition=PARTITIONS),
+        windows=expand(
+            "results/waveforms/{partition}/windows.npy", partition=PARTITIONS
+        ),
+        metadata=expand(
+            "results/waveforms/{partition}/windows.parquet", partition=PARTITIONS
+        ),
         qc=expand("results/waveforms/{partition}/qc.parquet", partition=PARTITIONS),
         summary="results/waveforms/summary.json",
     output:
@@ -28,18 +32,18 @@ rule build_dataset:
             caption="../report/dataset_map.rst",
             category="Dataset",
         ),
-    params:
-        config=config_json("dataset", "waveforms"),
-        partitions=" ".join(PARTITIONS),
-        waveforms_dir=lambda wildcards, input: os.path.dirname(input.summary),
-        out_dir=lambda wildcards, output: os.path.dirname(output.card),
-    threads: 2
     log:
         "logs/dataset/build_dataset.log",
     benchmark:
         "logs/dataset/build_dataset.benchmark.tsv"
     conda:
         "../../envs/seisembed.yaml"
+    threads: 2
+    params:
+        config=config_json("dataset", "waveforms"),
+        partitions=" ".join(PARTITIONS),
+        waveforms_dir=lambda wildcards, input: os.path.dirname(input.summary),
+        out_dir=lambda wildcards, output: os.path.dirname(output.card),
     shell:
         "seisembed dataset --config-json {params.config:q} --waveforms-dir {params.waveforms_dir}"
         " --partitions {params.partitions} --summary {input.summary} --out-dir {params.out_dir}"

@@ -11,15 +11,15 @@ rule synthesize:
         stations=f"{config['synthetic']['output_dir']}/stations.xml",
         truth=f"{config['synthetic']['output_dir']}/truth.parquet",
         calibration=config["synthetic"]["calibration"],
-    params:
-        config=config_json("synthetic"),
-        out_dir=lambda wildcards, output: os.path.dirname(output.events),
     log:
         "logs/synthetic/synthesize.log",
     benchmark:
         "logs/synthetic/synthesize.benchmark.tsv"
     conda:
         "../../envs/seisembed.yaml"
+    params:
+        config=config_json("synthetic"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.events),
     shell:
         "seisembed synth --config-json {params.config:q} --arrivals {input.arrivals}"
         " --out-dir {params.out_dir} --calibration {output.calibration} --log {log}"

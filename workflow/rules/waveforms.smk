@@ -13,23 +13,27 @@ rule waveforms:
         windows="results/waveforms/{partition}/windows.npy",
         windows_table="results/waveforms/{partition}/windows.parquet",
         qc="results/waveforms/{partition}/qc.parquet",
-    wildcard_constraints:
-        partition="|".join(PARTITIONS),
-    params:
-        config=config_json("waveforms", "synthetic", "catalog"),
-        out_dir=lambda wildcards, output: os.path.dirname(output.qc),
     log:
         "logs/waveforms/{partition}.log",
     benchmark:
         "logs/waveforms/{partition}.benchmark.tsv"
+    wildcard_constraints:
+        partition="|".join(PARTITIONS),
+    conda:
+        "../../envs/seisembed.yaml"
     resources:
         mem_mb=2000,
         # Politeness across parallel jobs: set a global limit equal to
         # waveforms.fdsn.max_concurrent (e.g. `resources: fdsn_connections: 5` in a profile)
         # so that only one FDSN partition talks to the data centre at a time.
-        fdsn_connections=config["waveforms"]["fdsn"]["max_concurrent"] if config["waveforms"]["source"] == "fdsn" else 0,
-    conda:
-        "../../envs/seisembed.yaml"
+        fdsn_connections=(
+            config["waveforms"]["fdsn"]["max_concurrent"]
+            if config["waveforms"]["source"] == "fdsn"
+            else 0
+        ),
+    params:
+        config=config_json("waveforms", "synthetic", "catalog"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.qc),
     shell:
         "seisembed waveforms --config-json {params.config:q} --arrivals {input.arrivals}"
         " --partition {wildcards.partition} --output-dir {params.out_dir} --log {log}"
@@ -41,12 +45,12 @@ rule waveforms_summary:
         qc=expand("results/waveforms/{partition}/qc.parquet", partition=PARTITIONS),
     output:
         summary="results/waveforms/summary.json",
-    params:
-        config=config_json("waveforms"),
     log:
         "logs/waveforms/summary.log",
     conda:
         "../../envs/seisembed.yaml"
+    params:
+        config=config_json("waveforms"),
     shell:
         "seisembed waveforms --config-json {params.config:q} --summary {output.summary}"
         " --qc {input.qc} --log {log}"

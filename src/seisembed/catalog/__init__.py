@@ -9,14 +9,14 @@ arrival, labels, magnitudes, geometry) apply to all; :func:`build_catalog` adds 
 configured filters and the summary.
 """
 
+from seisembed.arrivals import coerce_arrivals, empty_arrivals, validate_arrivals
+from seisembed.atomic import write_parquet_atomic
 from seisembed.catalog.build import build_catalog
 from seisembed.catalog.filters import apply_filters
 from seisembed.catalog.isc_csv import parse_isc_csv_text, read_isc_csv
 from seisembed.catalog.quakeml import read_quakeml
-from seisembed.catalog.skips import Skips
-from seisembed.arrivals import coerce_arrivals, empty_arrivals, validate_arrivals
-from seisembed.atomic import write_parquet_atomic
 from seisembed.catalog.readers import read_arrivals_table
+from seisembed.catalog.skips import Skips
 
 __all__ = [
     "Skips",

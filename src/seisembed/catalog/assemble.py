@@ -22,11 +22,11 @@ import logging
 
 import pandas as pd
 
+from seisembed.arrivals import STATION_KEY, coerce_arrivals, empty_arrivals
 from seisembed.catalog.geometry import KM_PER_DEG, azimuth_deg, epicentral_distance_deg
 from seisembed.catalog.labels import label_events
 from seisembed.catalog.phases import p_phase_mask
 from seisembed.catalog.skips import Skips
-from seisembed.arrivals import STATION_KEY, coerce_arrivals, empty_arrivals, validate_arrivals
 from seisembed.columns import ARRIVAL_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 __all__ = ["RAW_COLUMNS", "assemble_arrivals"]
 
 #: columns every reader produces before :func:`assemble_arrivals`
-RAW_COLUMNS: tuple[str, ...] = tuple(c for c in ARRIVAL_COLUMNS if c not in ("source_type", "source_type_raw", "path_ep_distance_km")) + ("event_type_code", "row")
+RAW_COLUMNS: tuple[str, ...] = tuple(
+    c for c in ARRIVAL_COLUMNS if c not in ("source_type", "source_type_raw", "path_ep_distance_km")
+) + ("event_type_code", "row")
 
 #: per-event columns (identical on every row of one event)
 EVENT_COLUMNS = (
@@ -48,12 +50,17 @@ EVENT_COLUMNS = (
     "event_type_code",
 )
 
+
 def _first_p(raw: pd.DataFrame, skips: Skips) -> pd.DataFrame:
     """Steps 1-3: P-type rows only, no exact duplicates, earliest per (event, station)."""
     is_p = p_phase_mask(raw["trace_phase"])
     if (~is_p).any():
         rows = raw[~is_p]
-        skips.add("rows: phase is not P-type (S, L, x or none)", int((~is_p).sum()), examples=[f"{r.row}: {r.trace_phase or '<no phase>'}" for r in rows.head(3).itertuples()])
+        skips.add(
+            "rows: phase is not P-type (S, L, x or none)",
+            int((~is_p).sum()),
+            examples=[f"{r.row}: {r.trace_phase or '<no phase>'}" for r in rows.head(3).itertuples()],
+        )
     events_before = set(raw["source_id"])
     raw = raw[is_p]
     lost = sorted(events_before - set(raw["source_id"]))
@@ -62,21 +69,38 @@ def _first_p(raw: pd.DataFrame, skips: Skips) -> pd.DataFrame:
     identity = STATION_KEY + ["station_location_code", "trace_phase", "trace_p_arrival_time"]
     dup = raw.duplicated(identity)
     if dup.any():
-        skips.add("rows: exact duplicate arrival", int(dup.sum()), examples=[f"{r.row}: event {r.source_id} station {r.station_code}" for r in raw[dup].head(3).itertuples()])
+        skips.add(
+            "rows: exact duplicate arrival",
+            int(dup.sum()),
+            examples=[f"{r.row}: event {r.source_id} station {r.station_code}" for r in raw[dup].head(3).itertuples()],
+        )
     raw = raw[~dup].sort_values(STATION_KEY + ["trace_p_arrival_time", "station_location_code"], kind="stable")
     later = raw.duplicated(STATION_KEY)
     if later.any():
-        skips.add("rows: later P arrival at the same (event, station)", int(later.sum()), examples=[f"{r.row}: event {r.source_id} station {r.station_code} {r.trace_phase}" for r in raw[later].head(3).itertuples()])
+        skips.add(
+            "rows: later P arrival at the same (event, station)",
+            int(later.sum()),
+            examples=[
+                f"{r.row}: event {r.source_id} station {r.station_code} {r.trace_phase}"
+                for r in raw[later].head(3).itertuples()
+            ],
+        )
     return raw[~later]
 
 
 def _events(raw: pd.DataFrame) -> pd.DataFrame:
     """One row per event (first row's values); warn when rows of an event disagree."""
     events = raw[list(EVENT_COLUMNS)].drop_duplicates("source_id", keep="first")
-    nunique = raw.groupby("source_id")[["source_origin_time", "source_latitude_deg", "source_longitude_deg", "source_depth_km"]].nunique()
+    nunique = raw.groupby("source_id")[
+        ["source_origin_time", "source_latitude_deg", "source_longitude_deg", "source_depth_km"]
+    ].nunique()
     disagree = nunique[(nunique > 1).any(axis=1)]
     if len(disagree):
-        log.warning("%d event(s) have rows with different origins (e.g. event %s); the first row's origin is used", len(disagree), disagree.index[0])
+        log.warning(
+            "%d event(s) have rows with different origins (e.g. event %s); the first row's origin is used",
+            len(disagree),
+            disagree.index[0],
+        )
     return events
 
 
@@ -87,9 +111,17 @@ def _magnitudes(events: pd.DataFrame, default_magnitude: float | None, skips: Sk
         return events
     events = events.copy()
     if default_magnitude is None:
-        skips.add("events: no magnitude (catalog.default_magnitude is null)", int(missing.sum()), examples=[f"event {e}" for e in events.loc[missing, "source_id"][:5]])
+        skips.add(
+            "events: no magnitude (catalog.default_magnitude is null)",
+            int(missing.sum()),
+            examples=[f"event {e}" for e in events.loc[missing, "source_id"][:5]],
+        )
         return events[~missing]
-    log.info("%d event(s) without a magnitude get default_magnitude %.2f (magnitude type '')", int(missing.sum()), default_magnitude)
+    log.info(
+        "%d event(s) without a magnitude get default_magnitude %.2f (magnitude type '')",
+        int(missing.sum()),
+        default_magnitude,
+    )
     events.loc[missing, "source_magnitude"] = float(default_magnitude)
     events.loc[missing, "source_magnitude_type"] = ""
     return events
@@ -142,10 +174,15 @@ def assemble_arrivals(
     picks = _first_p(raw, skips)
     if picks.empty:
         return empty_arrivals()
-    events = label_events(_events(picks), label_rule=label_rule, suspected_explosions=suspected_explosions, skips=skips, source=source)
+    events = label_events(
+        _events(picks), label_rule=label_rule, suspected_explosions=suspected_explosions, skips=skips, source=source
+    )
     events = _magnitudes(events, default_magnitude, skips)
     station_cols = [c for c in picks.columns if c not in EVENT_COLUMNS or c == "source_id"]
     table = events.merge(picks[station_cols], on="source_id", how="inner", validate="one_to_many")
     table = _geometry(table)
     table = coerce_arrivals(table)
-    return table.sort_values(["source_origin_time", "source_id", "trace_p_arrival_time", "station_network_code", "station_code"], kind="stable").reset_index(drop=True)
+    return table.sort_values(
+        ["source_origin_time", "source_id", "trace_p_arrival_time", "station_network_code", "station_code"],
+        kind="stable",
+    ).reset_index(drop=True)

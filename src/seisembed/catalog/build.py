@@ -24,13 +24,13 @@ from pathlib import Path
 import pandas as pd
 
 from seisembed.atomic import write_json_atomic
+from seisembed.catalog.assemble import assemble_arrivals
 from seisembed.catalog.filters import apply_filters
 from seisembed.catalog.isc_csv import parse_isc_csv_text, read_text
 from seisembed.catalog.networks import read_station_networks
 from seisembed.catalog.quakeml import quakeml_raw_rows, read_catalog_file, read_inventory_file
-from seisembed.catalog.skips import Skips
-from seisembed.catalog.assemble import assemble_arrivals
 from seisembed.catalog.readers import CSV_SUFFIXES, PARQUET_SUFFIXES, read_arrivals_parquet
+from seisembed.catalog.skips import Skips
 from seisembed.config import validate_config
 from seisembed.errors import ConfigError, InputError
 from seisembed.workflow import synthetic_paths
@@ -50,11 +50,15 @@ def input_files(config: dict) -> list[Path]:
         return [paths["events"], paths["stations"]]
     if source == "file":
         if not catalog["file"]:
-            raise ConfigError("config key 'catalog.file' must name an arrivals CSV, parquet or QuakeML file when catalog.source is 'file'")
+            raise ConfigError(
+                "config key 'catalog.file' must name an arrivals CSV, parquet or QuakeML file when catalog.source is 'file'"
+            )
         files = [Path(catalog["file"])]
         if _kind(files[0]) == "quakeml":
             if not catalog["inventory"]:
-                raise ConfigError(f"config key 'catalog.inventory' must name a StationXML file: the QuakeML {files[0]} carries no station coordinates")
+                raise ConfigError(
+                    f"config key 'catalog.inventory' must name a StationXML file: the QuakeML {files[0]} carries no station coordinates"
+                )
             files.append(Path(catalog["inventory"]))
         return files
     return []  # isc: nothing local (the schema allows only synthetic, file, isc)
@@ -86,7 +90,11 @@ def _raw_from_source(config: dict, skips: Skips) -> tuple[pd.DataFrame | None, p
     files = input_files(config)
     for path in files:
         if not path.is_file():
-            hint = " (run the synthesize rule first: snakemake resources/synthetic/events.xml)" if source == "synthetic" else ""
+            hint = (
+                " (run the synthesize rule first: snakemake resources/synthetic/events.xml)"
+                if source == "synthetic"
+                else ""
+            )
             raise InputError(f"catalog source '{source}': input file {path} does not exist{hint}")
     record: dict = {"source": source, "inputs": [str(p) for p in files]}
     if source == "isc":
@@ -96,7 +104,13 @@ def _raw_from_source(config: dict, skips: Skips) -> tuple[pd.DataFrame | None, p
         return raw, None, record
     kind = _kind(files[0])
     if kind == "csv":
-        raw = parse_isc_csv_text(read_text(files[0]), origin=str(files[0]), default_network_code=catalog["default_network_code"], station_networks=networks, skips=skips)
+        raw = parse_isc_csv_text(
+            read_text(files[0]),
+            origin=str(files[0]),
+            default_network_code=catalog["default_network_code"],
+            station_networks=networks,
+            skips=skips,
+        )
         return raw.drop(columns=["label_y"], errors="ignore"), None, record
     if kind == "parquet":
         return None, read_arrivals_parquet(files[0]), record
@@ -122,7 +136,12 @@ def build_catalog(config: dict) -> tuple[pd.DataFrame, dict]:
     # rows the readers dropped (malformed lines, bad times, unknown stations...) were read too
     rows_read = (len(raw) if raw is not None else len(table)) + _row_skips(skips)
     if table is None:
-        table = assemble_arrivals(raw, skips=skips, source=f"catalog source '{record['source']}' ({', '.join(record['inputs']) or 'ISC web service'})", **_label_options(catalog))
+        table = assemble_arrivals(
+            raw,
+            skips=skips,
+            source=f"catalog source '{record['source']}' ({', '.join(record['inputs']) or 'ISC web service'})",
+            **_label_options(catalog),
+        )
     rows_in = len(table)
     filtered, filters = apply_filters(table, catalog)
     if filtered.empty:
@@ -138,7 +157,9 @@ def _row_skips(skips: Skips) -> int:
     return int(sum(count for reason, count in skips.counts.items() if reason.startswith("rows:")))
 
 
-def summarise(table: pd.DataFrame, *, record: dict, rows_read: int, rows_in: int, filters: list[dict], skips: Skips) -> dict:
+def summarise(
+    table: pd.DataFrame, *, record: dict, rows_read: int, rows_in: int, filters: list[dict], skips: Skips
+) -> dict:
     """The ``summary.json`` record: counts in, per filter and out; skips with reasons.
 
     ``rows_read``: reported arrivals (or picks) in the input, including the rows

@@ -145,5 +145,13 @@ def apply_filters(table: pd.DataFrame, catalog: dict) -> tuple[pd.DataFrame, lis
             "events_out": int(table["source_id"].nunique()),
         }
         records.append(record)
-        log.info("filter %-12s %-45s rows %7d -> %7d, events %5d -> %5d", name, description, rows_in, len(table), events_in, record["events_out"])
+        log.info(
+            "filter %-12s %-45s rows %7d -> %7d, events %5d -> %5d",
+            name,
+            description,
+            rows_in,
+            len(table),
+            events_in,
+            record["events_out"],
+        )
     return table.reset_index(drop=True), records

@@ -40,9 +40,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seisembed.catalog.assemble import RAW_COLUMNS, assemble_arrivals
 from seisembed.catalog.networks import assign_network_codes, read_station_networks
 from seisembed.catalog.skips import Skips
-from seisembed.catalog.assemble import RAW_COLUMNS, assemble_arrivals
 from seisembed.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,23 @@ _SINGLE = {
 }
 
 #: every canonical field of the ISC layouts (other columns are ignored, logged)
-KNOWN_FIELDS = frozenset(_SINGLE.values()) | {f for names in _REPEATED.values() for f in names} | {"magnitude_type", "event_type"}
+KNOWN_FIELDS = (
+    frozenset(_SINGLE.values()) | {f for names in _REPEATED.values() for f in names} | {"magnitude_type", "event_type"}
+)
 
 #: canonical fields a file must have
-REQUIRED_FIELDS = ("event_id", "station", "station_lat", "station_lon", "arrival_time", "origin_date", "origin_time", "event_lat", "event_lon", "depth_km")
+REQUIRED_FIELDS = (
+    "event_id",
+    "station",
+    "station_lat",
+    "station_lon",
+    "arrival_time",
+    "origin_date",
+    "origin_time",
+    "event_lat",
+    "event_lon",
+    "depth_km",
+)
 
 #: numeric fields that may be empty (missing) but must otherwise hold a number
 OPTIONAL_NUMBERS = ("depth_km", "magnitude", "station_elev", "distance_deg")
@@ -113,7 +126,9 @@ def canonical_columns(header: list[str]) -> list[str]:
         seen[name] = k + 1
         if name == "TYPE":
             following = names[i + 1] if i + 1 < len(names) else ""
-            out.append("magnitude_type" if following == "MAG" else ("event_type" if "event_type" not in out else f"type_{k}"))
+            out.append(
+                "magnitude_type" if following == "MAG" else ("event_type" if "event_type" not in out else f"type_{k}")
+            )
         elif name in _REPEATED:
             choices = _REPEATED[name]
             out.append(choices[k] if k < len(choices) else f"{name.lower()}_{k}")
@@ -139,7 +154,9 @@ def csv_lines(text: str, *, origin: str = "reply", skips: Skips | None = None) -
         if any(marker.lower() in text.lower() for marker in NO_DATA_MARKERS):
             return [], []
         snippet = " ".join(_TAG.sub(" ", text).split())[:200]
-        raise InputError(f"{origin}: no ISC arrivals CSV header (a line starting 'EVENTID,') found; the text starts: {snippet!r}")
+        raise InputError(
+            f"{origin}: no ISC arrivals CSV header (a line starting 'EVENTID,') found; the text starts: {snippet!r}"
+        )
     if header_at == 0 and "<" not in text[:2000]:
         return list(range(1, len(lines) + 1)), lines  # a plain CSV file: every line (bad lines are counted later)
     numbers, keep = [header_at + 1], [html.unescape(_TAG.sub("", lines[header_at])).strip()]
@@ -184,7 +201,9 @@ def _read_rows(numbers: list[int], lines: list[str], origin: str, skips: Skips) 
     if "isc_phase" not in columns and "reported_phase" not in columns:
         missing.append("isc_phase/reported_phase")
     if missing:
-        raise InputError(f"{origin}: header lacks ISC column(s) for {', '.join(missing)}; header is {','.join(h.strip() for h in header)}")
+        raise InputError(
+            f"{origin}: header lacks ISC column(s) for {', '.join(missing)}; header is {','.join(h.strip() for h in header)}"
+        )
     unknown = [h.strip() for h, c in zip(header, columns) if c not in KNOWN_FIELDS]
     if unknown:
         log.info("%s: ignoring column(s) the ISC layouts do not define: %s", origin, ", ".join(unknown))
@@ -209,7 +228,9 @@ def _read_rows(numbers: list[int], lines: list[str], origin: str, skips: Skips) 
             where.append(f"{origin} line {number}")
     except csv.Error as exc:
         number = numbers[min(reader.line_num, len(numbers)) - 1] if numbers else 0
-        raise InputError(f"{origin} line {number}: not valid CSV ({exc}); is the file truncated or does it hold an unbalanced quote?") from exc
+        raise InputError(
+            f"{origin} line {number}: not valid CSV ({exc}); is the file truncated or does it hold an unbalanced quote?"
+        ) from exc
     if bad:
         skips.add("rows: wrong number of fields (truncated or malformed line)", len(bad), examples=bad[:5])
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
@@ -234,13 +255,19 @@ def _times(date: pd.Series | None, time: pd.Series) -> pd.Series:
         has_date = time.str.contains(r"\d[-/]\d", regex=True)
         time = time.where(has_date, date + " " + time)
     text = time.str.replace("/", "-", regex=False).str.strip()
-    return pd.to_datetime(text.where(text != ""), format="ISO8601", utc=True, errors="coerce").astype("datetime64[ns, UTC]")
+    return pd.to_datetime(text.where(text != ""), format="ISO8601", utc=True, errors="coerce").astype(
+        "datetime64[ns, UTC]"
+    )
 
 
 def _drop_invalid(frame: pd.DataFrame, bad: pd.Series, reason: str, skips: Skips, column: str) -> pd.DataFrame:
     """Count and remove rows flagged in ``bad``."""
     if bad.any():
-        examples = [f"{r}: {column}={v!r}" for r, v in zip(frame.loc[bad, "row"][:5], frame.loc[bad, column][:5])] if column in frame else list(frame.loc[bad, "row"][:5])
+        examples = (
+            [f"{r}: {column}={v!r}" for r, v in zip(frame.loc[bad, "row"][:5], frame.loc[bad, column][:5])]
+            if column in frame
+            else list(frame.loc[bad, "row"][:5])
+        )
         skips.add(reason, int(bad.sum()), examples=examples)
     return frame[~bad]
 
@@ -283,24 +310,38 @@ def _valid_rows(frame: pd.DataFrame, skips: Skips) -> pd.DataFrame:
     arrival = _times(frame.get("arrival_date"), frame["arrival_time"])
     origin_time = _times(frame["origin_date"], frame["origin_time"])
     frame = frame.assign(_arrival=arrival, _origin=origin_time)
-    frame = _drop_invalid(frame, frame["_arrival"].isna(), "rows: arrival time missing or unparseable", skips, "arrival_time")
-    frame = _drop_invalid(frame, frame["_origin"].isna(), "rows: origin time missing or unparseable", skips, "origin_time")
+    frame = _drop_invalid(
+        frame, frame["_arrival"].isna(), "rows: arrival time missing or unparseable", skips, "arrival_time"
+    )
+    frame = _drop_invalid(
+        frame, frame["_origin"].isna(), "rows: origin time missing or unparseable", skips, "origin_time"
+    )
     for column in ("station_lat", "station_lon", "event_lat", "event_lon"):
         values = _numbers(frame, column)
         bad = values.isna() | (values.abs() > (90 if column.endswith("lat") else 180))
-        frame = _drop_invalid(frame.assign(**{f"_{column}": values}), bad, f"rows: {column.replace('_', ' ')} missing or invalid", skips, column)
+        frame = _drop_invalid(
+            frame.assign(**{f"_{column}": values}),
+            bad,
+            f"rows: {column.replace('_', ' ')} missing or invalid",
+            skips,
+            column,
+        )
     for column in OPTIONAL_NUMBERS:  # empty is "missing" (handled later); text that is not a number is bad input
         if column in frame:
             given = frame[column].fillna("").astype(str).str.strip() != ""
-            frame = _drop_invalid(frame, given & _numbers(frame, column).isna(), f"rows: {column} is not a number", skips, column)
+            frame = _drop_invalid(
+                frame, given & _numbers(frame, column).isna(), f"rows: {column} is not a number", skips, column
+            )
     return frame
 
 
-def _raw_rows(frame: pd.DataFrame, *, default_network_code: str, station_networks: dict[str, str] | None) -> pd.DataFrame:
+def _raw_rows(
+    frame: pd.DataFrame, *, default_network_code: str, station_networks: dict[str, str] | None
+) -> pd.DataFrame:
     """The raw rows (:data:`~seisembed.catalog.assemble.RAW_COLUMNS`) of validated CSV rows; depth km, elevation m."""
     isc_phase = frame["isc_phase"].fillna("") if "isc_phase" in frame else pd.Series("", index=frame.index)
     rep_phase = frame["reported_phase"].fillna("") if "reported_phase" in frame else pd.Series("", index=frame.index)
-    network_given = frame["network"] if "network" in frame else None
+    network_given = frame.get("network")
     raw = pd.DataFrame(
         {
             "source_id": frame["event_id"].astype(str),
@@ -309,8 +350,15 @@ def _raw_rows(frame: pd.DataFrame, *, default_network_code: str, station_network
             "source_longitude_deg": frame["_event_lon"].astype(float),
             "source_depth_km": _numbers(frame, "depth_km"),
             "source_magnitude": _numbers(frame, "magnitude"),
-            "source_magnitude_type": frame["magnitude_type"].fillna("").astype(str) if "magnitude_type" in frame else "",
-            "station_network_code": assign_network_codes(frame["station"], network_given, station_networks=station_networks, default_network_code=default_network_code),
+            "source_magnitude_type": frame["magnitude_type"].fillna("").astype(str)
+            if "magnitude_type" in frame
+            else "",
+            "station_network_code": assign_network_codes(
+                frame["station"],
+                network_given,
+                station_networks=station_networks,
+                default_network_code=default_network_code,
+            ),
             "station_code": frame["station"].astype(str),
             "station_location_code": "",
             "station_latitude_deg": frame["_station_lat"].astype(float),
@@ -399,7 +447,13 @@ def read_isc_csv(
     skips = Skips() if skips is None else skips
     if not isinstance(station_networks, dict):
         station_networks = read_station_networks(station_networks)
-    raw = parse_isc_csv_text(read_text(path), origin=str(path), default_network_code=default_network_code, station_networks=station_networks, skips=skips)
+    raw = parse_isc_csv_text(
+        read_text(path),
+        origin=str(path),
+        default_network_code=default_network_code,
+        station_networks=station_networks,
+        skips=skips,
+    )
     _check_label_y(raw, str(path))
     table = assemble_arrivals(
         raw.drop(columns=["label_y"], errors="ignore"),
@@ -409,5 +463,12 @@ def read_isc_csv(
         skips=skips,
         source=f"ISC CSV {path}",
     )
-    log.info("%s: %d reported arrivals -> %d first-P arrivals, %d events, %d stations", path, len(raw), len(table), table["source_id"].nunique(), table["station_code"].nunique())
+    log.info(
+        "%s: %d reported arrivals -> %d first-P arrivals, %d events, %d stations",
+        path,
+        len(raw),
+        len(table),
+        table["source_id"].nunique(),
+        table["station_code"].nunique(),
+    )
     return table

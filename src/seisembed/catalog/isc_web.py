@@ -37,9 +37,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -54,7 +54,14 @@ from seisembed.retry import Backoff, RetriesExhausted, call_with_retries
 log = logging.getLogger(__name__)
 
 #: phrases of an ISC reply saying the request asked for too much
-TOO_LARGE_MARKERS = ("too many", "too large", "exceeds the maximum", "exceeded the maximum", "reduce the size", "limit your search")
+TOO_LARGE_MARKERS = (
+    "too many",
+    "too large",
+    "exceeds the maximum",
+    "exceeded the maximum",
+    "reduce the size",
+    "limit your search",
+)
 
 #: HTTP statuses worth retrying
 TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
@@ -112,7 +119,7 @@ class TimeSlice:
         """File-name-safe label, e.g. ``20140101T000000_20140107T000000``."""
         return f"{self.start:%Y%m%dT%H%M%S}_{self.end:%Y%m%dT%H%M%S}"
 
-    def halves(self) -> tuple["TimeSlice", "TimeSlice"]:
+    def halves(self) -> tuple[TimeSlice, TimeSlice]:
         """The two halves (split at the midpoint, rounded to whole seconds)."""
         middle = (self.start + (self.end - self.start) / 2).floor("s")
         return TimeSlice(self.start, middle), TimeSlice(middle, self.end)
@@ -124,8 +131,16 @@ class TimeSlice:
 
 def plan_slices(starttime, endtime, slice_days: float) -> list[TimeSlice]:
     """Consecutive slices of ``slice_days`` covering ``[starttime, endtime)`` (last one shorter)."""
-    start = pd.Timestamp(starttime, tz="UTC") if pd.Timestamp(starttime).tzinfo is None else pd.Timestamp(starttime).tz_convert("UTC")
-    end = pd.Timestamp(endtime, tz="UTC") if pd.Timestamp(endtime).tzinfo is None else pd.Timestamp(endtime).tz_convert("UTC")
+    start = (
+        pd.Timestamp(starttime, tz="UTC")
+        if pd.Timestamp(starttime).tzinfo is None
+        else pd.Timestamp(starttime).tz_convert("UTC")
+    )
+    end = (
+        pd.Timestamp(endtime, tz="UTC")
+        if pd.Timestamp(endtime).tzinfo is None
+        else pd.Timestamp(endtime).tz_convert("UTC")
+    )
     step = pd.Timedelta(days=slice_days)
     slices = []
     while start < end:
@@ -233,7 +248,9 @@ def classify_reply(text: str, *, max_rows: int) -> str:
         raise _TooLarge("the reply says the request is too large")
     rows = _check_complete(text)
     if max_rows and rows >= max_rows:
-        raise _TooLarge(f"the reply has {rows} rows, at or above catalog.isc.max_reply_rows={max_rows} (ISC caps replies)")
+        raise _TooLarge(
+            f"the reply has {rows} rows, at or above catalog.isc.max_reply_rows={max_rows} (ISC caps replies)"
+        )
     return "ok"
 
 
@@ -281,7 +298,9 @@ class ISCClient:
         try:
             request = urllib.request.Request(url, headers={"User-Agent": f"seisembed/{__version__} (catalog stage)"})
         except ValueError as exc:  # e.g. no http(s):// scheme
-            raise ConfigError(f"config key 'catalog.isc.base_url': {self.settings.base_url!r} is not a usable URL ({exc})") from exc
+            raise ConfigError(
+                f"config key 'catalog.isc.base_url': {self.settings.base_url!r} is not a usable URL ({exc})"
+            ) from exc
         try:
             with self.opener(request, timeout=self.settings.timeout_s) as reply:
                 body = reply.read()
@@ -289,14 +308,18 @@ class ISCClient:
         except urllib.error.HTTPError as exc:
             if exc.code in TRANSIENT_HTTP:
                 raise _Transient(f"HTTP {exc.code} {exc.reason}") from exc
-            raise ISCServiceError(f"ISC web service answered HTTP {exc.code} {exc.reason} for {url}; check config key 'catalog.isc.base_url'") from exc
-        except (TimeoutError, socket.timeout) as exc:
+            raise ISCServiceError(
+                f"ISC web service answered HTTP {exc.code} {exc.reason} for {url}; check config key 'catalog.isc.base_url'"
+            ) from exc
+        except TimeoutError as exc:
             raise _TimedOut(f"no reply within {self.settings.timeout_s} s (catalog.isc.timeout_s)") from exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, (TimeoutError, socket.timeout)):
                 raise _TimedOut(f"no reply within {self.settings.timeout_s} s (catalog.isc.timeout_s)") from exc
             if "unknown url type" in str(exc.reason):
-                raise ConfigError(f"config key 'catalog.isc.base_url': {self.settings.base_url!r} is not an http(s) URL ({exc.reason})") from exc
+                raise ConfigError(
+                    f"config key 'catalog.isc.base_url': {self.settings.base_url!r} is not an http(s) URL ({exc.reason})"
+                ) from exc
             raise _Transient(f"connection failed: {exc.reason}") from exc
         except (ConnectionError, OSError) as exc:
             raise _Transient(f"connection failed: {exc}") from exc
@@ -378,7 +401,14 @@ class ISCClient:
             before = self.requests_made
             files.extend(self.fetch_slice(time_slice))
             made = self.requests_made - before
-            log.info("ISC progress: slice %d/%d (%s to %s) done%s", number, len(slices), time_slice.start.date(), time_slice.end.date(), "" if made else " (cached)")
+            log.info(
+                "ISC progress: slice %d/%d (%s to %s) done%s",
+                number,
+                len(slices),
+                time_slice.start.date(),
+                time_slice.end.date(),
+                "" if made else " (cached)",
+            )
         return files
 
 
@@ -419,7 +449,14 @@ def fetch_isc_raw(
     params = query_params(catalog, settings)
     client = ISCClient(settings, params, **(client_kwargs or {}))
     slices = plan_slices(catalog["starttime"], catalog["endtime"], settings.slice_days)
-    log.info("ISC: %d slice(s) of %.3g day(s) from %s to %s; cache %s", len(slices), settings.slice_days, catalog["starttime"], catalog["endtime"], client.cache)
+    log.info(
+        "ISC: %d slice(s) of %.3g day(s) from %s to %s; cache %s",
+        len(slices),
+        settings.slice_days,
+        catalog["starttime"],
+        catalog["endtime"],
+        client.cache,
+    )
     files = client.fetch(slices)
     frames = [
         parse_isc_csv_text(
@@ -432,5 +469,11 @@ def fetch_isc_raw(
         for path in files
     ]
     raw = _drop_slice_overlap(frames)
-    record = {"base_url": settings.base_url, "params": params, "slices": len(files), "requests": client.requests_made, "cache_dir": str(client.cache)}
+    record = {
+        "base_url": settings.base_url,
+        "params": params,
+        "slices": len(files),
+        "requests": client.requests_made,
+        "cache_dir": str(client.cache),
+    }
     return raw, record

@@ -169,7 +169,11 @@ def label_events(
         depth = pd.to_numeric(out["source_depth_km"], errors="coerce")
         bad = depth.isna()
         if bad.any():
-            skips.add("events: no depth for the depth-0 rule", int(bad.sum()), examples=[f"event {e}" for e in out.loc[bad, "source_id"][:5]])
+            skips.add(
+                "events: no depth for the depth-0 rule",
+                int(bad.sum()),
+                examples=[f"event {e}" for e in out.loc[bad, "source_id"][:5]],
+            )
             out, depth = out[~bad], depth[~bad]
         out["source_type"] = np.where(depth.to_numpy() == 0.0, "explosion", "earthquake")
         out["source_type_raw"] = "depth0"
@@ -178,7 +182,11 @@ def label_events(
     labels = codes.map(lambda c: source_type_from_code(c, suspected_explosions=suspected_explosions))
     unusable = labels.isna()
     for code, group in out[unusable].groupby(codes[unusable]):
-        skips.add(_unusable_reason(code, suspected_explosions), len(group), examples=[f"event {e}" for e in group["source_id"][:5]])
+        skips.add(
+            _unusable_reason(code, suspected_explosions),
+            len(group),
+            examples=[f"event {e}" for e in group["source_id"][:5]],
+        )
     out = out[~unusable].copy()
     out["source_type"] = labels[~unusable].astype(str)
     return out

@@ -48,12 +48,18 @@ def read_station_networks(path: str | Path | None) -> dict[str, str]:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"station networks file {path} is not a readable CSV (config key 'catalog.station_networks'): {exc}") from exc
+        raise InputError(
+            f"station networks file {path} is not a readable CSV (config key 'catalog.station_networks'): {exc}"
+        ) from exc
     table.columns = [str(c).strip() for c in table.columns]
     missing = {"station_code", "station_network_code"} - set(table.columns)
     if missing:
-        raise InputError(f"station networks file {path}: missing column(s) {', '.join(sorted(missing))}; expected station_code,station_network_code")
-    table = table.assign(station_code=table["station_code"].str.strip(), station_network_code=table["station_network_code"].str.strip())
+        raise InputError(
+            f"station networks file {path}: missing column(s) {', '.join(sorted(missing))}; expected station_code,station_network_code"
+        )
+    table = table.assign(
+        station_code=table["station_code"].str.strip(), station_network_code=table["station_network_code"].str.strip()
+    )
     clash = table.groupby("station_code")["station_network_code"].nunique()
     clash = clash[clash > 1]
     if len(clash):

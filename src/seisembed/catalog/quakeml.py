@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seisembed.catalog.assemble import RAW_COLUMNS, assemble_arrivals
 from seisembed.catalog.labels import quakeml_to_isc_code
 from seisembed.catalog.skips import Skips
-from seisembed.catalog.assemble import RAW_COLUMNS, assemble_arrivals
 from seisembed.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,9 @@ class StationBook:
                 key = (network.code, station.code)
                 start = station.start_date.ns if station.start_date is not None else -np.inf
                 end = station.end_date.ns if station.end_date is not None else np.inf
-                self._epochs.setdefault(key, []).append((start, end, float(station.latitude), float(station.longitude), float(station.elevation)))
+                self._epochs.setdefault(key, []).append(
+                    (start, end, float(station.latitude), float(station.longitude), float(station.elevation))
+                )
                 self._networks_of.setdefault(station.code, set()).add(network.code)
 
     def __len__(self) -> int:
@@ -101,7 +103,9 @@ def read_inventory_file(path: str | Path | None):
 
     if path is None or str(path) == "":
         raise InputError("a QuakeML catalogue needs station coordinates: set catalog.inventory to a StationXML file")
-    return _read_with_obspy(read_inventory, path, "inventory file", " (config key 'catalog.inventory')", " as StationXML")
+    return _read_with_obspy(
+        read_inventory, path, "inventory file", " (config key 'catalog.inventory')", " as StationXML"
+    )
 
 
 def read_catalog_file(path: str | Path):
@@ -137,15 +141,17 @@ def _event_rows(event, book: StationBook, skips: Skips, origin_name: str) -> lis
     for pick, phase, distance in _picks_of_origin(event, origin, sid, skips):
         station = _pick_station(pick, book, sid, origin_name, skips)
         if station is not None:
-            rows.append({
-                **event_values,
-                **station,
-                "trace_phase": phase or "",
-                "trace_p_arrival_time": pd.Timestamp(pick.time.ns, unit="ns", tz="UTC"),
-                "path_ep_distance_deg": float(distance) if distance is not None else np.nan,
-                "path_back_azimuth_deg": np.nan,
-                "row": f"{origin_name} event {sid} pick {pick.resource_id.id}",
-            })
+            rows.append(
+                {
+                    **event_values,
+                    **station,
+                    "trace_phase": phase or "",
+                    "trace_p_arrival_time": pd.Timestamp(pick.time.ns, unit="ns", tz="UTC"),
+                    "path_ep_distance_deg": float(distance) if distance is not None else np.nan,
+                    "path_back_azimuth_deg": np.nan,
+                    "row": f"{origin_name} event {sid} pick {pick.resource_id.id}",
+                }
+            )
     return rows
 
 
@@ -161,7 +167,9 @@ def _event_values(event, origin, sid: str) -> dict:
         "source_depth_km": float(origin.depth) / 1000.0 if origin.depth is not None else np.nan,
         "source_magnitude": float(magnitude.mag) if has_magnitude else np.nan,
         "source_magnitude_type": (magnitude.magnitude_type or "") if has_magnitude else "",
-        "event_type_code": quakeml_to_isc_code(event.event_type, event.event_type_certainty) if event.event_type else "",
+        "event_type_code": quakeml_to_isc_code(event.event_type, event.event_type_certainty)
+        if event.event_type
+        else "",
     }
 
 
@@ -174,7 +182,10 @@ def _picks_of_origin(event, origin, sid: str, skips: Skips) -> list[tuple]:
     for arrival in origin.arrivals:
         pick = picks.get(str(arrival.pick_id.id) if arrival.pick_id is not None else "")
         if pick is None:
-            skips.add("rows: arrival references a pick that is not in its event", example=f"event {sid} arrival {arrival.resource_id.id}")
+            skips.add(
+                "rows: arrival references a pick that is not in its event",
+                example=f"event {sid} arrival {arrival.resource_id.id}",
+            )
             continue
         links.append((pick, arrival.phase or pick.phase_hint, arrival.distance))
     return links
@@ -183,15 +194,22 @@ def _picks_of_origin(event, origin, sid: str, skips: Skips) -> list[tuple]:
 def _pick_station(pick, book: StationBook, sid: str, origin_name: str, skips: Skips) -> dict | None:
     """The station columns (codes, degrees, elevation m) of a pick, or ``None`` (counted) when unusable."""
     wid = pick.waveform_id
-    net, sta, loc = (wid.network_code or "", wid.station_code or "", wid.location_code or "") if wid is not None else ("", "", "")
+    net, sta, loc = (
+        (wid.network_code or "", wid.station_code or "", wid.location_code or "") if wid is not None else ("", "", "")
+    )
     if pick.time is None or not sta:
-        skips.add("rows: pick without time or station code", example=f"{origin_name} event {sid} pick {pick.resource_id.id}")
+        skips.add(
+            "rows: pick without time or station code", example=f"{origin_name} event {sid} pick {pick.resource_id.id}"
+        )
         return None
     found = book.lookup(net, sta, pick.time.ns)
     if found is None:
         networks = book.networks_of(sta)
         if not net and len(networks) > 1:
-            skips.add("rows: pick without a network code at a station code of several networks", example=f"event {sid} station {sta} ({', '.join(networks)})")
+            skips.add(
+                "rows: pick without a network code at a station code of several networks",
+                example=f"event {sid} station {sta} ({', '.join(networks)})",
+            )
         else:
             skips.add("rows: pick at a station not in the inventory", example=f"event {sid} station {net}.{sta}")
         return None
@@ -213,7 +231,9 @@ def quakeml_raw_rows(catalog, inventory, *, origin_name: str = "QuakeML", skips:
     """
     skips = Skips() if skips is None else skips
     if len(catalog) and not any(event.picks for event in catalog):
-        raise InputError(f"{origin_name}: none of its {len(catalog)} event(s) has picks; the catalog stage needs P picks (arrival times) per station — export the catalogue with picks/arrivals (ISC: includearrivals=true)")
+        raise InputError(
+            f"{origin_name}: none of its {len(catalog)} event(s) has picks; the catalog stage needs P picks (arrival times) per station — export the catalogue with picks/arrivals (ISC: includearrivals=true)"
+        )
     book = StationBook(inventory)
     rows = [row for event in catalog for row in _event_rows(event, book, skips, origin_name)]
     if not rows:
@@ -243,6 +263,21 @@ def read_quakeml(
     catalog = read_catalog_file(path)
     inv = inventory if hasattr(inventory, "networks") else read_inventory_file(inventory)
     raw = quakeml_raw_rows(catalog, inv, origin_name=str(path), skips=skips)
-    table = assemble_arrivals(raw, label_rule=label_rule, suspected_explosions=suspected_explosions, default_magnitude=default_magnitude, skips=skips, source=f"QuakeML {path}")
-    log.info("%s: %d event(s), %d arrival row(s) -> %d first-P arrivals, %d events, %d stations", path, len(catalog), len(raw), len(table), table["source_id"].nunique(), table["station_code"].nunique())
+    table = assemble_arrivals(
+        raw,
+        label_rule=label_rule,
+        suspected_explosions=suspected_explosions,
+        default_magnitude=default_magnitude,
+        skips=skips,
+        source=f"QuakeML {path}",
+    )
+    log.info(
+        "%s: %d event(s), %d arrival row(s) -> %d first-P arrivals, %d events, %d stations",
+        path,
+        len(catalog),
+        len(raw),
+        len(table),
+        table["source_id"].nunique(),
+        table["station_code"].nunique(),
+    )
     return table

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from seisembed.catalog.isc_csv import read_isc_csv
 from seisembed.arrivals import validate_arrivals
+from seisembed.catalog.isc_csv import read_isc_csv
 from seisembed.errors import InputError
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
@@ -44,4 +44,6 @@ def read_arrivals_table(path: str | Path, **isc_options) -> pd.DataFrame:
         return read_arrivals_parquet(path)
     if name.endswith(CSV_SUFFIXES):
         return read_isc_csv(path, **isc_options)
-    raise InputError(f"arrivals table {path}: unknown format; expected an ISC arrivals CSV (.csv, .csv.gz) or an arrivals parquet (.parquet)")
+    raise InputError(
+        f"arrivals table {path}: unknown format; expected an ISC arrivals CSV (.csv, .csv.gz) or an arrivals parquet (.parquet)"
+    )

@@ -30,7 +30,9 @@ class Skips:
         self.counts: Counter[str] = Counter()
         self.examples: dict[str, list[str]] = {}
 
-    def add(self, reason: str, count: int = 1, *, example: str | None = None, examples: list[str] | None = None) -> None:
+    def add(
+        self, reason: str, count: int = 1, *, example: str | None = None, examples: list[str] | None = None
+    ) -> None:
         """Count ``count`` skips under ``reason`` (no-op for ``count == 0``)."""
         if count <= 0:
             return
@@ -40,7 +42,7 @@ class Skips:
             if len(kept) < MAX_EXAMPLES:
                 kept.append(str(item))
 
-    def update(self, other: "Skips") -> None:
+    def update(self, other: Skips) -> None:
         """Add every count and example of ``other``."""
         for reason, count in other.counts.items():
             self.add(reason, count, examples=other.examples.get(reason, []))
@@ -51,7 +53,10 @@ class Skips:
 
     def as_dict(self) -> dict:
         """JSON-able ``{reason: {"count": n, "examples": [...]}}``, sorted by reason."""
-        return {reason: {"count": int(self.counts[reason]), "examples": list(self.examples.get(reason, []))} for reason in sorted(self.counts)}
+        return {
+            reason: {"count": int(self.counts[reason]), "examples": list(self.examples.get(reason, []))}
+            for reason in sorted(self.counts)
+        }
 
     def log(self, logger: logging.Logger = log, prefix: str = "") -> None:
         """Log one warning line per reason."""

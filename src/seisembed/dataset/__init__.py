@@ -3,7 +3,7 @@
 Public surface:
 
 - :func:`build_dataset` (``seisembed.dataset.build``): waveform partitions ->
-  ``waveforms.zarr`` (contract in that module's docstring and DESIGN.md);
+  ``waveforms.zarr`` (contract in that module's docstring and docs/contracts.md);
 - :func:`assign_splits` (``seisembed.dataset.splits``): the split rules;
 - :func:`write_card` (``seisembed.dataset.card``): ``card.md``/``card.json``/figures.
 

@@ -1,6 +1,6 @@
 """Assemble the waveform partitions into one Zarr store: ``results/dataset/waveforms.zarr``.
 
-Contract (DESIGN.md, "dataset"): data variable ``waveform`` with dims
+Contract (docs/contracts.md, "dataset"): data variable ``waveform`` with dims
 ``(trace, channel, sample)``, float32, ``channel`` = Z, N, E; every catalogue
 column (:data:`seisembed.columns.ARRIVAL_COLUMNS`) plus ``trace_name`` (unique),
 ``trace_p_arrival_sample``, ``trace_start_time``, ``trace_channels``, ``split``
@@ -78,9 +78,29 @@ log = logging.getLogger(__name__)
 STORE_NAME = "waveforms.zarr"
 
 #: per-trace coordinates written besides the catalogue columns
-EXTRA_COORDS: tuple[str, ...] = ("trace_name", "trace_p_arrival_sample", "trace_start_time", "trace_channels", "split", "novel_station", "novel_location")
+EXTRA_COORDS: tuple[str, ...] = (
+    "trace_name",
+    "trace_p_arrival_sample",
+    "trace_start_time",
+    "trace_channels",
+    "split",
+    "novel_station",
+    "novel_location",
+)
 TIME_COORDS = ("source_origin_time", "trace_p_arrival_time", "trace_start_time")
-STRING_COORDS = ("source_id", "source_magnitude_type", "source_type", "source_type_raw", "station_network_code", "station_code", "station_location_code", "trace_phase", "trace_name", "trace_channels", "split")
+STRING_COORDS = (
+    "source_id",
+    "source_magnitude_type",
+    "source_type",
+    "source_type_raw",
+    "station_network_code",
+    "station_code",
+    "station_location_code",
+    "trace_phase",
+    "trace_name",
+    "trace_channels",
+    "split",
+)
 
 
 @dataclass
@@ -98,7 +118,9 @@ class BuildResult:
 # --------------------------------------------------------------------------- inputs
 
 
-def load_partitions(waveforms_dir: str | Path, partitions: list[str] | None = None) -> tuple[list[Partition], pd.DataFrame]:
+def load_partitions(
+    waveforms_dir: str | Path, partitions: list[str] | None = None
+) -> tuple[list[Partition], pd.DataFrame]:
     """Open every partition folder and return them with their concatenated metadata.
 
     ``partitions``: names of sub-folders of ``waveforms_dir``; ``None`` takes every
@@ -139,7 +161,9 @@ def load_partitions(waveforms_dir: str | Path, partitions: list[str] | None = No
     return parts, meta
 
 
-def check_window_geometry(meta: pd.DataFrame, n_samples: int, sampling_rate_hz: float, waveforms: dict) -> tuple[float, float]:
+def check_window_geometry(
+    meta: pd.DataFrame, n_samples: int, sampling_rate_hz: float, waveforms: dict
+) -> tuple[float, float]:
     """Check windows against the ``waveforms`` config; return (before_s, after_s).
 
     Raises :class:`InputError` when the sample count or rate differ from the
@@ -150,17 +174,23 @@ def check_window_geometry(meta: pd.DataFrame, n_samples: int, sampling_rate_hz: 
     waveforms = config_section("waveforms", waveforms)
     rate, before, after = waveforms["sampling_rate_hz"], waveforms["window_before_s"], waveforms["window_after_s"]
     if abs(rate - sampling_rate_hz) > 1e-6:
-        raise InputError(f"windows are sampled at {sampling_rate_hz} Hz but config key 'waveforms.sampling_rate_hz' is {rate}")
+        raise InputError(
+            f"windows are sampled at {sampling_rate_hz} Hz but config key 'waveforms.sampling_rate_hz' is {rate}"
+        )
     expected = int(round(rate * (before + after)))
     if n_samples != expected:
-        raise InputError(f"windows have {n_samples} samples but config keys 'waveforms.window_before_s'/'window_after_s' at {rate} Hz give {expected}")
+        raise InputError(
+            f"windows have {n_samples} samples but config keys 'waveforms.window_before_s'/'window_after_s' at {rate} Hz give {expected}"
+        )
     p_sample = int(round(rate * before))
     bad = meta["trace_p_arrival_sample"].astype(np.int64) != p_sample
     if bad.any():
         row = meta.loc[bad].iloc[0]
-        raise InputError(f"trace {row['trace_name']} (partition {row['partition']}): P arrival at sample {row['trace_p_arrival_sample']}, "
-                         f"but config key 'waveforms.window_before_s' ({before:g} s at {rate:g} Hz) puts it at {p_sample}; "
-                         f"{int(bad.sum())} window(s) differ: rerun the waveform stage for that partition with this configuration")
+        raise InputError(
+            f"trace {row['trace_name']} (partition {row['partition']}): P arrival at sample {row['trace_p_arrival_sample']}, "
+            f"but config key 'waveforms.window_before_s' ({before:g} s at {rate:g} Hz) puts it at {p_sample}; "
+            f"{int(bad.sum())} window(s) differ: rerun the waveform stage for that partition with this configuration"
+        )
     return before, after
 
 
@@ -187,7 +217,12 @@ def scan_non_finite(parts: list[Partition], meta: pd.DataFrame, block: int = 512
                 log.info("scanned %d/%d windows (%.0f windows/s)", done, total, done / (last - start))
     if mask.any():
         names = meta.loc[mask, "trace_name"].tolist()
-        log.warning("%d window(s) marked ok hold NaN/inf and are excluded: %s%s", len(names), ", ".join(names[:5]), " ..." if len(names) > 5 else "")
+        log.warning(
+            "%d window(s) marked ok hold NaN/inf and are excluded: %s%s",
+            len(names),
+            ", ".join(names[:5]),
+            " ..." if len(names) > 5 else "",
+        )
     return mask
 
 
@@ -200,8 +235,11 @@ def store_order(frame: pd.DataFrame) -> pd.DataFrame:
     The origin time sorted on is the event's earliest, so records of one event
     that disagree on it (catalogue rounding) still end up next to each other.
     """
-    key = frame.assign(_split=frame["split"].map({s: i for i, s in enumerate(SPLITS)}), _station=station_ids(frame),
-                       _origin=frame.groupby("source_id", sort=False)["source_origin_time"].transform("min"))
+    key = frame.assign(
+        _split=frame["split"].map({s: i for i, s in enumerate(SPLITS)}),
+        _station=station_ids(frame),
+        _origin=frame.groupby("source_id", sort=False)["source_origin_time"].transform("min"),
+    )
     key = key.sort_values(["_split", "_origin", "source_id", "_station", "trace_name"], kind="stable")
     return key.drop(columns=["_split", "_station", "_origin"]).reset_index(drop=True)
 
@@ -300,8 +338,9 @@ def _encoding(ds, config: dict, n_samples: int) -> dict:
     return encoding
 
 
-def write_store(target: str | Path, parts: list[Partition], frame: pd.DataFrame, attrs: dict, config: dict,
-                threads: int = 2) -> Path:
+def write_store(
+    target: str | Path, parts: list[Partition], frame: pd.DataFrame, attrs: dict, config: dict, threads: int = 2
+) -> Path:
     """Write ``frame``'s windows (in ``frame`` order) and metadata to a Zarr store at ``target``.
 
     ``config`` is the ``dataset`` section as given (schema defaults fill the rest).
@@ -314,26 +353,46 @@ def write_store(target: str | Path, parts: list[Partition], frame: pd.DataFrame,
     config = config_section("dataset", config)
     chunk, shard = config["chunk_traces"], config["shard_traces"]
     if shard and shard % chunk:
-        raise ConfigError(f"config key 'dataset.shard_traces' ({shard}) must be a multiple of 'dataset.chunk_traces' ({chunk})")
+        raise ConfigError(
+            f"config key 'dataset.shard_traces' ({shard}) must be a multiple of 'dataset.chunk_traces' ({chunk})"
+        )
     n_samples = int(attrs["n_samples"])
     block = shard or max(chunk, (256 // chunk) * chunk)
     waveform, n_blocks = _waveform_array(parts, frame, n_samples, block)
     ds = xr.Dataset(
-        {"waveform": (("trace", "channel", "sample"), waveform,
-                      {"units": "counts (as delivered by the waveform stage)",
-                       "long_name": "3-component window, P at trace_p_arrival_sample"})},
+        {
+            "waveform": (
+                ("trace", "channel", "sample"),
+                waveform,
+                {
+                    "units": "counts (as delivered by the waveform stage)",
+                    "long_name": "3-component window, P at trace_p_arrival_sample",
+                },
+            )
+        },
         coords={"channel": ("channel", np.array(list(COMPONENT_ORDER), dtype=object)), **_coordinates(frame)},
         attrs=attrs,
     )
-    log.info("writing %d traces to %s (chunk %d traces, shard %s, %s)", len(frame), target, chunk, shard or "none",
-             config["compressor"])
-    with atomic_dir(target) as tmp, dask.config.set(scheduler="threads", num_workers=max(1, threads)), \
-            _progress_callback(n_blocks), warnings.catch_warnings():
+    log.info(
+        "writing %d traces to %s (chunk %d traces, shard %s, %s)",
+        len(frame),
+        target,
+        chunk,
+        shard or "none",
+        config["compressor"],
+    )
+    with (
+        atomic_dir(target) as tmp,
+        dask.config.set(scheduler="threads", num_workers=max(1, threads)),
+        _progress_callback(n_blocks),
+        warnings.catch_warnings(),
+    ):
         # Consolidated metadata lets xarray.open_zarr open the store in one read; zarr
         # warns that it is not (yet) part of the v3 spec, which is known and accepted.
         warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-        ds.to_zarr(tmp, mode="w-", encoding=_encoding(ds, config, n_samples), zarr_format=3, consolidated=True,
-                   compute=True)
+        ds.to_zarr(
+            tmp, mode="w-", encoding=_encoding(ds, config, n_samples), zarr_format=3, consolidated=True, compute=True
+        )
     return Path(target)
 
 
@@ -352,7 +411,9 @@ def _qc_counts(waveforms_dir: Path, partitions: list[str]) -> dict:
         try:
             status = pd.read_parquet(path, columns=["qc_status"])["qc_status"].value_counts()
         except (OSError, ValueError, KeyError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-            raise InputError(f"partition {name}: QC ledger {path} is unreadable or lacks qc_status ({exc}); rerun the waveform stage for it") from exc
+            raise InputError(
+                f"partition {name}: QC ledger {path} is unreadable or lacks qc_status ({exc}); rerun the waveform stage for it"
+            ) from exc
         for key, value in status.items():
             counts[str(key)] = counts.get(str(key), 0) + int(value)
     if missing:
@@ -360,7 +421,14 @@ def _qc_counts(waveforms_dir: Path, partitions: list[str]) -> dict:
     return {"qc_status_counts": dict(sorted(counts.items())), "partitions_without_qc": missing}
 
 
-def build_dataset(waveforms_dir: str | Path, out: str | Path, config: dict, partitions: list[str] | None = None, threads: int = 2, summary: str | Path | None = None) -> BuildResult:
+def build_dataset(
+    waveforms_dir: str | Path,
+    out: str | Path,
+    config: dict,
+    partitions: list[str] | None = None,
+    threads: int = 2,
+    summary: str | Path | None = None,
+) -> BuildResult:
     """Build the dataset store from the waveform partitions.
 
     ``config``: sections ``dataset`` and ``waveforms`` plus ``seed`` and ``study``
@@ -405,8 +473,17 @@ def build_dataset(waveforms_dir: str | Path, out: str | Path, config: dict, part
     }
     store = write_store(out, parts, frame, attrs, dataset_cfg, threads=threads)
     elapsed = time.monotonic() - started
-    log.info("dataset store %s complete: %d traces, %d events in %.1f s (%.0f records/s)", store, len(frame), frame["source_id"].nunique(), elapsed, len(frame) / max(elapsed, 1e-9))
+    log.info(
+        "dataset store %s complete: %d traces, %d events in %.1f s (%.0f records/s)",
+        store,
+        len(frame),
+        frame["source_id"].nunique(),
+        elapsed,
+        len(frame) / max(elapsed, 1e-9),
+    )
     inputs = {"partitions": [p.name for p in parts], "windows_in": windows_in, **qc_counts}
     if summary and Path(summary).is_file():
         inputs["waveforms_summary"] = json.loads(Path(summary).read_text())
-    return BuildResult(store=store, frame=frame, splits=result, sampling_rate_hz=rate, n_samples=n_samples, inputs=inputs)
+    return BuildResult(
+        store=store, frame=frame, splits=result, sampling_rate_hz=rate, n_samples=n_samples, inputs=inputs
+    )

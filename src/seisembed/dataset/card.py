@@ -40,7 +40,11 @@ NOVELTY = {
 
 def _count(frame: pd.DataFrame) -> dict[str, int]:
     """Records, events and stations of a metadata subset."""
-    return {"records": int(len(frame)), "events": int(frame["source_id"].nunique()), "stations": int(station_ids(frame).nunique()) if len(frame) else 0}
+    return {
+        "records": int(len(frame)),
+        "events": int(frame["source_id"].nunique()),
+        "stations": int(station_ids(frame).nunique()) if len(frame) else 0,
+    }
 
 
 def card_counts(frame: pd.DataFrame) -> dict:
@@ -66,7 +70,6 @@ def card_counts(frame: pd.DataFrame) -> dict:
     return counts
 
 
-
 def _save(fig, path: Path) -> None:
     """Save a matplotlib figure atomically as PNG and close it."""
     import io
@@ -87,7 +90,15 @@ def _histograms(frame: pd.DataFrame, column: str, bins: np.ndarray, xlabel: str,
     for split, colour in zip(SPLITS, ("tab:blue", "tab:orange", "tab:green")):
         values = frame.loc[frame["split"] == split, column].dropna().to_numpy(dtype=float)
         if len(values):
-            ax.hist(values, bins=bins, weights=np.full(len(values), 1 / len(values)), histtype="step", lw=1.6, color=colour, label=f"{split} ({len(values):,} records)")
+            ax.hist(
+                values,
+                bins=bins,
+                weights=np.full(len(values), 1 / len(values)),
+                histtype="step",
+                lw=1.6,
+                color=colour,
+                label=f"{split} ({len(values):,} records)",
+            )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share of the split's records")
     ax.set_title(title)
@@ -101,21 +112,73 @@ def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    stations = frame.assign(_id=station_ids(frame)).groupby("_id")[["station_longitude_deg", "station_latitude_deg", "novel_station"]].first()
-    events = frame.groupby("source_id")[["source_longitude_deg", "source_latitude_deg", "source_type", "novel_location"]].first()
+    stations = (
+        frame.assign(_id=station_ids(frame))
+        .groupby("_id")[["station_longitude_deg", "station_latitude_deg", "novel_station"]]
+        .first()
+    )
+    events = frame.groupby("source_id")[
+        ["source_longitude_deg", "source_latitude_deg", "source_type", "novel_location"]
+    ].first()
     fig, ax = plt.subplots(figsize=(9, 5.5))
     for kind, marker, colour in (("earthquake", "o", "tab:blue"), ("explosion", "*", "tab:red")):
         sub = events[(events["source_type"] == kind) & ~events["novel_location"]]
-        ax.scatter(sub["source_longitude_deg"], sub["source_latitude_deg"], s=10 if marker == "o" else 30, marker=marker, c=colour, alpha=0.6, lw=0, label=f"{kind}s ({len(sub)})")
+        ax.scatter(
+            sub["source_longitude_deg"],
+            sub["source_latitude_deg"],
+            s=10 if marker == "o" else 30,
+            marker=marker,
+            c=colour,
+            alpha=0.6,
+            lw=0,
+            label=f"{kind}s ({len(sub)})",
+        )
     box_events = events[events["novel_location"]]
-    ax.scatter(box_events["source_longitude_deg"], box_events["source_latitude_deg"], s=40, marker="*", facecolors="none", edgecolors="k", lw=0.8, label=f"held-out box events ({len(box_events)})")
+    ax.scatter(
+        box_events["source_longitude_deg"],
+        box_events["source_latitude_deg"],
+        s=40,
+        marker="*",
+        facecolors="none",
+        edgecolors="k",
+        lw=0.8,
+        label=f"held-out box events ({len(box_events)})",
+    )
     known = stations[~stations["novel_station"]]
     held = stations[stations["novel_station"]]
-    ax.scatter(known["station_longitude_deg"], known["station_latitude_deg"], s=14, marker="^", c="0.35", lw=0, label=f"stations ({len(known)})")
-    ax.scatter(held["station_longitude_deg"], held["station_latitude_deg"], s=30, marker="^", c="tab:orange", edgecolors="k", lw=0.5, label=f"held-out stations ({len(held)})")
+    ax.scatter(
+        known["station_longitude_deg"],
+        known["station_latitude_deg"],
+        s=14,
+        marker="^",
+        c="0.35",
+        lw=0,
+        label=f"stations ({len(known)})",
+    )
+    ax.scatter(
+        held["station_longitude_deg"],
+        held["station_latitude_deg"],
+        s=30,
+        marker="^",
+        c="tab:orange",
+        edgecolors="k",
+        lw=0.5,
+        label=f"held-out stations ({len(held)})",
+    )
     box = details.get("held_out_box", {})
     if box.get("enabled"):
-        ax.add_patch(Rectangle((box["min_longitude"], box["min_latitude"]), box["max_longitude"] - box["min_longitude"], box["max_latitude"] - box["min_latitude"], fill=False, ec="k", ls="--", lw=1.0, label="held-out source box"))
+        ax.add_patch(
+            Rectangle(
+                (box["min_longitude"], box["min_latitude"]),
+                box["max_longitude"] - box["min_longitude"],
+                box["max_latitude"] - box["min_latitude"],
+                fill=False,
+                ec="k",
+                ls="--",
+                lw=1.0,
+                label="held-out source box",
+            )
+        )
     ax.set_aspect(1 / np.cos(np.radians(np.nanmean(frame["station_latitude_deg"]))))
     ax.set_xlabel("longitude (deg)")
     ax.set_ylabel("latitude (deg)")
@@ -127,23 +190,77 @@ def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
 
 def _table(header: list[str], rows: list[list]) -> str:
     """A Markdown table."""
-    numeric = [bool(rows) and all(isinstance(r[i], (int, float, np.integer, np.floating)) for r in rows) for i in range(len(header))]
+    numeric = [
+        bool(rows) and all(isinstance(r[i], (int, float, np.integer, np.floating)) for r in rows)
+        for i in range(len(header))
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
-    lines += ["| " + " | ".join(f"{v:,}" if isinstance(v, (int, np.integer)) else str(v) for v in row) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(f"{v:,}" if isinstance(v, (int, np.integer)) else str(v) for v in row) + " |" for row in rows
+    ]
     return "\n".join(lines)
 
 
 def _markdown(card: dict) -> str:
     """The card as Markdown."""
     c = card["counts"]
-    out = [f"# Dataset card: {card['study']}", "", f"Store `{card['store']}`: {c['total']['records']:,} records of {c['total']['events']:,} events at {c['total']['stations']:,} stations; "
-           f"{card['window']['n_samples']} samples x 3 components (Z, N, E) at {card['window']['sampling_rate_hz']:g} Hz, "
-           f"{card['window']['window_before_s']:g} s before to {card['window']['window_after_s']:g} s after P. Config hash `{card['config_hash']}`, commit `{card['git_commit']}`.", ""]
-    out += ["## Splits", "", _table(["split", "records", "events", "stations", "eq. records", "eq. events", "ex. records", "ex. events"],
-            [[s, v["records"], v["events"], v["stations"], v["by_class"]["earthquake"]["records"], v["by_class"]["earthquake"]["events"], v["by_class"]["explosion"]["records"], v["by_class"]["explosion"]["events"]] for s, v in c["splits"].items()]), ""]
-    out += ["## Test records by novelty (denominators of Tables III-V)", "", _table(["novelty", "records", "events", "stations", "eq. records", "ex. records"],
-            [[n, v["records"], v["events"], v["stations"], v["by_class"]["earthquake"]["records"], v["by_class"]["explosion"]["records"]] for n, v in c["novelty"].items()]), ""]
-    out += ["## What each rule removed", "", _table(["rule", "records", "events", "meaning"], [[r, v["records"], v["events"], RULE_DESCRIPTIONS.get(r, "")] for r, v in card["removed"].items()]), ""]
+    out = [
+        f"# Dataset card: {card['study']}",
+        "",
+        f"Store `{card['store']}`: {c['total']['records']:,} records of {c['total']['events']:,} events at {c['total']['stations']:,} stations; "
+        f"{card['window']['n_samples']} samples x 3 components (Z, N, E) at {card['window']['sampling_rate_hz']:g} Hz, "
+        f"{card['window']['window_before_s']:g} s before to {card['window']['window_after_s']:g} s after P. Config hash `{card['config_hash']}`, commit `{card['git_commit']}`.",
+        "",
+    ]
+    out += [
+        "## Splits",
+        "",
+        _table(
+            ["split", "records", "events", "stations", "eq. records", "eq. events", "ex. records", "ex. events"],
+            [
+                [
+                    s,
+                    v["records"],
+                    v["events"],
+                    v["stations"],
+                    v["by_class"]["earthquake"]["records"],
+                    v["by_class"]["earthquake"]["events"],
+                    v["by_class"]["explosion"]["records"],
+                    v["by_class"]["explosion"]["events"],
+                ]
+                for s, v in c["splits"].items()
+            ],
+        ),
+        "",
+    ]
+    out += [
+        "## Test records by novelty (denominators of Tables III-V)",
+        "",
+        _table(
+            ["novelty", "records", "events", "stations", "eq. records", "ex. records"],
+            [
+                [
+                    n,
+                    v["records"],
+                    v["events"],
+                    v["stations"],
+                    v["by_class"]["earthquake"]["records"],
+                    v["by_class"]["explosion"]["records"],
+                ]
+                for n, v in c["novelty"].items()
+            ],
+        ),
+        "",
+    ]
+    out += [
+        "## What each rule removed",
+        "",
+        _table(
+            ["rule", "records", "events", "meaning"],
+            [[r, v["records"], v["events"], RULE_DESCRIPTIONS.get(r, "")] for r, v in card["removed"].items()],
+        ),
+        "",
+    ]
     details = card["split_details"]
     out += ["## Split choices", "", f"- split by: {details.get('split_by')}"]
     if "months" in details:
@@ -152,20 +269,30 @@ def _markdown(card: dict) -> str:
         out += [f"- {s}: {', '.join(f'[{a}, {b})' for a, b in r) or '-'}" for s, r in details["time_ranges"].items()]
     box = details.get("held_out_box", {})
     if box.get("enabled"):
-        out.append(f"- held-out box {box['min_latitude']} < lat < {box['max_latitude']}, {box['min_longitude']} < lon < {box['max_longitude']}: {box['events_inside']} events inside, "
-                   f"{box['events_in_train_val']} of them in train/val periods ({'moved to test' if box['action'] == 'test' else 'removed'})")
+        out.append(
+            f"- held-out box {box['min_latitude']} < lat < {box['max_latitude']}, {box['min_longitude']} < lon < {box['max_longitude']}: {box['events_inside']} events inside, "
+            f"{box['events_in_train_val']} of them in train/val periods ({'moved to test' if box['action'] == 'test' else 'removed'})"
+        )
     else:
         out.append("- held-out box: disabled")
     held = details.get("held_out_stations", [])
     out += [f"- held-out stations ({len(held)}): {', '.join(held) or '-'}", ""]
     qc = card["inputs"].get("qc_status_counts", {})
-    out += ["## Inputs", "", f"- partitions: {', '.join(card['inputs'].get('partitions', []))}", f"- windows read: {card['inputs'].get('windows_in', 0):,}",
-            f"- waveform QC ledger: {', '.join(f'{k} {v:,}' for k, v in qc.items()) or 'not available'}", ""]
+    out += [
+        "## Inputs",
+        "",
+        f"- partitions: {', '.join(card['inputs'].get('partitions', []))}",
+        f"- windows read: {card['inputs'].get('windows_in', 0):,}",
+        f"- waveform QC ledger: {', '.join(f'{k} {v:,}' for k, v in qc.items()) or 'not available'}",
+        "",
+    ]
     out += ["## Figures", ""] + [f"![{k}](figures/{v})" for k, v in FIGURES.items()] + [""]
     return "\n".join(out)
 
 
-def write_card(out_dir: str | Path, frame: pd.DataFrame, removed: dict, details: dict, inputs: dict, attrs: dict) -> dict:
+def write_card(
+    out_dir: str | Path, frame: pd.DataFrame, removed: dict, details: dict, inputs: dict, attrs: dict
+) -> dict:
     """Write ``card.json``, ``card.md`` and ``figures/*.png`` under ``out_dir``; return the card.
 
     ``frame``: the retained records (store order) with ``split``, ``novel_*``.
@@ -180,7 +307,10 @@ def write_card(out_dir: str | Path, frame: pd.DataFrame, removed: dict, details:
         "store": attrs.get("store", "waveforms.zarr"),
         "config_hash": attrs.get("config_hash", ""),
         "git_commit": attrs.get("git_commit", ""),
-        "window": {k: attrs[k] for k in ("sampling_rate_hz", "n_samples", "window_before_s", "window_after_s", "component_order")},
+        "window": {
+            k: attrs[k]
+            for k in ("sampling_rate_hz", "n_samples", "window_before_s", "window_after_s", "component_order")
+        },
         "counts": card_counts(frame),
         "removed": {rule: {**v, "description": RULE_DESCRIPTIONS.get(rule, "")} for rule, v in removed.items()},
         "split_details": json.loads(json.dumps(details, default=str)),
@@ -189,10 +319,24 @@ def write_card(out_dir: str | Path, frame: pd.DataFrame, removed: dict, details:
     }
     figures = out_dir / "figures"
     far = float(np.nanmax(frame["path_ep_distance_deg"])) if len(frame) else 40.0
-    _histograms(frame, "path_ep_distance_deg", np.arange(0, max(41.0, np.ceil(far) + 2), 1.0), "epicentral distance (deg)", "Event-station distance per split", figures / FIGURES["distance"])
+    _histograms(
+        frame,
+        "path_ep_distance_deg",
+        np.arange(0, max(41.0, np.ceil(far) + 2), 1.0),
+        "epicentral distance (deg)",
+        "Event-station distance per split",
+        figures / FIGURES["distance"],
+    )
     mags = frame["source_magnitude"].dropna()
     lo, hi = (np.floor(mags.min() * 2) / 2, np.ceil(mags.max() * 2) / 2 + 0.25) if len(mags) else (0, 7)
-    _histograms(frame, "source_magnitude", np.arange(lo, hi, 0.25), "magnitude", "Magnitude per split (records)", figures / FIGURES["magnitude"])
+    _histograms(
+        frame,
+        "source_magnitude",
+        np.arange(lo, hi, 0.25),
+        "magnitude",
+        "Magnitude per split (records)",
+        figures / FIGURES["magnitude"],
+    )
     _map(frame, details, figures / FIGURES["map"])
     write_bytes_atomic(out_dir / "card.json", (json.dumps(card, indent=2, sort_keys=False) + "\n").encode())
     write_bytes_atomic(out_dir / "card.md", _markdown(card).encode())

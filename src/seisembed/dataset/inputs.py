@@ -81,13 +81,16 @@ def read_metadata(folder: Path, name: str) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        raise InputError(f"partition {name}: {path} is not a readable Parquet file ({exc}); rerun the waveform stage for it") from exc
+        raise InputError(
+            f"partition {name}: {path} is not a readable Parquet file ({exc}); rerun the waveform stage for it"
+        ) from exc
     missing = [c for c in (*ARRIVAL_COLUMNS, *WINDOW_COLUMNS) if c not in frame.columns]
     if missing:
         raise InputError(f"partition {name}: {path} lacks column(s) {', '.join(missing)}")
     frame = frame.reset_index(drop=True)
-    frame[list(ARRIVAL_COLUMNS)] = validate_arrivals(frame, name=f"partition {name}: {path}", warn_extra=False,
-                                                   unique=(*STATION_KEY, "station_location_code"))
+    frame[list(ARRIVAL_COLUMNS)] = validate_arrivals(
+        frame, name=f"partition {name}: {path}", warn_extra=False, unique=(*STATION_KEY, "station_location_code")
+    )
     frame["trace_start_time"] = pd.to_datetime(frame["trace_start_time"], utc=True)
     frame["partition"] = name
     frame["partition_row"] = np.arange(len(frame), dtype=np.int64)
@@ -110,14 +113,26 @@ def open_partition(folder: str | Path, name: str | None = None) -> tuple[Partiti
     if len(shape) == 1 and shape[0] == 0:  # an empty partition may be saved as shape (0,)
         shape = (0, 3, 0)
     if len(shape) != 3 or shape[1] != 3:
-        raise InputError(f"partition {name}: {path} has shape {shape}; expected (n_windows, 3, n_samples) with channels Z, N, E")
+        raise InputError(
+            f"partition {name}: {path} has shape {shape}; expected (n_windows, 3, n_samples) with channels Z, N, E"
+        )
     if dtype != np.dtype("<f4"):
         raise InputError(f"partition {name}: {path} has dtype {dtype}; expected little-endian float32")
     if fortran and shape[0] > 0:
         raise InputError(f"partition {name}: {path} is stored in Fortran order; expected C order")
     if shape[0] != len(frame):
-        raise InputError(f"partition {name}: {path} holds {shape[0]} windows but windows.parquet has {len(frame)} rows; they must match row for row")
-    part = Partition(name=name, folder=folder, n_windows=shape[0], n_channels=shape[1], n_samples=shape[2], offset=offset, fortran_order=fortran)
+        raise InputError(
+            f"partition {name}: {path} holds {shape[0]} windows but windows.parquet has {len(frame)} rows; they must match row for row"
+        )
+    part = Partition(
+        name=name,
+        folder=folder,
+        n_windows=shape[0],
+        n_channels=shape[1],
+        n_samples=shape[2],
+        offset=offset,
+        fortran_order=fortran,
+    )
     return part, frame
 
 
@@ -141,11 +156,13 @@ def read_rows(part: Partition, rows: np.ndarray, out: np.ndarray | None = None) 
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
     for stop in (*breaks.tolist(), len(rows)):
         first, count = int(rows[start]), stop - start
-        values = np.fromfile(part.windows_path, dtype="<f4", count=count * per_row,
-                             offset=part.offset + first * part.row_bytes)
+        values = np.fromfile(
+            part.windows_path, dtype="<f4", count=count * per_row, offset=part.offset + first * part.row_bytes
+        )
         if values.size != count * per_row:
-            raise InputError(f"partition {part.name}: {part.windows_path} is truncated at window "
-                             f"{first + values.size // per_row}")
+            raise InputError(
+                f"partition {part.name}: {part.windows_path} is truncated at window {first + values.size // per_row}"
+            )
         out[start:stop] = values.reshape(count, part.n_channels, part.n_samples)
         start = stop
     return out

@@ -77,7 +77,9 @@ def station_ids(frame: pd.DataFrame) -> pd.Series:
 
 def _events(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per event: origin time, epicentre and class (first record's values)."""
-    return frame.groupby("source_id", sort=False)[["source_origin_time", "source_latitude_deg", "source_longitude_deg", "source_type"]].first()
+    return frame.groupby("source_id", sort=False)[
+        ["source_origin_time", "source_latitude_deg", "source_longitude_deg", "source_type"]
+    ].first()
 
 
 def _remove(frame: pd.DataFrame, drop: np.ndarray, rule: str, removed: dict) -> pd.DataFrame:
@@ -88,7 +90,13 @@ def _remove(frame: pd.DataFrame, drop: np.ndarray, rule: str, removed: dict) -> 
     after = set(kept["source_id"].unique())
     removed[rule] = {"records": int(drop.sum()), "events": len(before - after)}
     if drop.any():
-        log.info("split rule %s removed %d records (%d events): %s", rule, drop.sum(), len(before - after), RULE_DESCRIPTIONS[rule])
+        log.info(
+            "split rule %s removed %d records (%d events): %s",
+            rule,
+            drop.sum(),
+            len(before - after),
+            RULE_DESCRIPTIONS[rule],
+        )
     return kept.reset_index(drop=True)
 
 
@@ -104,15 +112,20 @@ def _parse_ranges(ranges: dict) -> dict[str, list[tuple[pd.Timestamp, pd.Timesta
         for i, pair in enumerate(ranges[split]):
             key = f"dataset.time_ranges.{split}[{i}]"
             try:
-                start, end = (pd.Timestamp(p, tz="UTC") if pd.Timestamp(p).tzinfo is None else pd.Timestamp(p).tz_convert("UTC") for p in pair)
+                start, end = (
+                    pd.Timestamp(p, tz="UTC") if pd.Timestamp(p).tzinfo is None else pd.Timestamp(p).tz_convert("UTC")
+                    for p in pair
+                )
             except (ValueError, TypeError) as exc:
-                raise ConfigError(f"config key '{key}': cannot parse {pair!r} as [start, end) UTC times: {exc}") from exc
+                raise ConfigError(
+                    f"config key '{key}': cannot parse {pair!r} as [start, end) UTC times: {exc}"
+                ) from exc
             if end <= start:
                 raise ConfigError(f"config key '{key}': end {pair[1]} is not after start {pair[0]}")
             parsed[split].append((start, end))
             flat.append((start, end, key))
     flat.sort()
-    for (s0, e0, k0), (s1, e1, k1) in zip(flat, flat[1:]):
+    for (_, e0, k0), (s1, _, k1) in zip(flat, flat[1:]):
         if s1 < e0:
             raise ConfigError(f"config keys '{k0}' and '{k1}': time ranges overlap; an event must belong to one split")
     return parsed
@@ -161,7 +174,9 @@ def _fixed_months(cfg: dict, present: list[str]) -> dict[str, str]:
     for split in SPLITS:
         for month in cfg[split]:
             if month in fixed and fixed[month] != split:
-                raise ConfigError(f"config key 'dataset.months.{split}': month {month} is also listed under '{fixed[month]}'")
+                raise ConfigError(
+                    f"config key 'dataset.months.{split}': month {month} is also listed under '{fixed[month]}'"
+                )
             if month not in present:
                 raise InputError(
                     f"config key 'dataset.months.{split}': month {month} holds no event (months with events: "
@@ -179,8 +194,9 @@ def _fill(fixed: dict[str, str], order: list[str], need_val: int, need_test: int
     return assignment
 
 
-def _search_months(counts: pd.DataFrame, fixed: dict[str, str], need: tuple[int, int], tries: int,
-                   rng: np.random.Generator) -> dict[str, str] | None:
+def _search_months(
+    counts: pd.DataFrame, fixed: dict[str, str], need: tuple[int, int], tries: int, rng: np.random.Generator
+) -> dict[str, str] | None:
     """Best of ``tries`` seeded assignments of the free months (``None``: none gives every split both classes)."""
     present = sorted(counts.index)
     free = [m for m in present if m not in fixed]
@@ -242,7 +258,12 @@ def month_assignment(events: pd.DataFrame, config: dict, seed: int) -> dict[str,
 def _in_box(events: pd.DataFrame, box: dict) -> pd.Series:
     """Events whose epicentre lies strictly inside the box (degrees)."""
     lat, lon = events["source_latitude_deg"], events["source_longitude_deg"]
-    return (lat > box["min_latitude"]) & (lat < box["max_latitude"]) & (lon > box["min_longitude"]) & (lon < box["max_longitude"])
+    return (
+        (lat > box["min_latitude"])
+        & (lat < box["max_latitude"])
+        & (lon > box["min_longitude"])
+        & (lon < box["max_longitude"])
+    )
 
 
 def choose_held_out_stations(frame: pd.DataFrame, config: dict, seed: int) -> list[str]:
@@ -266,14 +287,18 @@ def choose_held_out_stations(frame: pd.DataFrame, config: dict, seed: int) -> li
                 unknown.append(name)
             chosen |= hits
         if unknown:
-            raise ConfigError(f"config key 'dataset.held_out_stations.list': station(s) {', '.join(unknown)} have no records in the dataset (use NET.STA or STA codes of recorded stations)")
+            raise ConfigError(
+                f"config key 'dataset.held_out_stations.list': station(s) {', '.join(unknown)} have no records in the dataset (use NET.STA or STA codes of recorded stations)"
+            )
         return sorted(chosen)
     count = cfg["count"]
     if count == 0:
         return []
     candidates = sorted(set(ids[frame["split"] == "test"]))
     if count > len(candidates):
-        raise ConfigError(f"config key 'dataset.held_out_stations.count': {count} held-out stations requested but only {len(candidates)} stations recorded a test event")
+        raise ConfigError(
+            f"config key 'dataset.held_out_stations.count': {count} held-out stations requested but only {len(candidates)} stations recorded a test event"
+        )
     rng = np.random.default_rng([seed, STREAM_STATIONS])
     return sorted(rng.choice(candidates, size=count, replace=False).tolist())
 

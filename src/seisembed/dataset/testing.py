@@ -24,7 +24,17 @@ BEFORE_S = 30.0
 AFTER_S = 150.0
 
 
-def synthetic_metadata(n_events: int, n_stations: int = 60, records_per_event: tuple[int, int] = (8, 30), seed: int = 0, year: int = 2014, box_events: int = 3, explosion_share: float = 0.2, rate_hz: float = RATE_HZ, before_s: float = BEFORE_S) -> pd.DataFrame:
+def synthetic_metadata(
+    n_events: int,
+    n_stations: int = 60,
+    records_per_event: tuple[int, int] = (8, 30),
+    seed: int = 0,
+    year: int = 2014,
+    box_events: int = 3,
+    explosion_share: float = 0.2,
+    rate_hz: float = RATE_HZ,
+    before_s: float = BEFORE_S,
+) -> pd.DataFrame:
     """Arrival rows (the catalogue columns) for ``n_events`` events over one year.
 
     The first ``box_events`` events lie in the Rosebud box (45..47 N, -108..-106 E).
@@ -75,7 +85,10 @@ def synthetic_metadata(n_events: int, n_stations: int = 60, records_per_event: t
                 }
             )
     frame = pd.DataFrame(rows, columns=list(ARRIVAL_COLUMNS))
-    frame["trace_name"] = [trace_name(r.source_id, r.station_network_code, r.station_code, r.station_location_code) for r in frame.itertuples()]
+    frame["trace_name"] = [
+        trace_name(r.source_id, r.station_network_code, r.station_code, r.station_location_code)
+        for r in frame.itertuples()
+    ]
     frame["trace_p_arrival_sample"] = int(round(before_s * rate_hz))
     frame["trace_sampling_rate_hz"] = float(rate_hz)
     frame["trace_start_time"] = frame["trace_p_arrival_time"] - pd.Timedelta(seconds=before_s)
@@ -83,7 +96,9 @@ def synthetic_metadata(n_events: int, n_stations: int = 60, records_per_event: t
     return frame
 
 
-def synthetic_windows(n: int, seed: int = 0, n_samples: int = int((BEFORE_S + AFTER_S) * RATE_HZ), p_sample: int = int(BEFORE_S * RATE_HZ)) -> np.ndarray:
+def synthetic_windows(
+    n: int, seed: int = 0, n_samples: int = int((BEFORE_S + AFTER_S) * RATE_HZ), p_sample: int = int(BEFORE_S * RATE_HZ)
+) -> np.ndarray:
     """``n`` seismogram-like float32 windows ``(n, 3, n_samples)``: noise + P and S packets."""
     rng = np.random.default_rng(seed)
     freqs = np.fft.rfftfreq(n_samples, 1 / RATE_HZ)
@@ -96,14 +111,22 @@ def synthetic_windows(n: int, seed: int = 0, n_samples: int = int((BEFORE_S + AF
         signal = np.fft.irfft(np.fft.rfft(rng.standard_normal((m, 3, n_samples))) * shape * (freqs > 1.0), n=n_samples)
         s_delay = rng.uniform(5, 80, (m, 1, 1))
         tp = t - p_sample / RATE_HZ
-        envelope = np.where(tp > 0, np.exp(-np.clip(tp, 0, None) / 8.0), 0.0) + 2.0 * np.where(tp > s_delay, np.exp(-np.clip(tp - s_delay, 0, None) / 15.0), 0.0)
+        envelope = np.where(tp > 0, np.exp(-np.clip(tp, 0, None) / 8.0), 0.0) + 2.0 * np.where(
+            tp > s_delay, np.exp(-np.clip(tp - s_delay, 0, None) / 15.0), 0.0
+        )
         snr = 10 ** rng.uniform(0.3, 2.0, (m, 1, 1))
         amplitude = 10 ** rng.uniform(1, 4, (m, 1, 1))
         out[first : first + m] = (amplitude * (noise + snr * envelope * signal)).astype(np.float32)
     return out
 
 
-def write_partitions(root: str | Path, metadata: pd.DataFrame, seed: int = 0, windows: np.ndarray | None = None, n_samples: int = int((BEFORE_S + AFTER_S) * RATE_HZ)) -> list[str]:
+def write_partitions(
+    root: str | Path,
+    metadata: pd.DataFrame,
+    seed: int = 0,
+    windows: np.ndarray | None = None,
+    n_samples: int = int((BEFORE_S + AFTER_S) * RATE_HZ),
+) -> list[str]:
     """Write the waveform stage's outputs for ``metadata`` under ``root``; return the partition names.
 
     ``windows`` (rows of ``metadata``) default to :func:`synthetic_windows`,
@@ -117,7 +140,16 @@ def write_partitions(root: str | Path, metadata: pd.DataFrame, seed: int = 0, wi
         folder = root / name
         folder.mkdir(parents=True, exist_ok=True)
         part = metadata.iloc[rows].reset_index(drop=True)
-        data = windows[rows] if windows is not None else synthetic_windows(len(rows), seed=seed * 1000 + i, n_samples=n_samples, p_sample=int(metadata["trace_p_arrival_sample"].iloc[0]))
+        data = (
+            windows[rows]
+            if windows is not None
+            else synthetic_windows(
+                len(rows),
+                seed=seed * 1000 + i,
+                n_samples=n_samples,
+                p_sample=int(metadata["trace_p_arrival_sample"].iloc[0]),
+            )
+        )
         np.save(folder / "windows.npy", np.ascontiguousarray(data, dtype=np.float32))
         part.to_parquet(folder / "windows.parquet", index=False)
         qc = part[list(ARRIVAL_COLUMNS)].assign(qc_status="ok", qc_reason="")

@@ -56,7 +56,7 @@ from seisembed.synthetic.subset import select_subset
 
 __all__ = ["SyntheticParams", "calibrate", "run_cli", "select_subset", "synthesize"]
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -70,16 +70,20 @@ def run_cli(args: argparse.Namespace) -> int:
 
     params = SyntheticParams.from_dict(args.params)
     arrivals = read_arrivals(args.arrivals)
-    logger.info("read %d arrivals (%d events) from %s", len(arrivals), arrivals["source_id"].nunique(), args.arrivals)
-    subset = select_subset(arrivals, max_records_per_event=params.max_records_per_event,
-                           max_events=params.max_events, min_records_per_event=params.min_records_per_event,
-                           seed=args.seed)
+    log.info("read %d arrivals (%d events) from %s", len(arrivals), arrivals["source_id"].nunique(), args.arrivals)
+    subset = select_subset(
+        arrivals,
+        max_records_per_event=params.max_records_per_event,
+        max_events=params.max_events,
+        min_records_per_event=params.min_records_per_event,
+        seed=args.seed,
+    )
     summary = synthesize(subset, Path(args.out_dir), params, args.seed)
     if args.calibration:
         result = calibrate(Path(args.out_dir), seed=args.seed, output=Path(args.calibration))
         summary["calibration_pass"] = result["pass"]
         if not result["pass"]:
-            logger.warning("calibration bounds not met: %s", json.dumps(result["checks"]))
+            log.warning("calibration bounds not met: %s", json.dumps(result["checks"]))
         reference = getattr(args, "reference", None)
         if reference:
             compare_with_reference(result, Path(reference), Path(args.calibration))
@@ -95,16 +99,23 @@ def compare_with_reference(result: dict, reference: Path, output: Path, toleranc
     from seisembed.atomic import write_json_atomic
 
     if not reference.is_file():
-        logger.warning("calibration reference %s does not exist; nothing to compare with", reference)
+        log.warning("calibration reference %s does not exist; nothing to compare with", reference)
         return {}
     expected = json.loads(reference.read_text())["values"]
-    differ = {k: {"reference": expected.get(k), "now": v} for k, v in result["values"].items()
-              if expected.get(k) is None or abs(float(v) - float(expected[k])) > tolerance}
+    differ = {
+        k: {"reference": expected.get(k), "now": v}
+        for k, v in result["values"].items()
+        if expected.get(k) is None or abs(float(v) - float(expected[k])) > tolerance
+    }
     comparison = {"reference": str(reference), "tolerance": tolerance, "equal": not differ, "differences": differ}
     if differ:
-        logger.warning("calibration differs from the committed reference %s: %s", reference, json.dumps(differ))
+        log.warning("calibration differs from the committed reference %s: %s", reference, json.dumps(differ))
     else:
-        logger.info("calibration equals the committed reference %s (all %d figures within %g)", reference,
-                    len(result["values"]), tolerance)
+        log.info(
+            "calibration equals the committed reference %s (all %d figures within %g)",
+            reference,
+            len(result["values"]),
+            tolerance,
+        )
     write_json_atomic({**result, "reference_comparison": comparison}, output)
     return comparison

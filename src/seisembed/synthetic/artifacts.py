@@ -33,7 +33,9 @@ class ArtefactDraw:
 def draw_artefacts(rng: np.random.Generator, n_samples: int, fs_hz: float, params: SyntheticParams) -> ArtefactDraw:
     """Draw the pick error (s) and the artefacts of one record (always the same number of draws)."""
     scale = rng.uniform(params.pick_error_scale_min_s, params.pick_error_scale_max_s)
-    err = float(np.clip(scale * rng.standard_t(params.pick_error_df), -params.pick_error_max_s, params.pick_error_max_s))
+    err = float(
+        np.clip(scale * rng.standard_t(params.pick_error_df), -params.pick_error_max_s, params.pick_error_max_s)
+    )
     u = rng.uniform(size=4)
     gap_len = int(rng.uniform(1.0, 20.0) * fs_hz)
     gap_start = int(rng.integers(0, max(1, n_samples - gap_len)))
@@ -55,9 +57,16 @@ def draw_artefacts(rng: np.random.Generator, n_samples: int, fs_hz: float, param
 
 def apply_artefacts(data: np.ndarray, valid: np.ndarray, draw: ArtefactDraw) -> dict:
     """Apply the drawn artefacts in place to ``data`` (3, n) counts and ``valid`` (n,); return flags."""
-    flags = {"artefact_gap": False, "artefact_glitch": False, "artefact_clipped": False,
-             "artefact_dead_channel": False, "artefact_digitizer_clip": False,
-             "gap_start_sample": -1, "gap_samples": 0, "dead_component": -1}
+    flags = {
+        "artefact_gap": False,
+        "artefact_glitch": False,
+        "artefact_clipped": False,
+        "artefact_dead_channel": False,
+        "artefact_digitizer_clip": False,
+        "gap_start_sample": -1,
+        "gap_samples": 0,
+        "dead_component": -1,
+    }
     if draw.glitch is not None:
         comp, at, amp = draw.glitch
         data[comp, at] += amp * float(np.std(data[comp, : max(10, data.shape[1] // 10)]))

@@ -41,7 +41,7 @@ from seisembed.errors import InputError
 from seisembed.synthetic.rng import stream
 from seisembed.synthetic.traveltimes import TravelTimeTable
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 BOUNDS = {
     "a_one_event_two_stations": ("max", 0.25),
@@ -85,7 +85,9 @@ class _Reader:
 
         r = self.truth.iloc[i]
         pick = UTCDateTime(ns=int(r.pick_time_ns))
-        st = self.client.get_waveforms(r.network, r.station, r.location, "BHZ", pick - BEFORE_S - 40, pick + AFTER_S + 40)
+        st = self.client.get_waveforms(
+            r.network, r.station, r.location, "BHZ", pick - BEFORE_S - 40, pick + AFTER_S + 40
+        )
         if len(st) == 0:
             return None
         st.merge(fill_value=0)
@@ -177,8 +179,13 @@ def _features(reader: _Reader, truth: pd.DataFrame, idx: np.ndarray, tt: TravelT
         noise = bb[: int((BEFORE_S - 5) * fs)]
         noise_rms = float(np.sqrt(np.mean(noise**2)))
         sig_rms = float(np.sqrt(np.mean(bb[pick : pick + int(10 * fs)] ** 2)))
-        row = {"i": int(i), "snr": sig_rms / noise_rms if noise_rms > 0 else np.nan,
-               "peak": float(np.max(np.abs(bb))), "noise": noise_rms, "log_p_s": np.nan}
+        row = {
+            "i": int(i),
+            "snr": sig_rms / noise_rms if noise_rms > 0 else np.nan,
+            "peak": float(np.max(np.abs(bb))),
+            "noise": noise_rms,
+            "log_p_s": np.nan,
+        }
         sp = s_minus_p[k]
         if 6.0 <= sp <= 140.0:
             p_win = hf[pick - int(0.5 * fs) : pick + int(min(5.0, sp - 1.0) * fs)]
@@ -191,8 +198,9 @@ def _features(reader: _Reader, truth: pd.DataFrame, idx: np.ndarray, tt: TravelT
     return pd.DataFrame(rows, columns=FEATURE_COLUMNS)
 
 
-def calibrate(out_dir: Path, *, seed: int, n_pairs: int = 400, n_features: int | None = None,
-              output: Path | None = None) -> dict:
+def calibrate(
+    out_dir: Path, *, seed: int, n_pairs: int = 400, n_features: int | None = None, output: Path | None = None
+) -> dict:
     """Measure the calibration figures of the study in ``out_dir``; write JSON to ``output`` if given.
 
     ``n_pairs`` record pairs per correlation category and ``n_features`` records
@@ -213,7 +221,7 @@ def calibrate(out_dir: Path, *, seed: int, n_pairs: int = 400, n_features: int |
     if n_features is not None and len(idx) > n_features:
         idx = np.sort(stream(seed, "calibration", "features").choice(idx, n_features, replace=False))
     feats = _features(reader, truth, idx, TravelTimeTable.load())
-    label = (truth.source_type.to_numpy()[feats["i"].to_numpy(dtype=int)] == "explosion")
+    label = truth.source_type.to_numpy()[feats["i"].to_numpy(dtype=int)] == "explosion"
     values = _figures(cc_values, feats, label)
     checks = _checks(values)
     ps = feats.assign(label=label).dropna(subset=["log_p_s"])
@@ -225,15 +233,18 @@ def calibrate(out_dir: Path, *, seed: int, n_pairs: int = 400, n_features: int |
         "n_pairs": {k: len(v) for k, v in cc_values.items()},
         "n_feature_records": int(len(feats)),
         "n_p_over_s_records": {"explosion": int(ps.label.sum()), "earthquake": int((~ps.label).sum())},
-        "median_log10_p_over_s": {"explosion": round(float(ps[ps.label].log_p_s.median()), 3) if ps.label.any() else None,
-                                  "earthquake": round(float(ps[~ps.label].log_p_s.median()), 3) if (~ps.label).any() else None},
-        "records": int(len(truth)), "events": int(truth.source_id.nunique()),
+        "median_log10_p_over_s": {
+            "explosion": round(float(ps[ps.label].log_p_s.median()), 3) if ps.label.any() else None,
+            "earthquake": round(float(ps[~ps.label].log_p_s.median()), 3) if (~ps.label).any() else None,
+        },
+        "records": int(len(truth)),
+        "events": int(truth.source_id.nunique()),
         "explosion_records": int((truth.source_type == "explosion").sum()),
         "seed": int(seed),
         "study": json.loads((out_dir / "params.json").read_text()) if (out_dir / "params.json").is_file() else None,
         "definitions": __doc__.split("\n\n", 1)[1].strip(),
     }
-    logger.info("calibration: %s pass=%s", result["values"], result["pass"])
+    log.info("calibration: %s pass=%s", result["values"], result["pass"])
     if output is not None:
         write_json_atomic(result, output)
     return result
@@ -255,6 +266,7 @@ def _correlations(reader: _Reader, pairs: dict[str, list[tuple[int, int]]]) -> d
 
 def _figures(cc_values: dict[str, list[float]], feats: pd.DataFrame, label: np.ndarray) -> dict[str, float]:
     """The figures of :data:`BOUNDS`: median correlations and single-feature AUCs (NaN when not measurable)."""
+
     def median(name: str) -> float:
         return float(np.nanmedian(cc_values[name])) if cc_values[name] else float("nan")
 

@@ -32,7 +32,7 @@ from seisembed.synthetic.rng import stream
 from seisembed.synthetic.traveltimes import TravelTimeTable
 from seisembed.synthetic.writers import NS, SDSWriter, write_quakeml, write_stationxml
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 VP_OVER_VS = 1.73
 RG_VELOCITY_KM_S = 3.0
@@ -55,35 +55,56 @@ def prepare_arrivals(arrivals: pd.DataFrame, params: SyntheticParams) -> pd.Data
     df = arrivals.loc[:, list(ARRIVAL_COLUMNS)].copy()
     for col in ("source_origin_time", "trace_p_arrival_time"):
         df[col] = pd.to_datetime(df[col], utc=True).dt.as_unit("ns")
-    for col in ("source_id", "station_network_code", "station_code", "station_location_code",
-                "source_magnitude_type", "source_type_raw", "trace_phase"):
+    for col in (
+        "source_id",
+        "station_network_code",
+        "station_code",
+        "station_location_code",
+        "source_magnitude_type",
+        "source_type_raw",
+        "trace_phase",
+    ):
         df[col] = df[col].fillna("").astype(str)
     bad = ~df["source_type"].isin(["earthquake", "explosion"])
     if bad.any():
         row = df[bad].iloc[0]
         raise InputError(f"event {row.source_id}: source_type {row.source_type!r} is not earthquake|explosion")
-    for col in ("station_latitude_deg", "station_longitude_deg", "source_latitude_deg", "source_longitude_deg",
-                "path_ep_distance_deg", "path_ep_distance_km", "path_back_azimuth_deg",
-                "source_origin_time", "trace_p_arrival_time"):
+    for col in (
+        "station_latitude_deg",
+        "station_longitude_deg",
+        "source_latitude_deg",
+        "source_longitude_deg",
+        "path_ep_distance_deg",
+        "path_ep_distance_km",
+        "path_back_azimuth_deg",
+        "source_origin_time",
+        "trace_p_arrival_time",
+    ):
         if df[col].isna().any():
             row = df[df[col].isna()].iloc[0]
-            raise InputError(f"event {row.source_id} station {row.station_network_code}.{row.station_code}: "
-                             f"column {col} is missing ({int(df[col].isna().sum())} row(s))")
+            raise InputError(
+                f"event {row.source_id} station {row.station_network_code}.{row.station_code}: "
+                f"column {col} is missing ({int(df[col].isna().sum())} row(s))"
+            )
     df["station_elevation_m"] = df["station_elevation_m"].fillna(0.0)
     n_default = int(df["source_magnitude"].isna().sum())
     if n_default:
-        logger.info("%d records without magnitude use default_magnitude=%.1f", n_default, params.default_magnitude)
+        log.info("%d records without magnitude use default_magnitude=%.1f", n_default, params.default_magnitude)
     p_ns = df["trace_p_arrival_time"].astype("int64").to_numpy()
     dt_ns = int(round(NS / params.sampling_rate_hz))
     df["record_start_ns"] = (p_ns - int(round(params.record_before_s * NS))) // dt_ns * dt_ns
     dup = df.duplicated(["source_id", "station_network_code", "station_code", "station_location_code"])
     if dup.any():
         row = df[dup].iloc[0]
-        raise InputError(f"arrivals table has {int(dup.sum())} repeated (event, station) row(s), e.g. event {row.source_id} "
-                         f"station {row.station_network_code}.{row.station_code}.{row.station_location_code}; "
-                         "one row per (source_id, network, station, location) is expected")
-    return df.sort_values(["station_network_code", "station_code", "station_location_code", "record_start_ns",
-                           "source_id"], kind="mergesort").reset_index(drop=True)
+        raise InputError(
+            f"arrivals table has {int(dup.sum())} repeated (event, station) row(s), e.g. event {row.source_id} "
+            f"station {row.station_network_code}.{row.station_code}.{row.station_location_code}; "
+            "one row per (source_id, network, station, location) is expected"
+        )
+    return df.sort_values(
+        ["station_network_code", "station_code", "station_location_code", "record_start_ns", "source_id"],
+        kind="mergesort",
+    ).reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -113,8 +134,10 @@ def _azimuth_deg(lat1, lon1, lat2, lon2) -> float:
     ``resources/synthetic/calibration.json``).
     """
     p1, p2, dl = np.radians(lat1), np.radians(lat2), np.radians(lon2 - lon1)
-    return float(np.degrees(np.arctan2(np.sin(dl) * np.cos(p2),
-                                       np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl))) % 360.0)
+    return float(
+        np.degrees(np.arctan2(np.sin(dl) * np.cos(p2), np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)))
+        % 360.0
+    )
 
 
 class Synthesizer:
@@ -181,7 +204,12 @@ class Synthesizer:
         is consumed in a fixed order (radiation, noise, SNR, artefacts, noise seed)
         so that every record gets the same draws whatever the batch.
         """
-        sid, net, sta, loc = row["source_id"], row["station_network_code"], row["station_code"], row["station_location_code"]
+        sid, net, sta, loc = (
+            row["source_id"],
+            row["station_network_code"],
+            row["station_code"],
+            row["station_location_code"],
+        )
         skey = f"{net}.{sta}.{loc}"
         src = self.event_source(row)
         st = self.station_terms(skey)
@@ -193,13 +221,27 @@ class Synthesizer:
         draws = self._record_draws(row, rng, geo.dist_km)
         s_over_p = float(np.linalg.norm(dir_s) / max(np.linalg.norm(dir_p), 1e-6))
         truth = self._truth(row, src, st, geo, draws, s_over_p)
-        return {"truth": truth, "artefacts": draws["artefacts"], "src": src, "st": st, "travel_p": geo.travel_p_s,
-                "mid_lon": 0.5 * (row["source_longitude_deg"] + row["station_longitude_deg"]),
-                "level": draws["level"], "micro_db": draws["micro_db"], "micro_hz": draws["micro_hz"], "snr": draws["snr"],
-                "s_over_p": s_over_p, "noise_seed": draws["noise_seed"], "frac_s": frac_s, "t_on_p": geo.t_on_p_s,
-                "key": (net, sta, loc), "channels": site.channel_codes(st), "start_ns": int(row["record_start_ns"])}
+        return {
+            "truth": truth,
+            "artefacts": draws["artefacts"],
+            "src": src,
+            "st": st,
+            "travel_p": geo.travel_p_s,
+            "mid_lon": 0.5 * (row["source_longitude_deg"] + row["station_longitude_deg"]),
+            "level": draws["level"],
+            "micro_db": draws["micro_db"],
+            "micro_hz": draws["micro_hz"],
+            "snr": draws["snr"],
+            "s_over_p": s_over_p,
+            "noise_seed": draws["noise_seed"],
+            "frac_s": frac_s,
+            "t_on_p": geo.t_on_p_s,
+            "key": (net, sta, loc),
+            "channels": site.channel_codes(st),
+            "start_ns": int(row["record_start_ns"]),
+        }
 
-    def _record_geometry(self, row: dict, src: sources.EventSource) -> "_RecordGeometry":
+    def _record_geometry(self, row: dict, src: sources.EventSource) -> _RecordGeometry:
         """Onset times (s from the record start), travel time (s), azimuth (deg) and ray angles of one record."""
         dist_deg, dist_km = float(row["path_ep_distance_deg"]), float(row["path_ep_distance_km"])
         tt = {k: float(v) for k, v in self.tt.lookup(dist_deg, src.depth_km).items()}
@@ -207,18 +249,30 @@ class Synthesizer:
         t_on_p = (p_ns - row["record_start_ns"]) / NS
         travel_p = max((p_ns - pd.Timestamp(row["source_origin_time"]).value) / NS, 0.5)
         t_on_s = t_on_p + max(tt["ts_s"] - tt["tp_s"], 0.0)
-        az = _azimuth_deg(row["source_latitude_deg"], row["source_longitude_deg"],
-                          row["station_latitude_deg"], row["station_longitude_deg"])
+        az = _azimuth_deg(
+            row["source_latitude_deg"],
+            row["source_longitude_deg"],
+            row["station_latitude_deg"],
+            row["station_longitude_deg"],
+        )
         prop = np.radians((float(row["path_back_azimuth_deg"]) + 180.0) % 360.0)
         inc_p = np.radians(tt["incidence_p_deg"])
         return _RecordGeometry(
-            dist_deg=dist_deg, dist_km=dist_km, tt=tt, p_ns=p_ns, t_on_p_s=t_on_p, travel_p_s=travel_p,
-            t_on_s_s=t_on_s, azimuth_deg=az,
-            radial=np.array([0.0, np.cos(prop), np.sin(prop)]), transverse=np.array([0.0, -np.sin(prop), np.cos(prop)]),
-            inc_p_rad=inc_p, inc_s_rad=np.arcsin(np.clip(np.sin(inc_p) / VP_OVER_VS, -1, 1)),
+            dist_deg=dist_deg,
+            dist_km=dist_km,
+            tt=tt,
+            p_ns=p_ns,
+            t_on_p_s=t_on_p,
+            travel_p_s=travel_p,
+            t_on_s_s=t_on_s,
+            azimuth_deg=az,
+            radial=np.array([0.0, np.cos(prop), np.sin(prop)]),
+            transverse=np.array([0.0, -np.sin(prop), np.cos(prop)]),
+            inc_p_rad=inc_p,
+            inc_s_rad=np.arcsin(np.clip(np.sin(inc_p) / VP_OVER_VS, -1, 1)),
         )
 
-    def _radiation(self, src: sources.EventSource, geo: "_RecordGeometry", rng: np.random.Generator) -> tuple:
+    def _radiation(self, src: sources.EventSource, geo: _RecordGeometry, rng: np.random.Generator) -> tuple:
         """P, SV, SH radiation coefficients (dimensionless); one uniform draw from ``rng`` for either class."""
         if src.is_explosion:
             psi = rng.uniform(0, 2 * np.pi)
@@ -228,11 +282,22 @@ class Synthesizer:
         rp0, rsv0, rsh0 = sources.radiation(src.strike_deg, src.dip_deg, src.rake_deg, az, tt["takeoff_p_deg"])
         _, rsv0, rsh0 = sources.radiation(src.strike_deg, src.dip_deg, src.rake_deg, az, tt["takeoff_s_deg"])
         w = self.blend_weight
-        return (sources.blend(rp0, sources.RP_AVG, w), sources.blend(rsv0, sources.RS_AVG / np.sqrt(2), w),
-                sources.blend(rsh0, sources.RS_AVG / np.sqrt(2), w))
+        return (
+            sources.blend(rp0, sources.RP_AVG, w),
+            sources.blend(rsv0, sources.RS_AVG / np.sqrt(2), w),
+            sources.blend(rsh0, sources.RS_AVG / np.sqrt(2), w),
+        )
 
-    def _place_arrivals(self, row: dict, skey: str, src: sources.EventSource, st: site.StationTerms,
-                        geo: "_RecordGeometry", radiation: tuple, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    def _place_arrivals(
+        self,
+        row: dict,
+        skey: str,
+        src: sources.EventSource,
+        st: site.StationTerms,
+        geo: _RecordGeometry,
+        radiation: tuple,
+        spikes: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, float]:
         """Put direct P, S, Rg and the scattered arrivals into ``spikes``; return (P, S direction, fraction s)."""
         p = self.p
         rp, rsv, rsh = radiation
@@ -275,31 +340,55 @@ class Synthesizer:
         snr = p.snr_median * 10 ** (p.snr_sigma_log10 * rng.standard_normal() + p.snr_magnitude_distance_weight * q)
         draw = artifacts.draw_artefacts(rng, self.n, self.fs, p)
         noise_seed = int(rng.integers(0, 2**63 - 1))
-        return {"level": level, "micro_db": micro_db, "micro_hz": micro_hz, "magnitude": mag, "snr": snr,
-                "artefacts": draw, "noise_seed": noise_seed}
+        return {
+            "level": level,
+            "micro_db": micro_db,
+            "micro_hz": micro_hz,
+            "magnitude": mag,
+            "snr": snr,
+            "artefacts": draw,
+            "noise_seed": noise_seed,
+        }
 
     @staticmethod
-    def _truth(row: dict, src: sources.EventSource, st: site.StationTerms, geo: "_RecordGeometry",
-               draws: dict, s_over_p: float) -> dict:
+    def _truth(
+        row: dict, src: sources.EventSource, st: site.StationTerms, geo: _RecordGeometry, draws: dict, s_over_p: float
+    ) -> dict:
         """The record's row of ``truth.parquet`` (times in ns, angles in deg, distances in deg/km)."""
         draw = draws["artefacts"]
         p_ns = geo.p_ns
         return {
-            "source_id": row["source_id"], "source_latitude_deg": float(row["source_latitude_deg"]),
-            "source_longitude_deg": float(row["source_longitude_deg"]), "source_depth_km": float(row["source_depth_km"]),
-            "network": row["station_network_code"], "station": row["station_code"], "location": row["station_location_code"],
-            "channels": ",".join(site.channel_codes(st)), "source_type": row["source_type"],
-            "record_start_ns": int(row["record_start_ns"]), "onset_time_ns": int(p_ns),
-            "pick_time_ns": int(p_ns + int(round(draw.pick_error_s * NS))), "pick_error_s": draw.pick_error_s,
+            "source_id": row["source_id"],
+            "source_latitude_deg": float(row["source_latitude_deg"]),
+            "source_longitude_deg": float(row["source_longitude_deg"]),
+            "source_depth_km": float(row["source_depth_km"]),
+            "network": row["station_network_code"],
+            "station": row["station_code"],
+            "location": row["station_location_code"],
+            "channels": ",".join(site.channel_codes(st)),
+            "source_type": row["source_type"],
+            "record_start_ns": int(row["record_start_ns"]),
+            "onset_time_ns": int(p_ns),
+            "pick_time_ns": int(p_ns + int(round(draw.pick_error_s * NS))),
+            "pick_error_s": draw.pick_error_s,
             "s_onset_time_ns": int(p_ns + round((geo.t_on_s_s - geo.t_on_p_s) * NS)),
-            "trace_phase": row["trace_phase"], "path_ep_distance_deg": geo.dist_deg, "path_ep_distance_km": geo.dist_km,
-            "azimuth_deg": geo.azimuth_deg, "noise_level": draws["level"], "microseism_db": draws["micro_db"],
+            "trace_phase": row["trace_phase"],
+            "path_ep_distance_deg": geo.dist_deg,
+            "path_ep_distance_km": geo.dist_km,
+            "azimuth_deg": geo.azimuth_deg,
+            "noise_level": draws["level"],
+            "microseism_db": draws["micro_db"],
             "snr_target": draws["snr"],
-            "s_to_p_log10": float(np.log10(max(s_over_p, 1e-6))), "source_s_to_p_log10": src.s_to_p_log10,
+            "s_to_p_log10": float(np.log10(max(s_over_p, 1e-6))),
+            "source_s_to_p_log10": src.s_to_p_log10,
             "class_s_to_p_log10": src.class_s_to_p_log10,
-            "magnitude_used": draws["magnitude"], "true_depth_km": src.depth_km, "fc_p_hz": src.fc_p_hz,
-            "h1_azimuth_deg": st.h1_azimuth_deg, "misorientation_deg": st.misorientation_deg,
-            "bh12": st.bh12, "kappa_s": st.kappa_s,
+            "magnitude_used": draws["magnitude"],
+            "true_depth_km": src.depth_km,
+            "fc_p_hz": src.fc_p_hz,
+            "h1_azimuth_deg": st.h1_azimuth_deg,
+            "misorientation_deg": st.misorientation_deg,
+            "bh12": st.bh12,
+            "kappa_s": st.kappa_s,
         }
 
     def _place(self, out: np.ndarray, times_s: np.ndarray, amps: np.ndarray) -> None:
@@ -316,7 +405,11 @@ class Synthesizer:
     def _record_spectrum(self, m: dict, spec: np.ndarray, fspec: np.ndarray) -> np.ndarray:
         """Counts spectrum (3, nf) of one record: (source x path x attenuation x site) scaled to its SNR + noise."""
         src, st, f = m["src"], m["st"], self.freqs
-        common = fspec * scattering.attenuation(f, m["travel_p"], m["mid_lon"], st.kappa_s, self.p) * site.site_response(st, f)
+        common = (
+            fspec
+            * scattering.attenuation(f, m["travel_p"], m["mid_lon"], st.kappa_s, self.p)
+            * site.site_response(st, f)
+        )
         sp = sources.source_spectrum(src, f, "P") * common
         ss = sources.source_spectrum(src, f, "S") * common * sources.class_s_to_p_factor(src, f, self.p)
         shift = np.exp(-2j * np.pi * f * m["frac_s"])
@@ -351,8 +444,10 @@ def synthesize(arrivals: pd.DataFrame, out_dir: Path, params: dict | SyntheticPa
     out_dir = Path(out_dir)
     table = prepare_arrivals(arrivals, p)
     if table.empty:
-        raise InputError("the arrivals table has no rows: nothing to synthesize (check the subset settings "
-                         "synthetic.max_events / synthetic.min_records_per_event and the arrivals file)")
+        raise InputError(
+            "the arrivals table has no rows: nothing to synthesize (check the subset settings "
+            "synthetic.max_events / synthetic.min_records_per_event and the arrivals file)"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     synth = Synthesizer(p, seed)
     writer = SDSWriter(out_dir / "sds", p.sampling_rate_hz)
@@ -369,14 +464,17 @@ def synthesize(arrivals: pd.DataFrame, out_dir: Path, params: dict | SyntheticPa
     write_quakeml(events, truth, out_dir / "events.xml")
     _write_params(out_dir / "params.json", p, seed)
     summary = {
-        "records": int(len(truth)), "events": int(truth["source_id"].nunique()),
-        "stations": int(len(stations)), "explosion_records": int((truth["source_type"] == "explosion").sum()),
-        "seconds": round(seconds, 2), "records_per_s": round(len(truth) / max(seconds, 1e-9), 1),
+        "records": int(len(truth)),
+        "events": int(truth["source_id"].nunique()),
+        "stations": int(len(stations)),
+        "explosion_records": int((truth["source_type"] == "explosion").sum()),
+        "seconds": round(seconds, 2),
+        "records_per_s": round(len(truth) / max(seconds, 1e-9), 1),
         "sds_files": len(writer.files),
         "artefacts": {k: int(truth[k].sum()) for k in truth.columns if k.startswith("artefact_")},
         "bh12_stations": int(sum(t.bh12 for t in synth.stations.values())),
     }
-    logger.info("synthetic study written to %s: %s", out_dir, summary)
+    log.info("synthetic study written to %s: %s", out_dir, summary)
     return summary
 
 
@@ -398,13 +496,17 @@ def _synthesize_records(table: pd.DataFrame, synth: Synthesizer, writer: SDSWrit
         now = time.perf_counter()
         if now - last_log > 10.0 or start + batch_size >= len(table):
             done = min(start + batch_size, len(table))
-            logger.info("synthesized %d/%d records (%.1f records/s)", done, len(table), done / (now - t0))
+            log.info("synthesized %d/%d records (%.1f records/s)", done, len(table), done / (now - t0))
             last_log = now
     writer.flush()
     stale = writer.remove_stale()
     if stale:
-        logger.warning("removed %d miniSEED day file(s) of an earlier run from %s", stale, writer.root)
-    return pd.concat(truth_parts, ignore_index=True).sort_values(["source_id", "network", "station", "location"]).reset_index(drop=True)
+        log.warning("removed %d miniSEED day file(s) of an earlier run from %s", stale, writer.root)
+    return (
+        pd.concat(truth_parts, ignore_index=True)
+        .sort_values(["source_id", "network", "station", "location"])
+        .reset_index(drop=True)
+    )
 
 
 def _write_params(path: Path, params: SyntheticParams, seed: int) -> None:
@@ -416,8 +518,9 @@ def _write_params(path: Path, params: SyntheticParams, seed: int) -> None:
     from seisembed.provenance import provenance
 
     record = {"seed": int(seed), "params": params.as_dict()}
-    record["provenance"] = {k: v for k, v in provenance({"synthetic": record["params"], "seed": record["seed"]}).items()
-                            if k != "config"}  # the config is the record itself
+    record["provenance"] = {
+        k: v for k, v in provenance({"synthetic": record["params"], "seed": record["seed"]}).items() if k != "config"
+    }  # the config is the record itself
     write_json_atomic(record, path)
 
 
@@ -428,9 +531,17 @@ def _station_table(table: pd.DataFrame, synth: Synthesizer) -> pd.DataFrame:
     for r in st.itertuples(index=False):
         key = f"{r.station_network_code}.{r.station_code}.{r.station_location_code}"
         terms = synth.station_terms(key)
-        rows.append({"network": r.station_network_code, "station": r.station_code,
-                     "location": r.station_location_code, "latitude": float(r.station_latitude_deg),
-                     "longitude": float(r.station_longitude_deg), "elevation_m": float(r.station_elevation_m),
-                     "channels": site.channel_codes(terms), "h1_azimuth_deg": terms.h1_azimuth_deg,
-                     "start_date": "2000-01-01T00:00:00"})
+        rows.append(
+            {
+                "network": r.station_network_code,
+                "station": r.station_code,
+                "location": r.station_location_code,
+                "latitude": float(r.station_latitude_deg),
+                "longitude": float(r.station_longitude_deg),
+                "elevation_m": float(r.station_elevation_m),
+                "channels": site.channel_codes(terms),
+                "h1_azimuth_deg": terms.h1_azimuth_deg,
+                "start_date": "2000-01-01T00:00:00",
+            }
+        )
     return pd.DataFrame(rows)

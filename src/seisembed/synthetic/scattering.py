@@ -91,7 +91,12 @@ class ScattererCache:
 
 
 def coda_spikes(
-    cache: ScattererCache, station: str, xy_km: np.ndarray, phase: str, travel_time_s: float, params: SyntheticParams,
+    cache: ScattererCache,
+    station: str,
+    xy_km: np.ndarray,
+    phase: str,
+    travel_time_s: float,
+    params: SyntheticParams,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Scattered arrivals of one record and phase: delays after onset (s), ZNE amplitudes (K*4, 3).
 
@@ -100,7 +105,7 @@ def coda_spikes(
     """
     delays, amps = [], []
     s_path = 0.0
-    qc = params.coda_q0 * params.coda_reference_hz ** params.coda_q_exponent
+    qc = params.coda_q0 * params.coda_reference_hz**params.coda_q_exponent
     decay = np.pi * params.coda_reference_hz / qc
     t_ph = max(travel_time_s, 1.0)
     for node, w, off in node_weights(xy_km, params.tile_km):
@@ -119,8 +124,9 @@ def coda_spikes(
     return delays_a, amps_a, s_path
 
 
-def attenuation(freqs_hz: np.ndarray, travel_time_s: float, mid_longitude_deg: float, kappa_s: float,
-                params: SyntheticParams) -> np.ndarray:
+def attenuation(
+    freqs_hz: np.ndarray, travel_time_s: float, mid_longitude_deg: float, kappa_s: float, params: SyntheticParams
+) -> np.ndarray:
     """Anelastic attenuation exp(-pi f t / Q(f)) (Q of P waves, region by path midpoint) times kappa."""
     if mid_longitude_deg < params.q_boundary_longitude_deg:
         q0, eta = params.q_west, params.q_west_exponent

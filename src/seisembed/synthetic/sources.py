@@ -97,7 +97,9 @@ def _subevents(rng: np.random.Generator, fc_s: float, params: SyntheticParams) -
     return t, a
 
 
-def _ripple_fire(rng: np.random.Generator, row: dict, params: SyntheticParams, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _ripple_fire(
+    rng: np.random.Generator, row: dict, params: SyntheticParams, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Ripple-fired blast: holes in rows (``ripple_holes_per_row``) fired at a per-mine delay (s) with jitter.
 
     A mine (a 20 km cell of the event position) keeps its blast design (number of
@@ -127,18 +129,24 @@ def radiation(strike_deg, dip_deg, rake_deg, azimuth_deg, takeoff_deg):
     """Double-couple P, SV, SH radiation (Aki & Richards eq. 4.89); arrays broadcast."""
     phi = np.radians(np.asarray(azimuth_deg) - strike_deg)
     d, lam, i = np.radians(dip_deg), np.radians(rake_deg), np.radians(takeoff_deg)
-    rp = (np.cos(lam) * np.sin(d) * np.sin(i) ** 2 * np.sin(2 * phi)
-          - np.cos(lam) * np.cos(d) * np.sin(2 * i) * np.cos(phi)
-          + np.sin(lam) * np.sin(2 * d) * (np.cos(i) ** 2 - np.sin(i) ** 2 * np.sin(phi) ** 2)
-          + np.sin(lam) * np.cos(2 * d) * np.sin(2 * i) * np.sin(phi))
-    rsv = (np.sin(lam) * np.cos(2 * d) * np.cos(2 * i) * np.sin(phi)
-           - np.cos(lam) * np.cos(d) * np.cos(2 * i) * np.cos(phi)
-           + 0.5 * np.cos(lam) * np.sin(d) * np.sin(2 * i) * np.sin(2 * phi)
-           - 0.5 * np.sin(lam) * np.sin(2 * d) * np.sin(2 * i) * (1 + np.sin(phi) ** 2))
-    rsh = (np.cos(lam) * np.cos(d) * np.cos(i) * np.sin(phi)
-           + np.cos(lam) * np.sin(d) * np.sin(i) * np.cos(2 * phi)
-           + np.sin(lam) * np.cos(2 * d) * np.cos(i) * np.cos(phi)
-           - 0.5 * np.sin(lam) * np.sin(2 * d) * np.sin(i) * np.sin(2 * phi))
+    rp = (
+        np.cos(lam) * np.sin(d) * np.sin(i) ** 2 * np.sin(2 * phi)
+        - np.cos(lam) * np.cos(d) * np.sin(2 * i) * np.cos(phi)
+        + np.sin(lam) * np.sin(2 * d) * (np.cos(i) ** 2 - np.sin(i) ** 2 * np.sin(phi) ** 2)
+        + np.sin(lam) * np.cos(2 * d) * np.sin(2 * i) * np.sin(phi)
+    )
+    rsv = (
+        np.sin(lam) * np.cos(2 * d) * np.cos(2 * i) * np.sin(phi)
+        - np.cos(lam) * np.cos(d) * np.cos(2 * i) * np.cos(phi)
+        + 0.5 * np.cos(lam) * np.sin(d) * np.sin(2 * i) * np.sin(2 * phi)
+        - 0.5 * np.sin(lam) * np.sin(2 * d) * np.sin(2 * i) * (1 + np.sin(phi) ** 2)
+    )
+    rsh = (
+        np.cos(lam) * np.cos(d) * np.cos(i) * np.sin(phi)
+        + np.cos(lam) * np.sin(d) * np.sin(i) * np.cos(2 * phi)
+        + np.sin(lam) * np.cos(2 * d) * np.cos(i) * np.cos(phi)
+        - 0.5 * np.sin(lam) * np.sin(2 * d) * np.sin(i) * np.sin(2 * phi)
+    )
     return rp, rsv, rsh
 
 

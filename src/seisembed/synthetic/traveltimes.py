@@ -19,7 +19,7 @@ import numpy as np
 
 from seisembed.atomic import atomic_path
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 TABLE_NAME = "iasp91_table.npz"
 #: grid: epicentral distance (deg) and source depth (km)
@@ -70,7 +70,7 @@ class TravelTimeTable:
     data: dict
 
     @classmethod
-    def load(cls, cache_dir: str | Path | None = None) -> "TravelTimeTable":
+    def load(cls, cache_dir: str | Path | None = None) -> TravelTimeTable:
         """Load the shipped table, else a cached one, else build and cache it."""
         candidates = [Path(__file__).with_name(TABLE_NAME)]
         if cache_dir:
@@ -79,7 +79,7 @@ class TravelTimeTable:
             if path.is_file():
                 with np.load(path) as npz:
                     return cls({k: npz[k] for k in npz.files})
-        logger.info("tabulating iasp91 travel times with obspy.taup (one-off, ~1 min)")
+        log.info("tabulating iasp91 travel times with obspy.taup (one-off, ~1 min)")
         data = build_table()
         if cache_dir:
             _save_atomic(Path(cache_dir) / TABLE_NAME, data)
@@ -95,8 +95,10 @@ class TravelTimeTable:
         for name in FIELDS:
             t = self.data[name]
             result[name] = (
-                t[xi, yi] * (1 - xf) * (1 - yf) + t[xi + 1, yi] * xf * (1 - yf)
-                + t[xi, yi + 1] * (1 - xf) * yf + t[xi + 1, yi + 1] * xf * yf
+                t[xi, yi] * (1 - xf) * (1 - yf)
+                + t[xi + 1, yi] * xf * (1 - yf)
+                + t[xi, yi + 1] * (1 - xf) * yf
+                + t[xi + 1, yi + 1] * xf * yf
             )
         return result
 

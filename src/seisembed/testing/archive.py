@@ -42,22 +42,46 @@ class StationSpec:
         return [(0.0, -90.0), (self.h1_azimuth_deg % 360.0, 0.0), ((self.h1_azimuth_deg + 90.0) % 360.0, 0.0)]
 
 
-def make_inventory(stations: list[StationSpec], start: UTCDateTime = UTCDateTime(2000, 1, 1)) -> Inventory:
+ARCHIVE_START = UTCDateTime(2000, 1, 1)
+MONTH_START = UTCDateTime(2014, 3, 2, 6)
+
+
+def make_inventory(stations: list[StationSpec], start: UTCDateTime = ARCHIVE_START) -> Inventory:
     """A channel-level StationXML inventory for ``stations``."""
     networks: dict[str, Network] = {}
     for spec in stations:
-        chans = [Channel(code=code, location_code=spec.location, latitude=spec.latitude, longitude=spec.longitude,
-                         elevation=100.0, depth=0.0, azimuth=az, dip=dip, sample_rate=spec.sampling_rate_hz,
-                         start_date=start)
-                 for code, (az, dip) in zip(spec.channels, spec.orientations())]
+        chans = [
+            Channel(
+                code=code,
+                location_code=spec.location,
+                latitude=spec.latitude,
+                longitude=spec.longitude,
+                elevation=100.0,
+                depth=0.0,
+                azimuth=az,
+                dip=dip,
+                sample_rate=spec.sampling_rate_hz,
+                start_date=start,
+            )
+            for code, (az, dip) in zip(spec.channels, spec.orientations())
+        ]
         net = networks.setdefault(spec.network, Network(code=spec.network, stations=[], start_date=start))
         existing = [s for s in net.stations if s.code == spec.station]
         if existing:
             existing[0].channels.extend(chans)
         else:
-            net.stations.append(Station(code=spec.station, latitude=spec.latitude, longitude=spec.longitude,
-                                        elevation=100.0, channels=chans, start_date=start,
-                                        creation_date=start, site=Site(name=spec.station)))
+            net.stations.append(
+                Station(
+                    code=spec.station,
+                    latitude=spec.latitude,
+                    longitude=spec.longitude,
+                    elevation=100.0,
+                    channels=chans,
+                    start_date=start,
+                    creation_date=start,
+                    site=Site(name=spec.station),
+                )
+            )
     return Inventory(networks=list(networks.values()), source="seisembed.testing")
 
 
@@ -84,8 +108,9 @@ def project(motion: np.ndarray, spec: StationSpec) -> np.ndarray:
     return np.vstack(out)
 
 
-def make_records(spec: StationSpec, p_time: UTCDateTime, seed: int, before_s: float = 80.0,
-                 after_s: float = 220.0) -> tuple[Stream, np.ndarray]:
+def make_records(
+    spec: StationSpec, p_time: UTCDateTime, seed: int, before_s: float = 80.0, after_s: float = 220.0
+) -> tuple[Stream, np.ndarray]:
     """Raw int32 records of one arrival at ``spec`` plus the true Z, N, E motion (float)."""
     rate = spec.sampling_rate_hz
     start = UTCDateTime(ns=int(round((p_time - before_s).ns * rate / 1e9) / rate * 1e9))
@@ -95,9 +120,19 @@ def make_records(spec: StationSpec, p_time: UTCDateTime, seed: int, before_s: fl
     data = project(motion, spec)
     st = Stream()
     for code, row in zip(spec.channels, data):
-        st.append(Trace(np.round(row).astype(np.int32), header={
-            "network": spec.network, "station": spec.station, "location": spec.location, "channel": code,
-            "sampling_rate": rate, "starttime": start}))
+        st.append(
+            Trace(
+                np.round(row).astype(np.int32),
+                header={
+                    "network": spec.network,
+                    "station": spec.station,
+                    "location": spec.location,
+                    "channel": code,
+                    "sampling_rate": rate,
+                    "starttime": start,
+                },
+            )
+        )
     return st, motion
 
 
@@ -108,8 +143,14 @@ def write_sds(stream: Stream, root: str | Path, encoding: str = "STEIM2") -> lis
     for tr in stream:
         s = tr.stats
         day = s.starttime
-        path = (root / f"{day.year}" / s.network / s.station / f"{s.channel}.D"
-                / f"{s.network}.{s.station}.{s.location}.{s.channel}.D.{day.year}.{day.julday:03d}")
+        path = (
+            root
+            / f"{day.year}"
+            / s.network
+            / s.station
+            / f"{s.channel}.D"
+            / f"{s.network}.{s.station}.{s.location}.{s.channel}.D.{day.year}.{day.julday:03d}"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         enc = encoding if tr.data.dtype == np.int32 else "FLOAT64"
         with open(path, "ab") as fh:
@@ -118,20 +159,31 @@ def write_sds(stream: Stream, root: str | Path, encoding: str = "STEIM2") -> lis
     return written
 
 
-def arrival_row(source_id: str, origin: UTCDateTime, p_time: UTCDateTime, spec: StationSpec,
-                location: str | None = None) -> dict:
+def arrival_row(
+    source_id: str, origin: UTCDateTime, p_time: UTCDateTime, spec: StationSpec, location: str | None = None
+) -> dict:
     """One arrivals-table row (ARRIVAL_COLUMNS) for ``spec`` at ``p_time``."""
     return {
         "source_id": source_id,
         "source_origin_time": pd.Timestamp(origin.ns, unit="ns", tz="UTC"),
-        "source_latitude_deg": 38.0, "source_longitude_deg": -99.0, "source_depth_km": 5.0,
-        "source_magnitude": 3.0, "source_magnitude_type": "ML", "source_type": "earthquake",
-        "source_type_raw": "ke", "station_network_code": spec.network, "station_code": spec.station,
+        "source_latitude_deg": 38.0,
+        "source_longitude_deg": -99.0,
+        "source_depth_km": 5.0,
+        "source_magnitude": 3.0,
+        "source_magnitude_type": "ML",
+        "source_type": "earthquake",
+        "source_type_raw": "ke",
+        "station_network_code": spec.network,
+        "station_code": spec.station,
         "station_location_code": spec.location if location is None else location,
-        "station_latitude_deg": spec.latitude, "station_longitude_deg": spec.longitude,
-        "station_elevation_m": 100.0, "trace_phase": "Pn",
+        "station_latitude_deg": spec.latitude,
+        "station_longitude_deg": spec.longitude,
+        "station_elevation_m": 100.0,
+        "trace_phase": "Pn",
         "trace_p_arrival_time": pd.Timestamp(p_time.ns, unit="ns", tz="UTC"),
-        "path_ep_distance_deg": 2.0, "path_ep_distance_km": 222.0, "path_back_azimuth_deg": 45.0,
+        "path_ep_distance_deg": 2.0,
+        "path_ep_distance_km": 222.0,
+        "path_back_azimuth_deg": 45.0,
     }
 
 
@@ -154,9 +206,15 @@ class Study:
     truth: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def make_study(directory: str | Path, n_events: int = 6, n_stations: int = 4, seed: int = 1,
-               month_start: UTCDateTime = UTCDateTime(2014, 3, 2, 6), event_spacing_s: float = 3 * 3600.0,
-               keep_truth: bool = True) -> Study:
+def make_study(
+    directory: str | Path,
+    n_events: int = 6,
+    n_stations: int = 4,
+    seed: int = 1,
+    month_start: UTCDateTime = MONTH_START,
+    event_spacing_s: float = 3 * 3600.0,
+    keep_truth: bool = True,
+) -> Study:
     """A clean study: ``n_events`` x ``n_stations`` arrivals, ``event_spacing_s`` apart (2014-03 by default).
 
     Stations alternate ZNE (misoriented by a few degrees) and BH1/BH2 layouts.
@@ -164,10 +222,16 @@ def make_study(directory: str | Path, n_events: int = 6, n_stations: int = 4, se
     """
     directory = Path(directory)
     rng = np.random.default_rng(seed)
-    stations = [StationSpec(network="XX", station=f"S{i:02d}", components="ZNE" if i % 2 == 0 else "Z12",
-                            h1_azimuth_deg=float(rng.uniform(-6, 6) if i % 2 == 0 else rng.uniform(0, 360)),
-                            latitude=40.0 + i * 0.3)
-                for i in range(n_stations)]
+    stations = [
+        StationSpec(
+            network="XX",
+            station=f"S{i:02d}",
+            components="ZNE" if i % 2 == 0 else "Z12",
+            h1_azimuth_deg=float(rng.uniform(-6, 6) if i % 2 == 0 else rng.uniform(0, 360)),
+            latitude=40.0 + i * 0.3,
+        )
+        for i in range(n_stations)
+    ]
     inv = make_inventory(stations)
     stationxml = directory / "stations.xml"
     directory.mkdir(parents=True, exist_ok=True)

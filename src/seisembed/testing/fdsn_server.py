@@ -85,8 +85,9 @@ class _Archive:
                 length = int(info["record_length"])
                 head = blob[offset : offset + 20].decode("ascii", "replace")
                 net, sta, loc, cha = head[18:20].strip(), head[8:13].strip(), head[13:15].strip(), head[15:18].strip()
-                records[(net, sta)].append((info["starttime"].timestamp, info["endtime"].timestamp, loc, cha,
-                                            blob[offset : offset + length]))
+                records[(net, sta)].append(
+                    (info["starttime"].timestamp, info["endtime"].timestamp, loc, cha, blob[offset : offset + length])
+                )
                 offset += length
         self.records: dict[tuple[str, str], tuple[list, np.ndarray, np.ndarray]] = {}
         for key, recs in records.items():
@@ -140,8 +141,15 @@ def _parse_bulk(body: str) -> list[tuple[str, ...]]:
 class FDSNTestServer:
     """The server; use as a context manager or call :meth:`start` / :meth:`stop`."""
 
-    def __init__(self, sds_root: str | Path, inventory_path: str | Path, latency_s: float = 0.0,
-                 faults: Faults | None = None, seed: int = 0, port: int = 0):
+    def __init__(
+        self,
+        sds_root: str | Path,
+        inventory_path: str | Path,
+        latency_s: float = 0.0,
+        faults: Faults | None = None,
+        seed: int = 0,
+        port: int = 0,
+    ):
         self.archive = _Archive(Path(sds_root), Path(inventory_path))
         self.latency_s = latency_s
         self.faults = faults or Faults()
@@ -168,9 +176,14 @@ class FDSNTestServer:
         with self._lock:
             times = sorted(self.request_times)
             per_s = max((sum(1 for u in times[i:] if u - t < 1.0) for i, t in enumerate(times)), default=0)
-            return {"max_concurrent": self.max_concurrent, "requests": dict(self.requests),
-                    "replies": dict(self.replies), "lines_served": self.lines_served,
-                    "max_requests_in_1s": per_s, "faults": asdict(self.faults)}
+            return {
+                "max_concurrent": self.max_concurrent,
+                "requests": dict(self.requests),
+                "replies": dict(self.replies),
+                "lines_served": self.lines_served,
+                "max_requests_in_1s": per_s,
+                "faults": asdict(self.faults),
+            }
 
     def _enter(self, kind: str) -> None:
         with self._lock:
@@ -199,7 +212,7 @@ class FDSNTestServer:
         """Base URL, e.g. ``http://127.0.0.1:43210``."""
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
-    def start(self) -> "FDSNTestServer":
+    def start(self) -> FDSNTestServer:
         handler = type("Handler", (_Handler,), {"server_obj": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._httpd.daemon_threads = True
@@ -214,7 +227,7 @@ class FDSNTestServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "FDSNTestServer":
+    def __enter__(self) -> FDSNTestServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -310,8 +323,11 @@ class _Handler(BaseHTTPRequestHandler):
                 srv.reset_stats()
             self._send(200, json.dumps(srv.stats()).encode(), "application/json")
             return
-        kind = {"/fdsnws/dataselect/1/query": "dataselect", "/fdsnws/dataselect/1/queryauth": "dataselect",
-                "/fdsnws/station/1/query": "station"}.get(path)
+        kind = {
+            "/fdsnws/dataselect/1/query": "dataselect",
+            "/fdsnws/dataselect/1/queryauth": "dataselect",
+            "/fdsnws/station/1/query": "station",
+        }.get(path)
         if kind is None:
             if path.endswith("/version"):
                 self._send(200, b"1.1.0")
@@ -338,9 +354,11 @@ class _Handler(BaseHTTPRequestHandler):
             srv._leave(outcome)
 
     def _station(self, params: dict) -> str:
-        xml = self.server_obj.archive.stationxml(params.get("network", params.get("net", "*")),
-                                                 params.get("station", params.get("sta", "*")),
-                                                 params.get("level", "station"))
+        xml = self.server_obj.archive.stationxml(
+            params.get("network", params.get("net", "*")),
+            params.get("station", params.get("sta", "*")),
+            params.get("level", "station"),
+        )
         if xml is None:
             self._send(204)
             return "204"
@@ -355,9 +373,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(413, b"Request too large (injected)")
                 return "413"
         else:
-            lines = [(params.get("network", params.get("net")), params.get("station", params.get("sta")),
-                      params.get("location", params.get("loc", "*")), params.get("channel", params.get("cha")),
-                      params.get("starttime", params.get("start")), params.get("endtime", params.get("end")))]
+            lines = [
+                (
+                    params.get("network", params.get("net")),
+                    params.get("station", params.get("sta")),
+                    params.get("location", params.get("loc", "*")),
+                    params.get("channel", params.get("cha")),
+                    params.get("starttime", params.get("start")),
+                    params.get("endtime", params.get("end")),
+                )
+            ]
         if any(line[1] in srv.faults.fail_stations for line in lines):
             self._send(500, b"Internal server error (injected, persistent)")
             return "500"
@@ -387,9 +412,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    server = FDSNTestServer(args.sds, args.inventory, latency_s=args.latency,
-                            faults=Faults(args.transient_rate, args.corrupt_rate, args.max_bulk_lines),
-                            seed=args.seed, port=args.port).start()
+    server = FDSNTestServer(
+        args.sds,
+        args.inventory,
+        latency_s=args.latency,
+        faults=Faults(args.transient_rate, args.corrupt_rate, args.max_bulk_lines),
+        seed=args.seed,
+        port=args.port,
+    ).start()
     sys.stdout.write(server.url + "\n")
     sys.stdout.flush()
     try:

@@ -30,8 +30,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("partition mode")
     group.add_argument("--arrivals", help="the catalog's arrivals.parquet")
     group.add_argument("--partition", help="partition name YYYY-MM (events of that origin month)")
-    group.add_argument("--output-dir", help="folder for windows.npy, windows.parquet, qc.parquet "
-                                            "(default: results/waveforms/<partition>)")
+    group.add_argument(
+        "--output-dir",
+        help="folder for windows.npy, windows.parquet, qc.parquet (default: results/waveforms/<partition>)",
+    )
     group = parser.add_argument_group("summary mode")
     group.add_argument("--summary", metavar="JSON", help="write the counts of the given --qc ledgers here")
     group.add_argument("--qc", nargs="*", default=[], help="qc.parquet files of the partitions")

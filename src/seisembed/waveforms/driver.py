@@ -33,33 +33,65 @@ from obspy import UTCDateTime
 from seisembed.arrivals import validate_arrivals
 from seisembed.atomic import write_json_atomic, write_parquet_atomic
 from seisembed.columns import ARRIVAL_COLUMNS, QC_STATUSES, trace_name
+from seisembed.config import validate_config
 from seisembed.errors import InputError
 from seisembed.npy import read_npy_header
-from seisembed.config import validate_config
-from seisembed.workflow import check_partition, partition_of
 from seisembed.waveforms.base import SourceError, WaveformSource, WindowRequest
-from seisembed.waveforms.processing import (ChannelSet, ProcessingOptions, QCFailure, WindowSpec,
-                                            choose_channels, make_window)
+from seisembed.waveforms.processing import (
+    ChannelSet,
+    ProcessingOptions,
+    QCFailure,
+    WindowSpec,
+    choose_channels,
+    make_window,
+)
+from seisembed.workflow import check_partition, partition_of
 
 log = logging.getLogger(__name__)
 
 #: ledger columns (qc.parquet), in order
 QC_COLUMNS: tuple[str, ...] = (
-    "source_id", "station_network_code", "station_code", "station_location_code", "trace_name",
-    "trace_p_arrival_time", "qc_status", "qc_reason", "qc_attempts", "qc_location_code", "qc_channels",
-    "qc_window_index", "qc_partition",
+    "source_id",
+    "station_network_code",
+    "station_code",
+    "station_location_code",
+    "trace_name",
+    "trace_p_arrival_time",
+    "qc_status",
+    "qc_reason",
+    "qc_attempts",
+    "qc_location_code",
+    "qc_channels",
+    "qc_window_index",
+    "qc_partition",
 )
 
 #: columns windows.parquet adds to ARRIVAL_COLUMNS, in order
 WINDOW_COLUMNS: tuple[str, ...] = (
-    "trace_name", "trace_p_arrival_sample", "trace_sampling_rate_hz", "trace_start_time", "trace_channels",
-    "trace_location_code", "trace_snr_db",
+    "trace_name",
+    "trace_p_arrival_sample",
+    "trace_sampling_rate_hz",
+    "trace_start_time",
+    "trace_channels",
+    "trace_location_code",
+    "trace_snr_db",
 )
 
 #: waveforms config keys whose change invalidates a partition's progress
-_FINGERPRINT_KEYS = ("source", "sampling_rate_hz", "window_before_s", "window_after_s", "channel_priority",
-                     "location_priority", "pad_s", "detrend", "antialias_corner_fraction", "antialias_order",
-                     "clip", "chunk_size")
+_FINGERPRINT_KEYS = (
+    "source",
+    "sampling_rate_hz",
+    "window_before_s",
+    "window_after_s",
+    "channel_priority",
+    "location_priority",
+    "pad_s",
+    "detrend",
+    "antialias_corner_fraction",
+    "antialias_order",
+    "clip",
+    "chunk_size",
+)
 
 
 @dataclass(frozen=True)
@@ -111,15 +143,23 @@ def read_partition_arrivals(path: str | Path, partition: str) -> pd.DataFrame:
             raise
         raise InputError(f"arrivals file {path} is not a readable parquet file: {exc}") from exc
     frame = frame[partition_of(frame["source_origin_time"]) == partition]
-    frame = frame.sort_values(["source_origin_time", "source_id", "station_network_code", "station_code",
-                               "station_location_code"], kind="stable").reset_index(drop=True)
-    names = [trace_name(*v) for v in frame[["source_id", "station_network_code", "station_code",
-                                            "station_location_code"]].astype(str).itertuples(index=False)]
+    frame = frame.sort_values(
+        ["source_origin_time", "source_id", "station_network_code", "station_code", "station_location_code"],
+        kind="stable",
+    ).reset_index(drop=True)
+    names = [
+        trace_name(*v)
+        for v in frame[["source_id", "station_network_code", "station_code", "station_location_code"]]
+        .astype(str)
+        .itertuples(index=False)
+    ]
     frame.insert(len(frame.columns), "trace_name", names)
     dup = frame["trace_name"].duplicated()
     if dup.any():
-        raise InputError(f"arrivals file {path} has {int(dup.sum())} duplicated (event, station) rows in "
-                         f"partition {partition}, e.g. {frame.loc[dup, 'trace_name'].iloc[0]}")
+        raise InputError(
+            f"arrivals file {path} has {int(dup.sum())} duplicated (event, station) rows in "
+            f"partition {partition}, e.g. {frame.loc[dup, 'trace_name'].iloc[0]}"
+        )
     return frame
 
 
@@ -158,24 +198,38 @@ class Progress:
         rate = self.done / elapsed
         left = self.total - self.skipped - self.done
         eta = f", about {left / rate:.0f} s left" if rate > 0 and left > 0 else ""
-        log.info("partition %s: %d/%d arrivals (%d resumed), %d ok, %d failed QC, %.1f windows/s%s",
-                 self.partition, self.done + self.skipped, self.total, self.skipped, self.ok,
-                 self.done - self.ok, rate, eta)
+        log.info(
+            "partition %s: %d/%d arrivals (%d resumed), %d ok, %d failed QC, %.1f windows/s%s",
+            self.partition,
+            self.done + self.skipped,
+            self.total,
+            self.skipped,
+            self.ok,
+            self.done - self.ok,
+            rate,
+            eta,
+        )
 
 
 # -- one chunk ---------------------------------------------------------------------------
 def _ledger_row(row, status: str, reason: str, attempts: int, chset: ChannelSet | None) -> dict:
     """One QC ledger row (without the window index, set at assembly)."""
     return {
-        "row": int(row.Index), "trace_name": row.trace_name, "qc_status": status, "qc_reason": reason,
-        "qc_attempts": int(attempts), "qc_location_code": chset.location if chset else "",
+        "row": int(row.Index),
+        "trace_name": row.trace_name,
+        "qc_status": status,
+        "qc_reason": reason,
+        "qc_attempts": int(attempts),
+        "qc_location_code": chset.location if chset else "",
         "qc_channels": ",".join(chset.channels) if chset else "",
-        "trace_start_time": pd.NaT, "trace_snr_db": np.nan,
+        "trace_start_time": pd.NaT,
+        "trace_snr_db": np.nan,
     }
 
 
-def _plan(rows: pd.DataFrame, source: WaveformSource, section: dict, spec: WindowSpec
-          ) -> tuple[list[dict], dict[int, tuple[WindowRequest, ChannelSet, UTCDateTime]]]:
+def _plan(
+    rows: pd.DataFrame, source: WaveformSource, section: dict, spec: WindowSpec
+) -> tuple[list[dict], dict[int, tuple[WindowRequest, ChannelSet, UTCDateTime]]]:
     """Choose channels per arrival from StationXML; return early ledger rows and the requests."""
     source.prefetch_inventories(zip(rows["station_network_code"], rows["station_code"]))
     pad = section["pad_s"]
@@ -185,16 +239,25 @@ def _plan(rows: pd.DataFrame, source: WaveformSource, section: dict, spec: Windo
         net, sta, loc = str(row.station_network_code), str(row.station_code), str(row.station_location_code)
         try:
             inv = source.get_inventory(net, sta)
-            chset = choose_channels(inv, net, sta, loc, p_time, list(section["channel_priority"]),
-                                    list(section["location_priority"]))
+            chset = choose_channels(
+                inv, net, sta, loc, p_time, list(section["channel_priority"]), list(section["location_priority"])
+            )
         except QCFailure as exc:
             ledger.append(_ledger_row(row, exc.status, exc.reason, 0, None))
             continue
         except SourceError as exc:
             ledger.append(_ledger_row(row, "error", str(exc), 0, None))
             continue
-        req = WindowRequest(int(row.Index), net, sta, chset.location, chset.channel_pattern,
-                            spec.start(p_time) - pad, spec.last(p_time) + pad, channels=tuple(chset.channels))
+        req = WindowRequest(
+            int(row.Index),
+            net,
+            sta,
+            chset.location,
+            chset.channel_pattern,
+            spec.start(p_time) - pad,
+            spec.last(p_time) + pad,
+            channels=tuple(chset.channels),
+        )
         plans[int(row.Index)] = (req, chset, p_time)
     return ledger, plans
 
@@ -206,8 +269,15 @@ def cut_window(stream, chset: ChannelSet, p_time: UTCDateTime, spec: WindowSpec,
     except QCFailure as exc:
         return exc.status, exc.reason, None
     except Exception as exc:  # noqa: BLE001 - one bad record must never stop a partition
-        log.warning("unexpected failure processing %s.%s at %s: %s: %s", chset.network, chset.station,
-                    p_time, type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        log.warning(
+            "unexpected failure processing %s.%s at %s: %s: %s",
+            chset.network,
+            chset.station,
+            p_time,
+            type(exc).__name__,
+            exc,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
         return "error", f"processing failed: {type(exc).__name__}: {exc}", None
     return "ok", "; ".join(win.notes), win
 
@@ -224,16 +294,18 @@ class _StartedChunk:
     results: object
 
 
-def start_chunk(index: int, rows: pd.DataFrame, first_row: int, source: WaveformSource, section: dict,
-                spec: WindowSpec) -> _StartedChunk:
+def start_chunk(
+    index: int, rows: pd.DataFrame, first_row: int, source: WaveformSource, section: dict, spec: WindowSpec
+) -> _StartedChunk:
     """Choose channels for a chunk's arrivals and send its data requests."""
     ledger, plans = _plan(rows, source, section, spec)
     results = source.fetch([plan[0] for plan in plans.values()])
     return _StartedChunk(index, rows, first_row, ledger, plans, results)
 
 
-def finish_chunk(chunk: _StartedChunk, spec: WindowSpec, options: ProcessingOptions, paths: PartitionPaths,
-                 progress: Progress) -> None:
+def finish_chunk(
+    chunk: _StartedChunk, spec: WindowSpec, options: ProcessingOptions, paths: PartitionPaths, progress: Progress
+) -> None:
     """Cut the windows of a started chunk as data arrive and commit it (npy, then ledger parquet)."""
     ledger, first_row = chunk.ledger, chunk.first_row
     for entry in ledger:
@@ -275,9 +347,11 @@ def _check_answered(chunk: _StartedChunk, ledger: list, paths: PartitionPaths) -
     if rows != expected:
         missing = sorted(set(expected) - set(rows))
         repeated = sorted(r for r, n in Counter(rows).items() if n > 1)
-        raise SourceError(f"chunk {chunk.index} of {paths.directory}: the source answered {len(rows)} of "
-                          f"{len(expected)} arrivals (missing rows {missing[:5]}, repeated rows {repeated[:5]}); "
-                          "nothing was committed for this chunk, rerun to retry it")
+        raise SourceError(
+            f"chunk {chunk.index} of {paths.directory}: the source answered {len(rows)} of "
+            f"{len(expected)} arrivals (missing rows {missing[:5]}, repeated rows {repeated[:5]}); "
+            "nothing was committed for this chunk, rerun to retry it"
+        )
 
 
 def commit_chunk(frame: pd.DataFrame, path: Path) -> None:
@@ -287,17 +361,24 @@ def commit_chunk(frame: pd.DataFrame, path: Path) -> None:
 
 # -- assembly ----------------------------------------------------------------------------
 def _empty_ledger() -> pd.DataFrame:
-    return pd.DataFrame({"row": pd.Series(dtype="int64"), "trace_name": pd.Series(dtype=str),
-                         "qc_status": pd.Series(dtype=str), "qc_reason": pd.Series(dtype=str),
-                         "qc_attempts": pd.Series(dtype="int64"), "qc_location_code": pd.Series(dtype=str),
-                         "qc_channels": pd.Series(dtype=str),
-                         "trace_start_time": pd.Series(dtype="datetime64[ns, UTC]"),
-                         "trace_snr_db": pd.Series(dtype="float64")})
+    return pd.DataFrame(
+        {
+            "row": pd.Series(dtype="int64"),
+            "trace_name": pd.Series(dtype=str),
+            "qc_status": pd.Series(dtype=str),
+            "qc_reason": pd.Series(dtype=str),
+            "qc_attempts": pd.Series(dtype="int64"),
+            "qc_location_code": pd.Series(dtype=str),
+            "qc_channels": pd.Series(dtype=str),
+            "trace_start_time": pd.Series(dtype="datetime64[ns, UTC]"),
+            "trace_snr_db": pd.Series(dtype="float64"),
+        }
+    )
 
 
-
-def _copy_ok_rows(paths: PartitionPaths, n_chunks: int, chunk_size: int, ok: np.ndarray, spec: WindowSpec,
-                  target: Path) -> None:
+def _copy_ok_rows(
+    paths: PartitionPaths, n_chunks: int, chunk_size: int, ok: np.ndarray, spec: WindowSpec, target: Path
+) -> None:
     """Write ``target`` (.npy, (n_ok, 3, n)) from the ok rows of the chunk files, chunk by chunk.
 
     The header comes from :func:`open_memmap`; each run of ok rows is read with
@@ -320,8 +401,9 @@ def _copy_ok_rows(paths: PartitionPaths, n_chunks: int, chunk_size: int, ok: np.
             source = paths.chunk(i, "npy")
             base = _npy_data_offset(source)
             for a, b in zip(edges[::2], edges[1::2]):
-                rows = np.fromfile(source, dtype="<f4", count=(int(b) - int(a)) * per_row,
-                                   offset=base + int(a) * per_row * 4)
+                rows = np.fromfile(
+                    source, dtype="<f4", count=(int(b) - int(a)) * per_row, offset=base + int(a) * per_row * 4
+                )
                 if rows.size != (int(b) - int(a)) * per_row:
                     raise InputError(f"chunk file {source} is truncated; delete {paths.progress} and rerun")
                 rows.tofile(out)
@@ -333,16 +415,19 @@ def _npy_data_offset(path: Path) -> int:
         return read_npy_header(handle)[3]
 
 
-def assemble(arrivals: pd.DataFrame, partition: str, n_chunks: int, chunk_size: int, spec: WindowSpec,
-             paths: PartitionPaths) -> pd.DataFrame:
+def assemble(
+    arrivals: pd.DataFrame, partition: str, n_chunks: int, chunk_size: int, spec: WindowSpec, paths: PartitionPaths
+) -> pd.DataFrame:
     """Write windows.npy, windows.parquet and qc.parquet from the committed chunks; return the ledger."""
     parts = [pd.read_parquet(paths.chunk(i, "parquet")) for i in range(n_chunks)]
     ledger = pd.concat(parts, ignore_index=True) if parts else _empty_ledger()
     ledger = ledger.sort_values("row").reset_index(drop=True)
     ledger["trace_start_time"] = pd.to_datetime(ledger["trace_start_time"], utc=True)
     if len(ledger) != len(arrivals) or not (ledger["row"].to_numpy() == np.arange(len(arrivals))).all():
-        raise InputError(f"partition {partition}: progress in {paths.progress} does not match the arrivals; "
-                         "delete that folder and rerun")
+        raise InputError(
+            f"partition {partition}: progress in {paths.progress} does not match the arrivals; "
+            "delete that folder and rerun"
+        )
     ok = (ledger["qc_status"] == "ok").to_numpy()
     ledger["qc_window_index"] = np.where(ok, np.cumsum(ok) - 1, -1).astype("int64")
     n_ok = int(ok.sum())
@@ -358,8 +443,16 @@ def assemble(arrivals: pd.DataFrame, partition: str, n_chunks: int, chunk_size: 
     windows["trace_location_code"] = okl["qc_location_code"].astype(str)
     windows["trace_snr_db"] = okl["trace_snr_db"].astype("float64")
 
-    qc = arrivals[["source_id", "station_network_code", "station_code", "station_location_code", "trace_name",
-                   "trace_p_arrival_time"]].copy()
+    qc = arrivals[
+        [
+            "source_id",
+            "station_network_code",
+            "station_code",
+            "station_location_code",
+            "trace_name",
+            "trace_p_arrival_time",
+        ]
+    ].copy()
     for col in ("qc_status", "qc_reason", "qc_location_code", "qc_channels"):
         qc[col] = ledger[col].astype(str).to_numpy()
     qc["qc_attempts"] = ledger["qc_attempts"].astype("int64").to_numpy()
@@ -395,8 +488,9 @@ def _load_manifest(paths: PartitionPaths, fp: str) -> bool:
     return False
 
 
-def run_partition(arrivals_path: str | Path, partition: str, out_dir: str | Path, config: dict,
-                  source: WaveformSource) -> pd.DataFrame:
+def run_partition(
+    arrivals_path: str | Path, partition: str, out_dir: str | Path, config: dict, source: WaveformSource
+) -> pd.DataFrame:
     """Make all windows of one partition (resuming committed chunks); return its QC ledger.
 
     ``config`` holds the config sections (``config["waveforms"]`` is used);
@@ -416,12 +510,26 @@ def run_partition(arrivals_path: str | Path, partition: str, out_dir: str | Path
     resumed = _load_manifest(paths, fp)
     paths.progress.mkdir(parents=True, exist_ok=True)
     n_chunks = -(-len(arrivals) // chunk_size)
-    write_json_atomic({"fingerprint": fp, "partition": partition, "arrivals": len(arrivals),
-                       "chunk_size": chunk_size, "chunks": n_chunks, "source": source.describe()},
-                      paths.progress / "manifest.json")
+    write_json_atomic(
+        {
+            "fingerprint": fp,
+            "partition": partition,
+            "arrivals": len(arrivals),
+            "chunk_size": chunk_size,
+            "chunks": n_chunks,
+            "source": source.describe(),
+        },
+        paths.progress / "manifest.json",
+    )
     progress = Progress(partition, len(arrivals), section["progress_every_s"])
-    log.info("partition %s: %d arrivals in %d chunk(s) from %s%s", partition, len(arrivals), n_chunks,
-             source.describe(), " (resuming)" if resumed else "")
+    log.info(
+        "partition %s: %d arrivals in %d chunk(s) from %s%s",
+        partition,
+        len(arrivals),
+        n_chunks,
+        source.describe(),
+        " (resuming)" if resumed else "",
+    )
     todo = []
     for i in range(n_chunks):
         lo, hi = i * chunk_size, min((i + 1) * chunk_size, len(arrivals))
@@ -444,6 +552,11 @@ def run_partition(arrivals_path: str | Path, partition: str, out_dir: str | Path
     ledger = assemble(arrivals, partition, n_chunks, chunk_size, spec, paths)
     shutil.rmtree(paths.progress)
     counts = ledger["qc_status"].value_counts().to_dict()
-    log.info("partition %s done: %d windows ok of %d arrivals; %s", partition, counts.get("ok", 0), len(ledger),
-             ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no arrivals")
+    log.info(
+        "partition %s done: %d windows ok of %d arrivals; %s",
+        partition,
+        counts.get("ok", 0),
+        len(ledger),
+        ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no arrivals",
+    )
     return ledger

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import http.client
 import io
@@ -29,15 +30,21 @@ import threading
 import time
 import urllib.request
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 from obspy import Stream, read, read_inventory
 from obspy.clients.fdsn import Client
-from obspy.clients.fdsn.header import (FDSNBadRequestException, FDSNException, FDSNForbiddenException,
-                                       FDSNNoDataException, FDSNRequestTooLargeException,
-                                       FDSNUnauthorizedException)
+from obspy.clients.fdsn.header import (
+    FDSNBadRequestException,
+    FDSNException,
+    FDSNForbiddenException,
+    FDSNNoDataException,
+    FDSNRequestTooLargeException,
+    FDSNUnauthorizedException,
+)
 from obspy.core.inventory import Inventory
 from obspy.core.util.obspy_types import ObsPyException
 from obspy.io.mseed import InternalMSEEDError
@@ -55,12 +62,22 @@ T = TypeVar("T")
 
 #: failures worth retrying: HTTP 429/500/502/503/time-outs/resets (FDSNException and
 #: OSError), truncated bodies (HTTPException) and unreadable payloads (the rest)
-RETRYABLE = (FDSNException, OSError, http.client.HTTPException, InternalMSEEDError, ObsPyException, ValueError,
-             TypeError, EOFError, SyntaxError, zlib.error, struct.error)
+RETRYABLE = (
+    FDSNException,
+    OSError,
+    http.client.HTTPException,
+    InternalMSEEDError,
+    ObsPyException,
+    ValueError,
+    TypeError,
+    EOFError,
+    SyntaxError,
+    zlib.error,
+    struct.error,
+)
 
 #: failures that retrying the same request cannot fix (split, or give up on one line)
-PERMANENT = (FDSNRequestTooLargeException, FDSNBadRequestException, FDSNUnauthorizedException,
-             FDSNForbiddenException)
+PERMANENT = (FDSNRequestTooLargeException, FDSNBadRequestException, FDSNUnauthorizedException, FDSNForbiddenException)
 
 
 #: ObsPy's libmseed reports damaged records through a logging callback that is not
@@ -96,8 +113,10 @@ def credentials_from_env(section: dict) -> dict:
     password = os.environ.get(section["password_env"], "") or None
     token = os.environ.get(section["eida_token_env"], "") or None
     if bool(user) != bool(password):
-        raise ConfigError(f"environment variables {section['user_env']} and {section['password_env']} "
-                          "(config keys waveforms.fdsn.user_env/password_env) must be set together")
+        raise ConfigError(
+            f"environment variables {section['user_env']} and {section['password_env']} "
+            "(config keys waveforms.fdsn.user_env/password_env) must be set together"
+        )
     kwargs: dict = {}
     if user:
         kwargs.update(user=user, password=password)
@@ -111,8 +130,10 @@ def _check_base_url(base_url: str) -> None:
     try:
         Client(base_url, _discover_services=False)
     except ValueError as exc:
-        raise ConfigError(f"config key 'waveforms.fdsn.base_url': {_redact(str(exc))} Use a data centre shortcut "
-                          "(e.g. EARTHSCOPE) or a full URL such as https://service.earthscope.org") from None
+        raise ConfigError(
+            f"config key 'waveforms.fdsn.base_url': {_redact(str(exc))} Use a data centre shortcut "
+            "(e.g. EARTHSCOPE) or a full URL such as https://service.earthscope.org"
+        ) from None
 
 
 class FDSNSource:
@@ -123,8 +144,13 @@ class FDSNSource:
     ``limiter`` may be shared between sources talking to one server.
     """
 
-    def __init__(self, values: dict | None = None, seed: int = 0, limiter: RateLimiter | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        values: dict | None = None,
+        seed: int = 0,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.section = section = config_section("waveforms.fdsn", values)
         self.base_url = section["base_url"]
         self.timeout_s = section["timeout_s"]
@@ -182,8 +208,15 @@ class FDSNSource:
                 return func(client)
 
         try:
-            return call_with_retries(once, policy=self.backoff, what=what, retry_on=RETRYABLE,
-                                     fatal=(FDSNNoDataException, *PERMANENT), sleep=self._sleep, logger=log)
+            return call_with_retries(
+                once,
+                policy=self.backoff,
+                what=what,
+                retry_on=RETRYABLE,
+                fatal=(FDSNNoDataException, *PERMANENT),
+                sleep=self._sleep,
+                logger=log,
+            )
         except FDSNNoDataException:
             raise
         except PERMANENT as exc:
@@ -223,7 +256,8 @@ class FDSNSource:
         raise DataCentreUnreachable(
             f"{_redact(self.base_url)} stopped answering: {what} failed {self.max_retries + 1} times (last: {last}) "
             f"and its version page {_redact(url)} does not answer either ({probe}). Finished chunks are kept; "
-            "rerun the rule to resume when the service is back.")
+            "rerun the rule to resume when the service is back."
+        )
 
     # -- StationXML -----------------------------------------------------------------
     def _cache_path(self, network: str, station: str) -> Path:
@@ -238,13 +272,17 @@ class FDSNSource:
             except (ValueError, TypeError, OSError, SyntaxError) as exc:
                 log.warning("cached StationXML %s is unreadable (%s); fetching it again", path, exc)
         try:
-            inv, _ = self._call(f"StationXML {network}.{station}",
-                                lambda c: c.get_stations(network=network, station=station, level=self.station_level))
+            inv, _ = self._call(
+                f"StationXML {network}.{station}",
+                lambda c: c.get_stations(network=network, station=station, level=self.station_level),
+            )
         except FDSNNoDataException:
             log.info("the server has no StationXML for %s.%s", network, station)
             return None
         except _GiveUp as exc:
-            raise SourceError(f"StationXML of {network}.{station} from {_redact(self.base_url)}: {exc.reason}") from None
+            raise SourceError(
+                f"StationXML of {network}.{station} from {_redact(self.base_url)}: {exc.reason}"
+            ) from None
         with atomic_path(path) as tmp:
             inv.write(str(tmp), format="STATIONXML")
         return inv
@@ -300,8 +338,10 @@ class FDSNSource:
             r = requests[0]
             return [FetchResult(r, None, n, "error", f"{r.network}.{r.station}.{r.location}.{r.channel}: {exc.reason}")]
         by_station = _by_station(stream)
-        results = [FetchResult(r, _pick(by_station.get((r.network, r.station), []), r), attempts_before + attempts)
-                   for r in requests]
+        results = [
+            FetchResult(r, _pick(by_station.get((r.network, r.station), []), r), attempts_before + attempts)
+            for r in requests
+        ]
         return self._complete_or_ask_again(results, what)
 
     def _complete_or_ask_again(self, results: list[FetchResult], what: str) -> list[FetchResult]:
@@ -316,18 +356,27 @@ class FDSNSource:
         the reason and the count is logged.
         """
         final = {r.request.key: r for r in results}
-        pending = {k: _signature(r.stream, r.request) for k, r in final.items()
-                   if r.status is None and not is_complete(r.stream, r.request)}
+        pending = {
+            k: _signature(r.stream, r.request)
+            for k, r in final.items()
+            if r.status is None and not is_complete(r.stream, r.request)
+        }
         for retry in range(1, self.max_retries + 1):
             if not pending:
                 break
             requests = [final[k].request for k in pending]
             delay = self.backoff.delay(retry)
-            log.info("%s: %d line(s) came back incomplete (records missing or unreadable); asking again (%d/%d) "
-                     "in %.1f s", what, len(requests), retry, self.max_retries, delay)
+            log.info(
+                "%s: %d line(s) came back incomplete (records missing or unreadable); asking again (%d/%d) in %.1f s",
+                what,
+                len(requests),
+                retry,
+                self.max_retries,
+                delay,
+            )
             self._sleep(delay)
             try:
-                stream, attempts = self._call(what, lambda c: _bulk(c, [r.bulk_line() for r in requests], requests))
+                stream, attempts = self._call(what, functools.partial(_bulk_of, requests=requests))
             except FDSNNoDataException as exc:
                 stream, attempts = Stream(), getattr(exc, "attempts", 1)
             except _GiveUp as exc:
@@ -345,12 +394,18 @@ class FDSNSource:
                     pending[r.key] = signature
         for k in pending:
             r = final[k].request
-            final[k] = FetchResult(r, None, final[k].attempts, "error",
-                                   f"{r.network}.{r.station}.{r.location}.{r.channel}: {self.max_retries + 1} replies "
-                                   "were incomplete and differed from each other (records missing or corrupt)")
+            final[k] = FetchResult(
+                r,
+                None,
+                final[k].attempts,
+                "error",
+                f"{r.network}.{r.station}.{r.location}.{r.channel}: {self.max_retries + 1} replies "
+                "were incomplete and differed from each other (records missing or corrupt)",
+            )
         if pending:
-            log.warning("%s: %d line(s) recorded as 'error': every reply was incomplete and they differed",
-                        what, len(pending))
+            log.warning(
+                "%s: %d line(s) recorded as 'error': every reply was incomplete and they differed", what, len(pending)
+            )
         return [final[r.request.key] for r in results]
 
     def fetch(self, requests: list[WindowRequest]) -> Iterator[FetchResult]:
@@ -386,6 +441,11 @@ def _bulk(client: Client, bulk: list[tuple], requests: list[WindowRequest]) -> S
     return _checked(stream, requests)
 
 
+def _bulk_of(client: Client, requests: list[WindowRequest]) -> Stream:
+    """:func:`_bulk` for ``requests`` (their bulk lines built here)."""
+    return _bulk(client, [r.bulk_line() for r in requests], requests)
+
+
 def _by_station(stream: Stream) -> dict[tuple[str, str], list]:
     """Traces per (network, station) as ``(trace, channel, start_s, end_s)`` (POSIX seconds)."""
     out: dict[tuple[str, str], list] = {}
@@ -399,8 +459,13 @@ def _signature(stream: Stream | None, request: WindowRequest) -> tuple:
     """What a reply holds for ``request``: per trace (channel, start, end, samples), sorted."""
     if stream is None:
         return ()
-    return tuple(sorted((tr.stats.channel, tr.stats.starttime.ns, tr.stats.endtime.ns, tr.stats.npts)
-                        for tr in stream if tr.stats.location == request.location or request.location == ""))
+    return tuple(
+        sorted(
+            (tr.stats.channel, tr.stats.starttime.ns, tr.stats.endtime.ns, tr.stats.npts)
+            for tr in stream
+            if tr.stats.location == request.location or request.location == ""
+        )
+    )
 
 
 def is_complete(stream: Stream | None, request: WindowRequest) -> bool:
@@ -416,9 +481,11 @@ def is_complete(stream: Stream | None, request: WindowRequest) -> bool:
         return False
     t0, t1 = request.starttime.timestamp, request.endtime.timestamp
     for channel in request.channels:
-        spans = sorted((tr.stats.starttime.timestamp, tr.stats.endtime.timestamp, tr.stats.delta)
-                       for tr in stream if tr.stats.channel == channel
-                       and tr.stats.endtime.timestamp >= t0 and tr.stats.starttime.timestamp <= t1)
+        spans = sorted(
+            (tr.stats.starttime.timestamp, tr.stats.endtime.timestamp, tr.stats.delta)
+            for tr in stream
+            if tr.stats.channel == channel and tr.stats.endtime.timestamp >= t0 and tr.stats.starttime.timestamp <= t1
+        )
         if not spans:
             return False
         reach = None
@@ -455,5 +522,10 @@ def _pick(traces: list, request: WindowRequest) -> Stream:
     never modifies its input in place).
     """
     t0, t1 = request.starttime.timestamp, request.endtime.timestamp
-    return Stream([tr for tr, channel, start, end in traces
-                   if end >= t0 and start <= t1 and fnmatch.fnmatchcase(channel, request.channel)])
+    return Stream(
+        [
+            tr
+            for tr, channel, start, end in traces
+            if end >= t0 and start <= t1 and fnmatch.fnmatchcase(channel, request.channel)
+        ]
+    )

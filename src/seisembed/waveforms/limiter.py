@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class RateLimiter:
@@ -24,8 +24,9 @@ class RateLimiter:
 
     def __init__(self, max_concurrent: int = 5, max_per_second: float = 10.0):
         if max_concurrent < 1 or max_per_second <= 0:
-            raise ValueError(f"limits must be positive, got max_concurrent={max_concurrent}, "
-                             f"max_per_second={max_per_second}")
+            raise ValueError(
+                f"limits must be positive, got max_concurrent={max_concurrent}, max_per_second={max_per_second}"
+            )
         self.max_concurrent = int(max_concurrent)
         self.max_per_second = float(max_per_second)
         self._slots = threading.BoundedSemaphore(self.max_concurrent)

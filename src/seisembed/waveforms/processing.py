@@ -14,9 +14,9 @@ sampling rates in Hz, amplitudes in raw counts (no response removal).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
-from dataclasses import dataclass, field
 
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
@@ -182,8 +182,10 @@ def _orientation_class(code: str, dip: float | None) -> str:
 def _orientation(channel) -> tuple[float, float]:
     """(azimuth, dip) in degrees of a StationXML channel; a missing value is an error."""
     if channel.azimuth is None or channel.dip is None:
-        raise QCFailure("missing_component", f"StationXML channel {channel.location_code}.{channel.code} "
-                                             "has no azimuth/dip: cannot rotate to ZNE")
+        raise QCFailure(
+            "missing_component",
+            f"StationXML channel {channel.location_code}.{channel.code} has no azimuth/dip: cannot rotate to ZNE",
+        )
     return float(channel.azimuth), float(channel.dip)
 
 
@@ -206,9 +208,15 @@ def _complete_set(channels: dict[str, object]) -> tuple[str, str, str] | None:
     return None
 
 
-def choose_channels(inventory: Inventory | None, network: str, station: str, location: str,
-                    time: UTCDateTime, band_priority: list[str],
-                    location_priority: list[str]) -> ChannelSet:
+def choose_channels(
+    inventory: Inventory | None,
+    network: str,
+    station: str,
+    location: str,
+    time: UTCDateTime,
+    band_priority: list[str],
+    location_priority: list[str],
+) -> ChannelSet:
     """Pick the band, location and three channels to use for a window at ``time``.
 
     Bands are tried in ``band_priority`` order (e.g. BH, HH, EH); within a band
@@ -245,8 +253,10 @@ def choose_channels(inventory: Inventory | None, network: str, station: str, loc
                 orient = tuple(_orientation(chans[c]) for c in chosen)
                 return ChannelSet(network, station, loc, band, chosen, rate, orient)
     have = ", ".join(f"{loc or '--'}.{'/'.join(sorted(chans))}" for (loc, _), chans in sorted(groups.items()))
-    raise QCFailure("missing_component",
-                    f"StationXML of {nslc} has no complete {'/'.join(band_priority)} three-component set at {time} (has {have})")
+    raise QCFailure(
+        "missing_component",
+        f"StationXML of {nslc} has no complete {'/'.join(band_priority)} three-component set at {time} (has {have})",
+    )
 
 
 def _check_sampling_rates(traces: list[Trace], chset: ChannelSet, target_hz: float) -> None:
@@ -255,10 +265,13 @@ def _check_sampling_rates(traces: list[Trace], chset: ChannelSet, target_hz: flo
         rate = float(tr.stats.sampling_rate)
         expected = chset.sampling_rate_hz or rate
         if abs(rate - expected) > SAMPLING_RATE_RTOL * expected:
-            raise QCFailure("bad_sampling_rate",
-                            f"{tr.id} is sampled at {rate:g} Hz but its StationXML says {expected:g} Hz")
+            raise QCFailure(
+                "bad_sampling_rate", f"{tr.id} is sampled at {rate:g} Hz but its StationXML says {expected:g} Hz"
+            )
         if rate < target_hz * (1 - SAMPLING_RATE_RTOL):
-            raise QCFailure("bad_sampling_rate", f"{tr.id} is sampled at {rate:g} Hz, below the window's {target_hz:g} Hz")
+            raise QCFailure(
+                "bad_sampling_rate", f"{tr.id} is sampled at {rate:g} Hz, below the window's {target_hz:g} Hz"
+            )
 
 
 def _check_finite(traces: list[Trace]) -> None:
@@ -278,8 +291,11 @@ def _check_alignment(traces: list[Trace]) -> None:
         offset = ((tr.stats.starttime - ref.stats.starttime) * rate) % 1.0
         shift = min(offset, 1.0 - offset)
         if shift > MAX_MISALIGNMENT_SAMPLES:
-            raise QCFailure("gap", f"records of {ref.id} are shifted by {shift:.2f} samples against each other "
-                                   f"(clock problem at {tr.stats.starttime})")
+            raise QCFailure(
+                "gap",
+                f"records of {ref.id} are shifted by {shift:.2f} samples against each other "
+                f"(clock problem at {tr.stats.starttime})",
+            )
 
 
 def _merge_channel(traces: list[Trace], t0: UTCDateTime, t1: UTCDateTime) -> Trace:
@@ -294,8 +310,7 @@ def _merge_channel(traces: list[Trace], t0: UTCDateTime, t1: UTCDateTime) -> Tra
     start, end = tr.stats.starttime, tr.stats.endtime
     if start > t0 + 0.5 / rate or end < t1 - 0.5 / rate:
         have = max(0.0, min(end, t1) - max(start, t0))
-        raise QCFailure("short", f"{seed_id} covers {have:.1f} s of the {t1 - t0:.1f} s window "
-                                 f"(data {start} - {end})")
+        raise QCFailure("short", f"{seed_id} covers {have:.1f} s of the {t1 - t0:.1f} s window (data {start} - {end})")
     data = tr.data
     if np.ma.isMaskedArray(data) and np.ma.is_masked(data):
         mask = np.ma.getmaskarray(data)
@@ -331,8 +346,11 @@ def _check_margin(tr: Trace, t0: UTCDateTime, t1: UTCDateTime, spec: WindowSpec,
         margin = min(SINC_HALF_WIDTH / rate, options.pad_s)
     start, end = tr.stats.starttime, tr.stats.endtime
     if start > t0 - margin + 0.5 / rate or end < t1 + margin - 0.5 / rate:
-        raise QCFailure("short", f"{tr.id} (data {start} - {end}) lacks the {margin:g} s beyond the window "
-                                 f"({t0} - {t1}) that filtering/interpolation at {rate:g} Hz needs")
+        raise QCFailure(
+            "short",
+            f"{tr.id} (data {start} - {end}) lacks the {margin:g} s beyond the window "
+            f"({t0} - {t1}) that filtering/interpolation at {rate:g} Hz needs",
+        )
 
 
 def _window_samples(tr: Trace, t0: UTCDateTime, t1: UTCDateTime) -> np.ndarray:
@@ -370,8 +388,11 @@ def check_clipping(samples: np.ndarray, seed_id: str, options: ProcessingOptions
         if hits >= options.clip_min_samples:
             run = _longest_run(at_extreme)
             if run >= 2:
-                raise QCFailure("clipped", f"{seed_id} sits at its extreme {float(extreme):g} counts in {hits} "
-                                           f"samples (longest flat run {run})")
+                raise QCFailure(
+                    "clipped",
+                    f"{seed_id} sits at its extreme {float(extreme):g} counts in {hits} "
+                    f"samples (longest flat run {run})",
+                )
 
 
 def _check_dead(samples: np.ndarray, seed_id: str) -> None:
@@ -452,8 +473,12 @@ def select_traces(stream: Stream, chset: ChannelSet) -> tuple[dict[str, list[Tra
     ignored = set()
     for tr in stream:
         s = tr.stats
-        if s.network == chset.network and s.station == chset.station and s.location == chset.location \
-                and s.channel in by_channel:
+        if (
+            s.network == chset.network
+            and s.station == chset.station
+            and s.location == chset.location
+            and s.channel in by_channel
+        ):
             by_channel[s.channel].append(tr)
         else:
             ignored.add(tr.id)
@@ -474,8 +499,14 @@ def rotation_to_zne(orientations: tuple[tuple[float, float], ...]) -> np.ndarray
     return np.vstack([z, n, e])
 
 
-def make_window(stream: Stream, inventory: Inventory | None, chset: ChannelSet, p_time: UTCDateTime,
-                spec: WindowSpec, options: ProcessingOptions) -> Window:
+def make_window(
+    stream: Stream,
+    inventory: Inventory | None,
+    chset: ChannelSet,
+    p_time: UTCDateTime,
+    spec: WindowSpec,
+    options: ProcessingOptions,
+) -> Window:
     """QC the raw ``stream`` and turn it into a Z, N, E window around ``p_time``.
 
     ``inventory`` may be ``None``: the orientation used is the one ``chset``
@@ -513,11 +544,19 @@ def make_window(stream: Stream, inventory: Inventory | None, chset: ChannelSet, 
     try:
         m = rotation_to_zne(chset.orientations)
     except ValueError as exc:  # e.g. two horizontals with one azimuth: the StationXML is wrong
-        raise QCFailure("missing_component", f"{sid}: StationXML orientations (azimuth, dip) {chset.orientations} "
-                                             f"do not span three dimensions: {exc}") from None
+        raise QCFailure(
+            "missing_component",
+            f"{sid}: StationXML orientations (azimuth, dip) {chset.orientations} do not span three dimensions: {exc}",
+        ) from None
     rows = [m[k, 0] * grids[0] + m[k, 1] * grids[1] + m[k, 2] * grids[2] for k in range(3)]
     data = np.vstack(rows).astype(np.float32)
     if not np.isfinite(data).all():
         raise QCFailure("non_finite", f"processing {sid} produced NaN/inf samples")
-    return Window(data=data, starttime=t0, channels=chset.channels, location=chset.location,
-                  snr_db=snr_db(data[0].astype(np.float64), spec, options), notes=notes)
+    return Window(
+        data=data,
+        starttime=t0,
+        channels=chset.channels,
+        location=chset.location,
+        snr_db=snr_db(data[0].astype(np.float64), spec, options),
+        notes=notes,
+    )

@@ -12,8 +12,8 @@ import http.client
 import logging
 import struct
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from obspy import read_inventory
 from obspy.clients.filesystem.sds import Client as SDSClient
@@ -27,8 +27,17 @@ from seisembed.waveforms.base import FetchResult, WindowRequest
 log = logging.getLogger(__name__)
 
 #: what reading a damaged miniSEED file can raise
-UNREADABLE = (InternalMSEEDError, ObsPyException, ValueError, TypeError, EOFError, OSError, zlib.error, struct.error,
-              http.client.HTTPException)
+UNREADABLE = (
+    InternalMSEEDError,
+    ObsPyException,
+    ValueError,
+    TypeError,
+    EOFError,
+    OSError,
+    zlib.error,
+    struct.error,
+    http.client.HTTPException,
+)
 
 
 class SDSSource:
@@ -67,17 +76,28 @@ class SDSSource:
         """Read each request's records from the archive (one pass, in request order)."""
         for req in requests:
             try:
-                st = self._client.get_waveforms(req.network, req.station, req.location, req.channel,
-                                                req.starttime, req.endtime)
+                st = self._client.get_waveforms(
+                    req.network, req.station, req.location, req.channel, req.starttime, req.endtime
+                )
             except UNREADABLE as exc:
-                yield FetchResult(req, None, 1, "error",
-                                  f"unreadable miniSEED for {req.network}.{req.station}.{req.location}."
-                                  f"{req.channel} under {self.root}: {type(exc).__name__}: {exc}")
+                yield FetchResult(
+                    req,
+                    None,
+                    1,
+                    "error",
+                    f"unreadable miniSEED for {req.network}.{req.station}.{req.location}."
+                    f"{req.channel} under {self.root}: {type(exc).__name__}: {exc}",
+                )
                 continue
             if not len(st):
-                yield FetchResult(req, None, 1, "no_data",
-                                  f"no records for {req.network}.{req.station}.{req.location}.{req.channel} "
-                                  f"{req.starttime} - {req.endtime} in {self.root}")
+                yield FetchResult(
+                    req,
+                    None,
+                    1,
+                    "no_data",
+                    f"no records for {req.network}.{req.station}.{req.location}.{req.channel} "
+                    f"{req.starttime} - {req.endtime} in {self.root}",
+                )
                 continue
             yield FetchResult(req, st, 1)
 

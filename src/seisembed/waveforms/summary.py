@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from seisembed.atomic import write_json_atomic
 from seisembed.columns import QC_STATUSES
 from seisembed.errors import InputError
 from seisembed.provenance import provenance
-from seisembed.atomic import write_json_atomic
 
 
 def summarize(qc_paths: list[str | Path], out: str | Path, config: dict) -> dict:
