@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +40,6 @@ def study(arrivals, tmp_path_factory):
         SEED,
     )
     return out, summary
-
-
-def _digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_summary_counts(study, arrivals):
@@ -145,7 +136,7 @@ def test_picks_are_off_the_onset_heavy_tailed(study):
     assert np.allclose((truth.pick_time_ns - truth.onset_time_ns) / 1e9, truth.pick_error_s, atol=1e-6)
 
 
-def test_deterministic_byte_identical_and_batch_independent(study, arrivals, tmp_path):
+def test_deterministic_byte_identical_and_batch_independent(study, arrivals, tmp_path, tree_digest):
     out, _ = study
     again = tmp_path / "again"
     synthesize(
@@ -161,25 +152,25 @@ def test_deterministic_byte_identical_and_batch_independent(study, arrivals, tmp
         },
         SEED,
     )
-    first, second = _digest(out), _digest(again)
+    first, second = tree_digest(out), tree_digest(again)
     assert first.pop("params.json") != second.pop("params.json")  # records the batch size
     assert first == second
 
 
-def test_same_params_same_bytes(arrivals, tmp_path):
+def test_same_params_same_bytes(arrivals, tmp_path, tree_digest):
     small = arrivals[arrivals.source_id.isin(sorted(arrivals.source_id.unique())[:4])]
     synthesize(small, tmp_path / "a", {}, SEED)
     synthesize(small, tmp_path / "b", {}, SEED)
-    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
 
 
-def test_other_seed_differs(arrivals, tmp_path):
+def test_other_seed_differs(arrivals, tmp_path, tree_digest):
     a, b = tmp_path / "a", tmp_path / "b"
     small = arrivals[arrivals.source_id.isin(sorted(arrivals.source_id.unique())[:3])]
     synthesize(small, a, {}, 1)
     synthesize(small, b, {}, 2)
     assert (a / "events.xml").read_bytes() != (b / "events.xml").read_bytes()
-    assert _digest(a / "sds") != _digest(b / "sds")
+    assert tree_digest(a / "sds") != tree_digest(b / "sds")
 
 
 def test_bad_input_names_the_problem(arrivals, tmp_path):

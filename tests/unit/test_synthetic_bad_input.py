@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -29,20 +28,12 @@ def small() -> pd.DataFrame:
     return table[table.groupby("source_id").cumcount() < 3].reset_index(drop=True)
 
 
-def _digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-def test_rerun_into_the_same_folder_gives_the_bytes_of_a_fresh_run(small, tmp_path):
+def test_rerun_into_the_same_folder_gives_the_bytes_of_a_fresh_run(small, tmp_path, tree_digest):
     reused, fresh = tmp_path / "reused", tmp_path / "fresh"
     synthesize(read_arrivals_table(FIXTURE).iloc[::10], reused, {}, SEED + 1)  # an earlier, different study
     synthesize(small, reused, {}, SEED)
     synthesize(small, fresh, {}, SEED)
-    assert _digest(reused) == _digest(fresh)
+    assert tree_digest(reused) == tree_digest(fresh)
 
 
 def test_params_json_records_provenance_without_a_timestamp(small, tmp_path):

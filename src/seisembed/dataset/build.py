@@ -47,7 +47,7 @@ windows/s (79 batches/s) with read-ahead, uncontended; 3,500-6,400 contended.
 The build streams: metadata (small) is read whole; windows are read partition
 rows at a time with plain file reads into one block buffer per Dask task and
 written block by block, so peak memory does not grow with the number of
-records. The store is written to ``<name>.tmp-<pid>`` next to the target and
+records. The store is written to a temporary sibling (:func:`seisembed.atomic.atomic_dir`) and
 renamed when complete; a killed build leaves no store that looks finished.
 """
 
@@ -63,6 +63,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seisembed.arrivals import STRING_COLUMNS, TIME_COLUMNS
 from seisembed.atomic import atomic_dir
 from seisembed.columns import ARRIVAL_COLUMNS, COMPONENT_ORDER, SPLITS
 from seisembed.config import section as config_section
@@ -87,20 +88,8 @@ EXTRA_COORDS: tuple[str, ...] = (
     "novel_station",
     "novel_location",
 )
-TIME_COORDS = ("source_origin_time", "trace_p_arrival_time", "trace_start_time")
-STRING_COORDS = (
-    "source_id",
-    "source_magnitude_type",
-    "source_type",
-    "source_type_raw",
-    "station_network_code",
-    "station_code",
-    "station_location_code",
-    "trace_phase",
-    "trace_name",
-    "trace_channels",
-    "split",
-)
+TIME_COORDS = (*TIME_COLUMNS, "trace_start_time")
+STRING_COORDS = (*STRING_COLUMNS, "trace_name", "trace_channels", "split")
 
 
 @dataclass

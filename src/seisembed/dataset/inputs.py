@@ -22,6 +22,7 @@ from seisembed.arrivals import STATION_KEY, validate_arrivals
 from seisembed.columns import ARRIVAL_COLUMNS
 from seisembed.errors import InputError
 from seisembed.npy import read_npy_header
+from seisembed.waveforms.layout import PartitionPaths
 
 __all__ = ["WINDOW_COLUMNS", "Partition", "open_partition", "read_metadata", "read_rows", "iter_blocks"]
 
@@ -52,11 +53,6 @@ class Partition:
     n_samples: int
     offset: int
     fortran_order: bool
-
-    @property
-    def windows_path(self) -> Path:
-        """Path of ``windows.npy``."""
-        return self.folder / "windows.npy"
 
     @property
     def row_bytes(self) -> int:
@@ -157,11 +153,14 @@ def read_rows(part: Partition, rows: np.ndarray, out: np.ndarray | None = None) 
     for stop in (*breaks.tolist(), len(rows)):
         first, count = int(rows[start]), stop - start
         values = np.fromfile(
-            part.windows_path, dtype="<f4", count=count * per_row, offset=part.offset + first * part.row_bytes
+            PartitionPaths(part.folder).windows_npy,
+            dtype="<f4",
+            count=count * per_row,
+            offset=part.offset + first * part.row_bytes,
         )
         if values.size != count * per_row:
             raise InputError(
-                f"partition {part.name}: {part.windows_path} is truncated at window {first + values.size // per_row}"
+                f"partition {part.name}: {PartitionPaths(part.folder).windows_npy} is truncated at window {first + values.size // per_row}"
             )
         out[start:stop] = values.reshape(count, part.n_channels, part.n_samples)
         start = stop

@@ -31,12 +31,13 @@ from numpy.lib.format import open_memmap
 from obspy import UTCDateTime
 
 from seisembed.arrivals import validate_arrivals
-from seisembed.atomic import write_json_atomic, write_parquet_atomic
+from seisembed.atomic import temporary_sibling, write_json_atomic, write_parquet_atomic
 from seisembed.columns import ARRIVAL_COLUMNS, QC_STATUSES, trace_name
 from seisembed.config import validate_config
 from seisembed.errors import InputError
 from seisembed.npy import read_npy_header
 from seisembed.waveforms.base import SourceError, WaveformSource, WindowRequest
+from seisembed.waveforms.layout import PartitionPaths
 from seisembed.waveforms.processing import (
     ChannelSet,
     ProcessingOptions,
@@ -92,37 +93,6 @@ _FINGERPRINT_KEYS = (
     "clip",
     "chunk_size",
 )
-
-
-@dataclass(frozen=True)
-class PartitionPaths:
-    """Where one partition's outputs and progress live."""
-
-    directory: Path
-
-    @property
-    def windows_npy(self) -> Path:
-        return self.directory / "windows.npy"
-
-    @property
-    def windows_parquet(self) -> Path:
-        return self.directory / "windows.parquet"
-
-    @property
-    def qc_parquet(self) -> Path:
-        return self.directory / "qc.parquet"
-
-    @property
-    def progress(self) -> Path:
-        return self.directory / ".progress"
-
-    def chunk(self, index: int, suffix: str) -> Path:
-        return self.progress / f"chunk-{index:05d}.{suffix}"
-
-
-def _tmp(path: Path) -> Path:
-    """A temporary sibling of ``path`` (same file system, so os.replace is atomic)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 # -- input ---------------------------------------------------------------------------
@@ -311,7 +281,7 @@ def finish_chunk(
     for entry in ledger:
         progress.add(entry["qc_status"])
     npy = paths.chunk(chunk.index, "npy")
-    tmp = _tmp(npy)
+    tmp = temporary_sibling(npy)
     out = open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(chunk.rows), 3, spec.n_samples))
     by_index = {row.Index: row for row in chunk.rows.itertuples()}
     for result in chunk.results:
@@ -431,7 +401,7 @@ def assemble(
     ok = (ledger["qc_status"] == "ok").to_numpy()
     ledger["qc_window_index"] = np.where(ok, np.cumsum(ok) - 1, -1).astype("int64")
     n_ok = int(ok.sum())
-    tmp_npy = _tmp(paths.windows_npy)
+    tmp_npy = temporary_sibling(paths.windows_npy)
     _copy_ok_rows(paths, n_chunks, chunk_size, ok, spec, tmp_npy)
 
     windows = arrivals.loc[ok, list(ARRIVAL_COLUMNS) + ["trace_name"]].reset_index(drop=True)
@@ -463,7 +433,7 @@ def assemble(
     if unknown:
         raise RuntimeError(f"bug: unknown QC status(es) {sorted(unknown)}")
 
-    tmp_wp, tmp_qc = _tmp(paths.windows_parquet), _tmp(paths.qc_parquet)
+    tmp_wp, tmp_qc = temporary_sibling(paths.windows_parquet), temporary_sibling(paths.qc_parquet)
     windows.to_parquet(tmp_wp, index=False)
     qc.to_parquet(tmp_qc, index=False)
     os.replace(tmp_npy, paths.windows_npy)

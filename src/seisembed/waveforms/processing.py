@@ -499,6 +499,61 @@ def rotation_to_zne(orientations: tuple[tuple[float, float], ...]) -> np.ndarray
     return np.vstack([z, n, e])
 
 
+def _check_components(by_channel: dict[str, list[Trace]], sid: str, notes: list[str]) -> None:
+    """``no_data`` when nothing came back, ``missing_component`` when a channel is absent."""
+    if not any(by_channel.values()):
+        raise QCFailure("no_data", f"no data for {sid}" + (f" ({notes[0]})" if notes else ""))
+    missing = [c for c, trs in by_channel.items() if not trs]
+    if missing:
+        extra = f"; {notes[0]}" if notes else ""
+        raise QCFailure("missing_component", f"no data for {', '.join(missing)} of {sid}{extra}")
+
+
+def _qc_and_grid(
+    by_channel: dict[str, list[Trace]],
+    chset: ChannelSet,
+    t0: UTCDateTime,
+    t1: UTCDateTime,
+    spec: WindowSpec,
+    options: ProcessingOptions,
+    sid: str,
+) -> list[np.ndarray]:
+    """Rates, finiteness, gaps, margins, dead channels and clipping; then each channel on the window grid."""
+    all_traces = [tr for trs in by_channel.values() for tr in trs]
+    _check_sampling_rates(all_traces, chset, spec.sampling_rate_hz)
+    _check_finite(all_traces)
+    merged = [_merge_channel(by_channel[c], t0, t1) for c in chset.channels]
+    for tr in merged:
+        _check_margin(tr, t0, t1, spec, options)
+        samples = _window_samples(tr, t0, t1)
+        _check_dead(samples, tr.id)
+        check_clipping(samples, tr.id, options)
+    grids = [_to_grid(tr, t0, spec, options) for tr in merged]
+    if any(g.size != spec.n_samples for g in grids):
+        raise QCFailure("short", f"{sid} gave fewer than {spec.n_samples} samples after resampling")
+    return grids
+
+
+def _rotate(grids: list[np.ndarray], chset: ChannelSet, sid: str) -> np.ndarray:
+    """Z, N, E (float32 ``(3, n)``) from the three channels, always with the StationXML orientation.
+
+    BH1/BH2 and misoriented N/E alike; element-wise on purpose (a BLAS matmul may spin
+    up threads that compete for the cores).
+    """
+    try:
+        m = rotation_to_zne(chset.orientations)
+    except ValueError as exc:  # e.g. two horizontals with one azimuth: the StationXML is wrong
+        raise QCFailure(
+            "missing_component",
+            f"{sid}: StationXML orientations (azimuth, dip) {chset.orientations} do not span three dimensions: {exc}",
+        ) from None
+    rows = [m[k, 0] * grids[0] + m[k, 1] * grids[1] + m[k, 2] * grids[2] for k in range(3)]
+    data = np.vstack(rows).astype(np.float32)
+    if not np.isfinite(data).all():
+        raise QCFailure("non_finite", f"processing {sid} produced NaN/inf samples")
+    return data
+
+
 def make_window(
     stream: Stream,
     inventory: Inventory | None,
@@ -520,38 +575,10 @@ def make_window(
     """
     by_channel, notes = select_traces(stream, chset)
     sid = f"{chset.network}.{chset.station}.{chset.location}.{chset.channel_pattern}"
-    if not any(by_channel.values()):
-        raise QCFailure("no_data", f"no data for {sid}" + (f" ({notes[0]})" if notes else ""))
-    missing = [c for c, trs in by_channel.items() if not trs]
-    if missing:
-        extra = f"; {notes[0]}" if notes else ""
-        raise QCFailure("missing_component", f"no data for {', '.join(missing)} of {sid}{extra}")
-    all_traces = [tr for trs in by_channel.values() for tr in trs]
-    _check_sampling_rates(all_traces, chset, spec.sampling_rate_hz)
-    _check_finite(all_traces)
+    _check_components(by_channel, sid, notes)
     t0, t1 = spec.start(p_time), spec.last(p_time)
-    merged = [_merge_channel(by_channel[c], t0, t1) for c in chset.channels]
-    for tr in merged:
-        _check_margin(tr, t0, t1, spec, options)
-        samples = _window_samples(tr, t0, t1)
-        _check_dead(samples, tr.id)
-        check_clipping(samples, tr.id, options)
-    grids = [_to_grid(tr, t0, spec, options) for tr in merged]
-    if any(g.size != spec.n_samples for g in grids):
-        raise QCFailure("short", f"{sid} gave fewer than {spec.n_samples} samples after resampling")
-    # always rotate with the StationXML orientation: BH1/BH2 and misoriented N/E alike
-    # (element-wise on purpose: a BLAS matmul may spin up threads that compete for the cores)
-    try:
-        m = rotation_to_zne(chset.orientations)
-    except ValueError as exc:  # e.g. two horizontals with one azimuth: the StationXML is wrong
-        raise QCFailure(
-            "missing_component",
-            f"{sid}: StationXML orientations (azimuth, dip) {chset.orientations} do not span three dimensions: {exc}",
-        ) from None
-    rows = [m[k, 0] * grids[0] + m[k, 1] * grids[1] + m[k, 2] * grids[2] for k in range(3)]
-    data = np.vstack(rows).astype(np.float32)
-    if not np.isfinite(data).all():
-        raise QCFailure("non_finite", f"processing {sid} produced NaN/inf samples")
+    grids = _qc_and_grid(by_channel, chset, t0, t1, spec, options, sid)
+    data = _rotate(grids, chset, sid)
     return Window(
         data=data,
         starttime=t0,
