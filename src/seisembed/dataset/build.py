@@ -16,33 +16,15 @@ station, so each split is one contiguous range and the records of one event
 are contiguous (the sampler reads an event as a short run of traces).
 
 Chunking and compression (defaults, ``dataset.chunk_traces``/``shard_traces``/
-``compressor``): chunks of 4 traces (``(4, 3, n_samples)``, 346 kB raw), grouped
-into shards of 256 traces (one file per 256 traces, ~22 MB raw, so a
-200k-record dataset is ~800 files, not 200k), Blosc-LZ4 with byte shuffle.
-The sampler reads K scattered records of L events per batch; small chunks mean
-it decodes little it does not use, and :class:`seisembed.sampling.DirectReader`
-reads them with one seek+read each. Figures from ``benchmarks/dataset.py`` on
-this project's 2-core machine (5k seismogram-like synthetic windows, L=10 x
-K=10 batches with normalisation; two runs, the second with another CPU-bound
-job sharing the machine; "zarr path" = zarr-python's generic reader)::
-
-    layout (chunk/shard/codec)  ratio  sampler win/s   zarr path win/s  build rec/s*
-    4 / 256 / lz4  (default)    1.13   7,779 | 3,120   1,569 | 750      931 | 1,238
-    1 / 256 / lz4               1.11  12,161 | 8,859   1,167 | 1,057    1,118 | 1,356
-    16 / -  / lz4               1.12   6,332 | 6,291   3,017 | 2,732    1,606 | 2,814
-    4 / 256 / zstd(3)           1.19   5,933 | 5,297   1,675 | 1,183    1,093 | 1,388
-    4 / 256 / none              1.00  10,331 | 5,811   1,894 | 901      1,391 | 2,345
-
-    * 5k records incl. ~1-2 s fixed start-up; a write-only test gave 2,520 rec/s
-      for 4/256/lz4 vs 880 rec/s for 1/256/lz4 (zarr's per-chunk write cost).
-
-Every layout clears the 2,000 windows/s target with the direct reader; 4-trace
-chunks keep writing ~3x faster than 1-trace chunks and keep zarr's generic
-path (``xarray.open_zarr`` users) usable, and no sharding means a file per
-chunk (16-trace chunks: 13k files for the paper's 207k records). Resampled
-float32 seismograms compress little (ratio ~1.1), so zstd's extra 6 % is not
-worth its ~25 % slower decoding. Sampler from the 20k-record store: ~7,900
-windows/s (79 batches/s) with read-ahead, uncontended; 3,500-6,400 contended.
+``compressor``): chunks of 16 whole traces (``(16, 3, n_samples)``, 1.4 MB raw),
+unsharded (one file per chunk), Blosc-LZ4 with byte shuffle. The sampler reads K
+records of L events per batch through zarr-python; an event's records are
+contiguous, so a batch touches one or two chunks per event. Measured with
+``benchmarks/dataset.py`` (2 cores, L=10 x K=8, sampler windows/s through
+zarr-python): 16/-/lz4 3,322; 8/- 3,073; 32/- 3,336; 4/- 1,695; sharded 16/256
+1,533 and 4/256 1,369 (zarr-python reads scattered traces from shards slowly);
+zstd compresses 6 % better (ratio 1.19 vs 1.12) but samples 15 % slower. The
+table is in docs/dataset.md.
 
 The build streams: metadata (small) is read whole; windows are read partition
 rows at a time with plain file reads into one block buffer per Dask task and
