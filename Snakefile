@@ -20,9 +20,11 @@ include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/catalog.smk"
 include: "workflow/rules/waveforms.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/train.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.build_dataset.output,
+        rules.train_model.output,

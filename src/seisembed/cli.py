@@ -42,6 +42,7 @@ SUBCOMMANDS: dict[str, str] = {
     "catalog": "seisembed.catalog.cli",
     "waveforms": "seisembed.waveforms.cli",
     "dataset": "seisembed.dataset.cli",
+    "train": "seisembed.train",
 }
 
 #: one-line help per sub-command (kept here so --help imports no stage module)
@@ -50,6 +51,7 @@ SUBCOMMAND_HELP: dict[str, str] = {
     "catalog": "build results/catalog/arrivals.parquet from ISC, a local file or the synthetic study",
     "waveforms": "cut, rotate and resample P windows for one partition from FDSN or SDS",
     "dataset": "assemble the window partitions into the Zarr dataset with splits and a card",
+    "train": "train the embedding model on the dataset store (results/model/)",
 }
 
 log = logging.getLogger(__name__)  # every module: log = logging.getLogger(__name__)

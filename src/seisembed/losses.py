@@ -117,7 +117,9 @@ class TripletLoss(keras.losses.Loss):
     authors' soft margin. Keras calls it with ``(y_true, y_pred)``; losses reduce to a scalar.
     """
 
-    def __init__(self, margin: float = 0.2, mode: str = "schedule", soft: bool = False, name: str = "triplet", **kwargs):
+    def __init__(
+        self, margin: float = 0.2, mode: str = "schedule", soft: bool = False, name: str = "triplet", **kwargs
+    ):
         kwargs.pop("reduction", None)
         super().__init__(name=name, reduction="none", **kwargs)
         if mode not in ("batch_hard", "batch_all", "schedule"):
@@ -190,3 +192,19 @@ class CollapseDetector(keras.callbacks.Callback):
                 "'train.loss: schedule', a lower learning rate, or the filterbank front-end)"
             )
             self.model.stop_training = True
+
+
+def _metric(name: str):
+    def metric(y_true, y_pred):
+        return triplet_metrics(y_true, y_pred)[name]
+
+    metric.__name__ = name
+    return keras.saving.register_keras_serializable(package="seisembed", name=name)(metric)
+
+
+#: Keras metric functions of :func:`triplet_metrics` (margin 0.2), for ``model.compile(metrics=...)``
+active_triplets = _metric("active_triplets")
+hardest_positive = _metric("hardest_positive")
+hardest_negative = _metric("hardest_negative")
+mean_distance = _metric("mean_distance")
+TRAINING_METRICS = (active_triplets, hardest_positive, hardest_negative, mean_distance)

@@ -1,0 +1,70 @@
+"""Association pairs and the threshold-free score used to judge them.
+
+:func:`association_pairs` draws, from one split of a dataset store, ``n_pairs``
+record pairs: half *matched* (one event, two different stations: the paper's
+task is to recognise the source whatever the path) and half *unmatched* (two
+different events, any stations). The draw is seeded and depends only on the
+store's index, the split, ``n_pairs`` and the seed.
+
+:func:`roc_auc` is the area under the ROC curve of a score that should be high for
+matched pairs (for embeddings: minus the chord distance), with ties counted half
+(Mann-Whitney U / n_pos n_neg).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+from seisembed.errors import InputError
+
+__all__ = ["association_pairs", "roc_auc"]
+
+#: random stream of the pair draw (the split rules use 1 and 2, the sampler 3)
+STREAM_PAIRS = 4
+
+
+def association_pairs(index: dict, split: str, n_pairs: int, seed: int) -> dict[str, np.ndarray]:
+    """``{"first", "second"}`` store positions and ``"matched"`` (bool) of ``n_pairs`` pairs of ``split``.
+
+    ``index`` is :func:`seisembed.sampling.read_index` of the store. Matched pairs: an
+    event drawn uniformly among those recorded at two or more stations, then two of
+    its records at different stations. Unmatched: two records of different events.
+    Raises :class:`InputError` when the split cannot give both kinds.
+    """
+    positions = np.flatnonzero(index["split"] == split)
+    if len(positions) < 2:
+        raise InputError(f"split '{split}' holds {len(positions)} record(s): no pairs can be drawn")
+    events = index["event"][positions]
+    stations = index["station"][positions]
+    bounds = np.flatnonzero(np.diff(events)) + 1
+    runs = [r for r in np.split(np.arange(len(positions)), bounds) if len(np.unique(stations[r])) >= 2]
+    if not runs or len(np.unique(events)) < 2:
+        raise InputError(f"split '{split}' needs events recorded at two stations and at least two events for pairs")
+    rng = np.random.default_rng([seed, STREAM_PAIRS])
+    n_matched = n_pairs // 2
+    first, second = [], []
+    for run in (runs[i] for i in rng.integers(len(runs), size=n_matched)):
+        a = run[rng.integers(len(run))]
+        others = run[stations[run] != stations[a]]
+        first.append(a)
+        second.append(others[rng.integers(len(others))])
+    while len(first) < n_pairs:
+        a, b = rng.integers(len(positions), size=2)
+        if events[a] != events[b]:
+            first.append(a)
+            second.append(b)
+    first, second = positions[np.asarray(first)], positions[np.asarray(second)]
+    matched = np.zeros(n_pairs, dtype=bool)
+    matched[:n_matched] = True
+    return {"first": first, "second": second, "matched": matched}
+
+
+def roc_auc(score: np.ndarray, matched: np.ndarray) -> float:
+    """Area under the ROC curve of ``score`` (higher = more likely matched); ties count half."""
+    score, matched = np.asarray(score, dtype=np.float64), np.asarray(matched, dtype=bool)
+    n_pos, n_neg = int(matched.sum()), int((~matched).sum())
+    if not n_pos or not n_neg:
+        raise ValueError("roc_auc needs both matched and unmatched pairs")
+    ranks = rankdata(score)
+    return float((ranks[matched].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -1,0 +1,471 @@
+"""Train the embedding: triplet loss on L x K batches, validated on fixed val batches and pairs.
+
+:func:`train_model` is what ``seisembed train`` (rule ``train_model``) runs:
+
+1. The train sampler (:class:`seisembed.sampling.TripletSampler`) yields *raw*
+   windows (the model normalises them itself); batch ``i`` of epoch ``e`` depends
+   only on ``(seed, e, i)``.
+2. Each epoch: ``train.steps_per_epoch`` steps of ``train_on_batch``; the loss is
+   :class:`seisembed.losses.TripletLoss` (batch-all warm-up, then batch-hard, by
+   default); a NaN loss stops the run naming the epoch and step.
+3. After each epoch: the loss and metrics on a fixed, seeded set of val batches,
+   the association AUC on a fixed, seeded set of val pairs
+   (:func:`seisembed.pairs.association_pairs`), the collapse check (mean pairwise
+   distance of the val batches), the best model (by val AUC) saved, and a
+   checkpoint of the whole training state.
+4. Early stopping after ``train.early_stopping_patience`` epochs without a better
+   val AUC; then ``history.csv``, ``model_card.json|md`` and the training curve.
+
+Resuming: the checkpoint (model with optimizer state, best model, history,
+early-stopping state) is written atomically after every epoch to
+``<out_dir>/.resume/`` with a fingerprint of the config and the store. A run
+killed at any moment restarts from the last completed epoch; with
+``train.deterministic`` it ends with the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from seisembed.atomic import atomic_path, write_json_atomic, write_text_atomic
+from seisembed.config import config_hash, validate_config
+from seisembed.errors import InputError, SeisembedError
+
+__all__ = ["TrainingError", "train_model"]
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "model.keras"
+
+
+class TrainingError(SeisembedError):
+    """Training stopped: NaN loss, collapsed embeddings, or a setting the data cannot serve."""
+
+
+# -- setup ----------------------------------------------------------------------------------
+def _configure_tensorflow(train: dict, threads: int | None):
+    """Threads, determinism, devices and precision; returns (tf, keras, strategy, device text)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+            tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(threads))))
+        except RuntimeError:  # TensorFlow already ran in this process (library use): keep its threads
+            log.debug("TensorFlow is initialised already; thread settings unchanged")
+    if train["deterministic"]:
+        tf.config.experimental.enable_op_determinism()
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        tf.config.experimental.set_memory_growth(gpu, True)
+    if train["distribute"] == "mirrored" or (train["distribute"] == "auto" and len(gpus) > 1):
+        strategy = tf.distribute.MirroredStrategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    if train["mixed_precision"] and gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    else:
+        keras.mixed_precision.set_global_policy("float32")
+    names = [g.name for g in gpus]
+    device = f"{len(gpus)} GPU(s): {', '.join(names)}" if gpus else f"CPU ({os.cpu_count()} cores visible)"
+    log.info(
+        "training on %s; %d replica(s); precision %s; deterministic %s",
+        device,
+        strategy.num_replicas_in_sync,
+        keras.mixed_precision.global_policy().name,
+        train["deterministic"],
+    )
+    return tf, keras, strategy, device, bool(gpus)
+
+
+def _store_hash(store: Path) -> str:
+    """Hash of the store's metadata (zarr.json files) and provenance: identifies the data."""
+    digest = hashlib.sha256()
+    for path in sorted(store.rglob("zarr.json")):
+        digest.update(str(path.relative_to(store)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _samplers(store: Path, config: dict):
+    """The train sampler (raw windows) and the fixed val batches."""
+    from seisembed.sampling import TripletSampler
+
+    sampling, train = config["sampling"], config["train"]
+    common = {
+        "events_per_batch": sampling["events_per_batch"],
+        "records_per_event": sampling["records_per_event"],
+        "normalization": "none",  # the model normalises: it takes raw windows
+        "demean": False,
+    }
+    import zarr
+
+    rate = float(zarr.open_group(str(store), mode="r").attrs["sampling_rate_hz"])
+    trainer = TripletSampler(
+        store,
+        "train",
+        seed=config["seed"],
+        max_shift_samples=int(round(sampling["max_shift_s"] * rate)),
+        prefetch=sampling["prefetch_batches"],
+        batches_per_epoch=train["steps_per_epoch"],
+        cache=sampling["cache"],
+        **common,
+    )
+    with TripletSampler(store, "val", seed=config["seed"] + 1, prefetch=0, cache="none", **common) as val:
+        n = min(train["val_batches"], len(val))
+        val_batches = [val.batch(0, i) for i in range(n)]
+    return trainer, val_batches
+
+
+def _val_pairs(store: Path, config: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Fixed val pairs, the distinct store positions they use, and those windows (raw, channels-last)."""
+    from seisembed.pairs import association_pairs
+    from seisembed.sampling import _channels_last, open_waveforms, read_index, read_traces
+
+    pairs = association_pairs(read_index(store), "val", config["train"]["val_pairs"], config["seed"])
+    positions = np.unique(np.concatenate([pairs["first"], pairs["second"]]))
+    windows = _channels_last(read_traces(open_waveforms(store), positions))
+    return pairs, positions, windows
+
+
+def _compile(keras, model, train: dict, jit: bool):
+    from seisembed.losses import TRAINING_METRICS, TripletLoss
+
+    mode = {
+        "schedule": "schedule",
+        "batch_hard": "batch_hard",
+        "batch_all": "batch_all",
+        "soft_batch_hard": "batch_hard",
+    }
+    loss = TripletLoss(margin=train["margin"], mode=mode[train["loss"]], soft=train["loss"] == "soft_batch_hard")
+    optimizer = keras.optimizers.Adam(learning_rate=train["learning_rate"], clipnorm=train["clipnorm"])
+    model.compile(optimizer=optimizer, loss=loss, metrics=list(TRAINING_METRICS), jit_compile=jit)
+    return loss
+
+
+# -- one epoch -------------------------------------------------------------------------------
+def _train_epoch(model, sampler, epoch: int, steps: int) -> dict:
+    """``steps`` training steps of ``epoch``; returns mean loss/metrics and the input-wait share."""
+    totals: dict[str, float] = {}
+    waited = 0.0
+    started = time.perf_counter()
+    for step in range(steps):
+        t0 = time.perf_counter()
+        x, y = sampler.batch(epoch, step)
+        waited += time.perf_counter() - t0
+        logs = model.train_on_batch(x, y, return_dict=True)
+        loss = float(logs["loss"])
+        if not np.isfinite(loss):
+            raise TrainingError(
+                f"the loss became {loss} at epoch {epoch + 1}, step {step + 1} (batch {step} of "
+                f"epoch {epoch} of the train sampler); lower train.learning_rate or set train.clipnorm"
+            )
+        for key, value in logs.items():
+            totals[key] = totals.get(key, 0.0) + float(value)
+    elapsed = time.perf_counter() - started
+    out = {k: v / steps for k, v in totals.items()}
+    out.update(seconds=elapsed, input_wait_share=waited / max(elapsed, 1e-9), steps=steps)
+    return out
+
+
+def _embed(model, windows: np.ndarray, batch: int = 128) -> np.ndarray:
+    return np.concatenate(
+        [np.asarray(model(windows[i : i + batch], training=False)) for i in range(0, len(windows), batch)]
+    )
+
+
+def _validate(model, loss, val_batches, pairs, positions, windows) -> dict:
+    """Val loss/metrics on the fixed val batches and the association AUC on the fixed val pairs."""
+    from keras import ops
+
+    from seisembed.losses import triplet_metrics
+    from seisembed.pairs import roc_auc
+
+    values: dict[str, float] = {}
+    for x, y in val_batches:
+        emb = model(x, training=False)
+        values["val_loss"] = values.get("val_loss", 0.0) + float(ops.convert_to_numpy(loss(y, emb)))
+        for key, value in triplet_metrics(y, emb).items():
+            values[f"val_{key}"] = values.get(f"val_{key}", 0.0) + float(ops.convert_to_numpy(value))
+    values = {k: v / len(val_batches) for k, v in values.items()}
+    emb = _embed(model, windows)
+    where = {p: i for i, p in enumerate(positions)}
+    a = emb[[where[p] for p in pairs["first"]]]
+    b = emb[[where[p] for p in pairs["second"]]]
+    distance = np.linalg.norm(a - b, axis=1)
+    values["val_auc"] = roc_auc(-distance, pairs["matched"])
+    return values
+
+
+# -- checkpoints -----------------------------------------------------------------------------
+class _Checkpoint:
+    """The resumable training state under ``<out_dir>/.resume/`` (atomic files, fingerprinted)."""
+
+    def __init__(self, folder: Path, fingerprint: str):
+        self.folder, self.fingerprint = folder, fingerprint
+        self.model_path = folder / "checkpoint.keras"
+        self.best_path = folder / "best.keras"
+        self.state_path = folder / "state.json"
+
+    def load(self) -> dict | None:
+        """The saved state if it belongs to this run (else the folder is cleared)."""
+        if self.state_path.is_file() and self.model_path.is_file():
+            state = json.loads(self.state_path.read_text())
+            if state.get("fingerprint") == self.fingerprint:
+                return state
+            log.info("resume state in %s is from another config or store; starting over", self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return None
+
+    def save(self, model, state: dict, best_model=None) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if best_model is not None:
+            _save_model(best_model, self.best_path)
+        _save_model(model, self.model_path)
+        write_json_atomic({**state, "fingerprint": self.fingerprint}, self.state_path)  # last: marks the epoch done
+
+
+def _save_model(model, path: Path) -> None:
+    """``model.save`` (with its optimizer state when compiled), atomically."""
+    with atomic_path(path) as tmp:
+        target = tmp.with_name(tmp.name + ".keras")  # Keras insists on the suffix
+        model.save(target)
+        os.replace(target, tmp)
+
+
+# -- the whole run ---------------------------------------------------------------------------
+def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: int | None = None) -> dict:
+    """Train the configured model on ``store``'s train split; write ``out_dir``'s outputs; return the card."""
+    from seisembed.model import architecture, build_model, receptive_field
+
+    config = validate_config(config)
+    store, out_dir = Path(store), Path(out_dir)
+    if not store.exists():
+        raise InputError(f"dataset store {store} does not exist (run the build_dataset rule first)")
+    train = config["train"]
+    tf, keras, strategy, device, on_gpu = _configure_tensorflow(train, threads)
+    replicas = strategy.num_replicas_in_sync
+    if config["sampling"]["events_per_batch"] % replicas:
+        raise TrainingError(
+            f"config key 'sampling.events_per_batch' ({config['sampling']['events_per_batch']}) must be "
+            f"a multiple of the {replicas} GPUs, so that each replica gets whole events"
+        )
+    arch = architecture(config["model"])
+    sampler, val_batches = _samplers(store, config)
+    if not val_batches:
+        raise InputError(
+            f"split 'val' of {store} has fewer than L={config['sampling']['events_per_batch']} events of "
+            f"K={config['sampling']['records_per_event']} stations: no val batch"
+        )
+    pairs, positions, windows = _val_pairs(store, config)
+    steps = len(sampler)
+    fingerprint = config_hash(
+        {
+            "config": {k: config[k] for k in ("model", "train", "sampling", "seed")},
+            "store": _store_hash(store),
+            "replicas": replicas,
+        }
+    )
+    checkpoint = _Checkpoint(out_dir / ".resume", fingerprint)
+    state = checkpoint.load()
+    keras.utils.set_random_seed(config["seed"])
+    with strategy.scope():
+        if state is None:
+            model = build_model(config["model"], n_samples=sampler.n_samples, seed=config["seed"])
+            loss = _compile(keras, model, train, jit=train["jit_compile"] and on_gpu and not train["deterministic"])
+            state = {"epoch": 0, "best_auc": -1.0, "best_epoch": 0, "wait": 0, "history": [], "seconds": 0.0}
+        else:
+            log.info(
+                "resuming after epoch %d (best val AUC %.4f at epoch %d)",
+                state["epoch"],
+                state["best_auc"],
+                state["best_epoch"],
+            )
+            model = keras.saving.load_model(checkpoint.model_path, compile=True, safe_mode=True)
+            loss = model.loss
+    from seisembed.losses import HardMiningSchedule
+
+    schedule = HardMiningSchedule(loss, train["warmup_epochs"], train["ramp_epochs"], train["final_hard_weight"])
+    log.info(
+        "model %s: %d parameters, receptive field %d samples; %d steps/epoch of L=%d x K=%d; %d val batches, "
+        "%d val pairs",
+        arch["preset"],
+        model.count_params(),
+        receptive_field(arch),
+        steps,
+        sampler.L,
+        sampler.K,
+        len(val_batches),
+        len(pairs["matched"]),
+    )
+    best = None
+    try:
+        for epoch in range(state["epoch"], train["epochs"]):
+            loss.hard_weight.assign(schedule.weight(epoch))
+            fit = _train_epoch(model, sampler, epoch, steps)
+            val = _validate(model, loss, val_batches, pairs, positions, windows)
+            row = {"epoch": epoch + 1, "hard_weight": schedule.weight(epoch), **fit, **val}
+            state["history"].append(row)
+            state["seconds"] += fit["seconds"]
+            log.info(
+                "epoch %d/%d: loss %.4f, active %.3f, val loss %.4f, val AUC %.4f, mean distance %.3f, %.1f s "
+                "(input wait %.1f %%)",
+                epoch + 1,
+                train["epochs"],
+                fit["loss"],
+                fit.get("active_triplets", 0.0),
+                val["val_loss"],
+                val["val_auc"],
+                val["val_mean_distance"],
+                fit["seconds"],
+                100 * fit["input_wait_share"],
+            )
+            if val["val_mean_distance"] < train["collapse_distance"]:
+                raise TrainingError(
+                    f"embeddings collapsed at epoch {epoch + 1}: mean pairwise distance of the val batches "
+                    f"{val['val_mean_distance']:.4f} < train.collapse_distance {train['collapse_distance']} (every "
+                    "record maps to one point); use train.loss 'schedule' (batch-all warm-up), a lower "
+                    "train.learning_rate, or the demo preset's filterbank front-end"
+                )
+            improved = val["val_auc"] > state["best_auc"]
+            if improved:
+                state.update(best_auc=val["val_auc"], best_epoch=epoch + 1, wait=0)
+                best = model
+            else:
+                state["wait"] += 1
+            state["epoch"] = epoch + 1
+            checkpoint.save(model, state, best_model=best if improved else None)
+            if state["wait"] >= train["early_stopping_patience"]:
+                log.info("early stopping: no better val AUC for %d epochs", state["wait"])
+                break
+    finally:
+        sampler.close()
+    best_model = keras.saving.load_model(checkpoint.best_path, compile=False, safe_mode=True)
+    return _write_outputs(out_dir, best_model, arch, state, config, store, device, checkpoint)
+
+
+def _write_outputs(
+    out_dir: Path, model, arch: dict, state: dict, config: dict, store: Path, device: str, checkpoint: _Checkpoint
+) -> dict:
+    """model.keras (best, no optimizer), history.csv, model card (JSON + Markdown), training curve."""
+    import pandas as pd
+
+    from seisembed.model import flops_per_window, receptive_field
+    from seisembed.provenance import provenance
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _save_model(model, out_dir / MODEL_NAME)
+    history = pd.DataFrame(state["history"])
+    with atomic_path(out_dir / "history.csv") as tmp:
+        history.to_csv(tmp, index=False)
+    card = {
+        "preset": arch["preset"],
+        "architecture": arch,
+        "parameters": int(model.count_params()),
+        "receptive_field_samples": receptive_field(arch),
+        "flops_per_window": flops_per_window(arch, int(model.input_shape[1]), int(model.input_shape[2])),
+        "input": {"shape": list(model.input_shape[1:]), "dtype": "float32", "channels": "ZNE", "raw": True},
+        "output": {"shape": list(model.output_shape[1:]), "unit_norm": True},
+        "store": str(store),
+        "store_hash": _store_hash(store),
+        "device": device,
+        "epochs": int(state["epoch"]),
+        "best_epoch": int(state["best_epoch"]),
+        "best_val_auc": float(state["best_auc"]),
+        "training_seconds": float(state["seconds"]),
+        "provenance": provenance({k: config[k] for k in ("model", "train", "sampling", "seed", "study")}),
+    }
+    write_json_atomic(card, out_dir / "model_card.json")
+    write_text_atomic(out_dir / "model_card.md", _card_markdown(card))
+    _plot_history(history, out_dir / "figures" / "training_curve.png")
+    shutil.rmtree(checkpoint.folder, ignore_errors=True)
+    log.info(
+        "model %s: best val AUC %.4f at epoch %d of %d (%.0f s of training) -> %s",
+        arch["preset"],
+        card["best_val_auc"],
+        card["best_epoch"],
+        card["epochs"],
+        card["training_seconds"],
+        out_dir / MODEL_NAME,
+    )
+    return card
+
+
+def _card_markdown(card: dict) -> str:
+    lines = [
+        f"# Model card: seisembed `{card['preset']}`",
+        "",
+        "Raw windows in (float32 `(batch, 7200, 3)`, channels Z, N, E, as in the dataset store), unit vectors out "
+        f"(`{card['output']['shape']}`); normalisation inside the model. Load with "
+        "`import seisembed, keras; keras.saving.load_model('model.keras', safe_mode=True)`.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| parameters | {card['parameters']:,} |",
+        f"| receptive field | {card['receptive_field_samples']:,} samples |",
+        f"| FLOPs per window | {card['flops_per_window']:,} |",
+        f"| device | {card['device']} |",
+        f"| epochs (best) | {card['epochs']} ({card['best_epoch']}) |",
+        f"| best val association AUC | {card['best_val_auc']:.4f} |",
+        f"| training time | {card['training_seconds']:.0f} s |",
+        f"| store | `{card['store']}` (hash {card['store_hash']}) |",
+        f"| git commit | {card['provenance'].get('git_commit', '')} |",
+        "",
+        "Architecture: `" + json.dumps(card["architecture"], sort_keys=True) + "`",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _plot_history(history, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    axes[0].plot(history["epoch"], history["loss"], "o-", label="train")
+    axes[0].plot(history["epoch"], history["val_loss"], "s-", label="val (fixed batches)")
+    axes[0].set(xlabel="epoch", ylabel="triplet loss", title="Loss")
+    axes[0].legend()
+    axes[1].plot(history["epoch"], history["active_triplets"], "o-", label="train")
+    axes[1].plot(history["epoch"], history["val_active_triplets"], "s-", label="val")
+    axes[1].set(xlabel="epoch", ylabel="share of triplets with loss > 0", title="Active triplets")
+    axes[1].legend()
+    axes[2].plot(history["epoch"], history["val_auc"], "o-", color="C2")
+    axes[2].set(xlabel="epoch", ylabel="AUC", title="Val association AUC (fixed pairs)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+# -- command line (seisembed train) ------------------------------------------------------------
+HELP = "train the embedding model on the dataset store (results/model/)"
+
+
+def configure_parser(parser) -> None:
+    """Add the ``seisembed train`` options."""
+    group = parser.add_argument_group("train options")
+    group.add_argument("--store", default="results/dataset/waveforms.zarr", help="dataset store (default: %(default)s)")
+    group.add_argument("--out-dir", default="results/model", help="output folder (default: %(default)s)")
+    group.add_argument("--threads", type=int, default=None, help="CPU threads for TensorFlow (default: all)")
+
+
+def run(args) -> int:
+    """Train from ``args.config``; return the exit status."""
+    train_model(args.store, args.out_dir, args.config, threads=args.threads)
+    return 0

@@ -1,0 +1,36 @@
+# Training stage: the triplet TCN embedding -> results/model/ (model.keras, history, card,
+# training curve). Logic: src/seisembed/train.py (docs/training.md). TensorFlow is imported
+# only by the job, never when the workflow is parsed. A killed job resumes from its last
+# epoch (results/model/.resume/); the GPU, when a node has one, is used automatically.
+
+
+rule train_model:
+    """Train the embedding on the train split, validated on fixed val batches and pairs."""
+    input:
+        store="results/dataset/waveforms.zarr",
+    output:
+        model="results/model/model.keras",
+        history="results/model/history.csv",
+        card="results/model/model_card.json",
+        card_md="results/model/model_card.md",
+        curve=report(
+            "results/model/figures/training_curve.png",
+            caption="../report/training_curve.rst",
+            category="Model",
+        ),
+    log:
+        "logs/train/train_model.log",
+    benchmark:
+        "logs/train/train_model.benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=60,
+    params:
+        config=config_json("model", "train", "sampling"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.model),
+    shell:
+        "seisembed train --config-json {params.config:q} --store {input.store}"
+        " --out-dir {params.out_dir} --threads {threads} --log {log}"
