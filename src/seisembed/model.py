@@ -273,3 +273,33 @@ def flops_per_window(arch: dict, n_samples: int = 7200, n_channels: int = 3) -> 
         total += 2 * steps * arch["head_kernel"] * f
         features = steps
     return int(total + 2 * features * arch["embedding_dim"])
+
+
+def load_embedding_model(path, n_samples: int | None = None, n_channels: int = 3):
+    """Load a saved seisembed model (safe mode) and check it takes ``(n_samples, n_channels)`` windows.
+
+    Raises :class:`~seisembed.errors.InputError` naming the file when it does not exist,
+    is not a Keras model, or was trained for another window length or channel count.
+    """
+    from pathlib import Path
+
+    import keras
+
+    from seisembed import register_keras_objects
+    from seisembed.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"model file {path} does not exist (run the train_model rule first)")
+    register_keras_objects()
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except (ValueError, OSError, TypeError, KeyError) as exc:
+        raise InputError(f"model file {path} is not a loadable Keras model: {type(exc).__name__}: {exc}") from exc
+    shape = tuple(model.input_shape[1:])
+    if (n_samples is not None and shape[0] != n_samples) or shape[-1] != n_channels:
+        raise InputError(
+            f"model file {path} takes windows of shape {shape}, but the data have "
+            f"({n_samples}, {n_channels}) (samples, channels): it was trained for another window"
+        )
+    return model

@@ -233,3 +233,19 @@ def test_sigkilled_training_resumes_to_identical_weights(tiny_store, tmp_path, r
     assert "resuming after epoch" in resumed.stderr
     for wa, wb in zip(_weights(tmp_path / "clean" / "model.keras"), _weights(tmp_path / "killed" / "model.keras")):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_loading_a_wrong_file_or_window_length_names_the_file(tmp_path):
+    from seisembed.model import load_embedding_model
+
+    bogus = tmp_path / "not_a_model.keras"
+    bogus.write_bytes(b"this is not a zip archive")
+    with pytest.raises(InputError, match="not_a_model.keras.*not a loadable Keras model"):
+        load_embedding_model(bogus)
+    model = build_model(validate_config({})["model"], n_samples=N_SAMPLES)
+    model.save(tmp_path / "short.keras")
+    assert load_embedding_model(tmp_path / "short.keras", n_samples=N_SAMPLES).input_shape == (None, N_SAMPLES, 3)
+    with pytest.raises(InputError, match="short.keras takes windows of shape"):
+        load_embedding_model(tmp_path / "short.keras", n_samples=7200)
+    with pytest.raises(InputError, match="does not exist"):
+        load_embedding_model(tmp_path / "missing.keras")
