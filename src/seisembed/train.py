@@ -434,10 +434,11 @@ def _plot_history(history, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    axes[0].plot(history["epoch"], history["loss"], "o-", label="train")
-    axes[0].plot(history["epoch"], history["val_loss"], "s-", label="val (fixed batches)")
-    axes[0].set(xlabel="epoch", ylabel="triplet loss", title="Loss")
-    axes[0].legend()
+    axes[0].plot(history["epoch"], history["mean_triplet_loss"], "o-", color="C0", label="train, all triplets")
+    axes[0].plot(history["epoch"], history["val_mean_triplet_loss"], "s-", color="C1", label="val, all triplets")
+    axes[0].plot(history["epoch"], history["loss"], "o:", color="C0", alpha=0.5, label="train, optimised loss")
+    axes[0].set(xlabel="epoch", ylabel="triplet loss (margin hinge)", title="Loss")
+    axes[0].legend(fontsize=8)
     axes[1].plot(history["epoch"], history["active_triplets"], "o-", label="train")
     axes[1].plot(history["epoch"], history["val_active_triplets"], "s-", label="val")
     axes[1].set(xlabel="epoch", ylabel="share of triplets with loss > 0", title="Active triplets")
@@ -446,6 +447,7 @@ def _plot_history(history, path: Path) -> None:
     axes[2].set(xlabel="epoch", ylabel="AUC", title="Val association AUC (fixed pairs)")
     for ax in axes:
         ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:

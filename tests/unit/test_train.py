@@ -38,6 +38,7 @@ def test_batch_hard_and_batch_all_by_hand():
     assert float(losses.batch_hard(y, crossed, soft=True)) == pytest.approx(np.log1p(np.exp(np.sqrt(2))), abs=1e-4)
     metrics = {k: float(v) for k, v in losses.triplet_metrics(y, crossed).items()}
     assert metrics["active_triplets"] == pytest.approx(1.0)
+    assert metrics["mean_triplet_loss"] == pytest.approx((np.sqrt(2) + 0.4) / 2, abs=1e-4)
     assert metrics["hardest_positive"] == pytest.approx(np.sqrt(2), abs=1e-4)
     assert metrics["mean_distance"] == pytest.approx(4 * np.sqrt(2) * 2 / 12, abs=1e-4)
 
