@@ -10,9 +10,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Set up and run the default (offline, CPU-only) workflow.
+# Set up and run the default (offline, CPU-only) workflow (TensorFlow CPU build for training).
 run: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[workflow]"
+	$(BIN)/pip install --quiet -e ".[workflow,train]"
 	$(BIN)/snakemake --cores $(CORES)
 
 # Set up and run the fast test suite (add ARGS="-m slow" for the long tests).

@@ -21,6 +21,7 @@ include: "workflow/rules/catalog.smk"
 include: "workflow/rules/waveforms.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:
@@ -28,3 +29,4 @@ rule all:
     input:
         rules.build_dataset.output,
         rules.train_model.output,
+        rules.evaluate_association.output,

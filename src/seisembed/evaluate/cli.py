@@ -1,0 +1,43 @@
+"""``seisembed evaluate``: embed the store, or evaluate association on it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+HELP = "embed the dataset store with the model, or evaluate association against the baselines"
+
+log = logging.getLogger(__name__)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the ``seisembed evaluate`` options."""
+    parser.add_argument("task", choices=["embed", "association"], help="what to do")
+    parser.add_argument(
+        "--store", default="results/dataset/waveforms.zarr", help="dataset store (default: %(default)s)"
+    )
+    parser.add_argument("--model", default="results/model/model.keras", help="model (embed; default: %(default)s)")
+    parser.add_argument(
+        "--embeddings",
+        default="results/embeddings/embeddings.parquet",
+        help="embeddings parquet (written by embed, read by association; default: %(default)s)",
+    )
+    parser.add_argument("--out-dir", default="results/metrics", help="metrics folder (default: %(default)s)")
+    parser.add_argument("--figures-dir", default="results/figures", help="figures folder (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the task from ``args.config``; return the exit status."""
+    from seisembed.atomic import write_parquet_atomic
+
+    if args.task == "embed":
+        from seisembed.evaluate.association import embed_store
+
+        frame = embed_store(args.store, args.model, batch=args.config["evaluate"]["embed_batch"])
+        write_parquet_atomic(frame, args.embeddings)
+        log.info("wrote %s: %d records", args.embeddings, len(frame))
+        return 0
+    from seisembed.evaluate.association import evaluate_association
+
+    evaluate_association(args.store, args.embeddings, args.out_dir, args.figures_dir, args.config)
+    return 0

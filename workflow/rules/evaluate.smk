@@ -1,0 +1,68 @@
+# Evaluation stage: embeddings of every record, then association pairs scored by the
+# embedding, cross-correlation and a linear spectral metric (thresholds from val, applied to
+# test; event-level bootstrap intervals). Logic: src/seisembed/evaluate (docs/evaluation.md).
+
+
+rule embed:
+    """Embed every record of the dataset store with the trained model."""
+    input:
+        store="results/dataset/waveforms.zarr",
+        model="results/model/model.keras",
+    output:
+        embeddings="results/embeddings/embeddings.parquet",
+    log:
+        "logs/evaluate/embed.log",
+    benchmark:
+        "logs/evaluate/embed.benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    params:
+        config=config_json("evaluate"),
+    shell:
+        "seisembed evaluate embed --config-json {params.config:q} --store {input.store}"
+        " --model {input.model} --embeddings {output.embeddings} --log {log}"
+
+
+rule evaluate_association:
+    """Association metrics, tables and figures for the three methods on the same pairs."""
+    input:
+        store="results/dataset/waveforms.zarr",
+        embeddings="results/embeddings/embeddings.parquet",
+    output:
+        pairs="results/metrics/association_pairs.parquet",
+        metrics="results/metrics/association.json",
+        by_distance="results/metrics/association_by_distance.csv",
+        by_distance_md="results/metrics/association_by_distance.md",
+        by_novelty="results/metrics/association_by_novelty.csv",
+        by_novelty_md="results/metrics/association_by_novelty.md",
+        histogram=report(
+            "results/figures/association_distance_histogram.png",
+            caption="../report/association_histogram.rst",
+            category="Association",
+        ),
+        roc=report(
+            "results/figures/association_roc.png",
+            caption="../report/association_roc.rst",
+            category="Association",
+        ),
+        distance=report(
+            "results/figures/association_accuracy_vs_distance.png",
+            caption="../report/association_distance.rst",
+            category="Association",
+        ),
+    log:
+        "logs/evaluate/association.log",
+    benchmark:
+        "logs/evaluate/association.benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    params:
+        config=config_json("evaluate"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+        figures_dir=lambda wildcards, output: os.path.dirname(output.roc),
+    shell:
+        "seisembed evaluate association --config-json {params.config:q} --store {input.store}"
+        " --embeddings {input.embeddings} --out-dir {params.out_dir}"
+        " --figures-dir {params.figures_dir} --log {log}"
