@@ -4,8 +4,9 @@
     Peak normalised cross-correlation of band-passed records within a lag window,
     averaged over the three components (the classic waveform-similarity measure the
     paper argues against). Each record is filtered (zero-phase Butterworth), demeaned,
-    unit-normed per component and Fourier-transformed once; a pair's correlation is one
-    inverse FFT of the product, vectorised over blocks of pairs.
+    unit-normed per component and Fourier-transformed once (single precision, length
+    ``next_fast_len(n + max_lag)``: circular correlation is exact within the lag window);
+    a pair's correlation is one inverse FFT of the product, vectorised over blocks of pairs.
 
 :class:`SpectralLDA`
     Log power in ``n_bands`` log-spaced bands per component in three windows after P
@@ -19,6 +20,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as sp_fft
 from scipy import signal
 
 __all__ = ["SpectralLDA", "cross_correlation_scores", "spectral_features"]
@@ -53,13 +55,14 @@ def cross_correlation_scores(
     x = _prepare(windows, band_hz, rate_hz, order)
     n = x.shape[-1]
     lag = int(round(max_lag_s * rate_hz))
-    nfft = int(2 ** np.ceil(np.log2(2 * n - 1)))
-    spectra = np.fft.rfft(x, nfft, axis=-1).astype(np.complex64)
+    # circular correlation is exact for |lag| <= L when nfft >= n + L: no need for 2n
+    nfft = sp_fft.next_fast_len(n + lag + 1, real=True)
+    spectra = sp_fft.rfft(x.astype(np.float32), nfft, axis=-1, workers=-1)  # complex64
     dead = ~(np.abs(x).max(axis=-1) > 0).any(axis=-1)
     scores = np.empty(len(first))
     for start in range(0, len(first), block):
         a, b = first[start : start + block], second[start : start + block]
-        cc = np.fft.irfft(spectra[a] * np.conj(spectra[b]), nfft, axis=-1)
+        cc = sp_fft.irfft(spectra[a] * np.conj(spectra[b]), nfft, axis=-1, workers=-1)
         window = np.concatenate([cc[..., nfft - lag :], cc[..., : lag + 1]], axis=-1)
         scores[start : start + block] = np.abs(window).max(axis=-1).mean(axis=-1)
     scores[dead[first] | dead[second]] = np.nan
