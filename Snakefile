@@ -30,3 +30,4 @@ rule all:
         rules.build_dataset.output,
         rules.train_model.output,
         rules.evaluate_association.output,
+        rules.evaluate_discrimination.output,

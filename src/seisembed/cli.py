@@ -53,7 +53,7 @@ SUBCOMMAND_HELP: dict[str, str] = {
     "waveforms": "cut, rotate and resample P windows for one partition from FDSN or SDS",
     "dataset": "assemble the window partitions into the Zarr dataset with splits and a card",
     "train": "train the embedding model on the dataset store (results/model/)",
-    "evaluate": "embed the dataset store with the model, or evaluate association against the baselines",
+    "evaluate": "embed the dataset store with the model; evaluate association or discrimination",
 }
 
 log = logging.getLogger(__name__)  # every module: log = logging.getLogger(__name__)

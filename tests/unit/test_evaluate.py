@@ -198,3 +198,81 @@ def test_embeddings_missing_traces_are_an_error(evaluated, tmp_path):
         evaluate_association(
             work / "waveforms.zarr", tmp_path / "short.parquet", tmp_path / "m", tmp_path / "f", config
         )
+
+
+def _embeddings(n_per=40, seed=0, one_class_test=False):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for split in ("train", "val", "test"):
+        for i in range(n_per):
+            kind = "explosion" if i % 4 == 0 and not (one_class_test and split == "test") else "earthquake"
+            centre = np.r_[1.0, 0.0, 0.0] if kind == "explosion" else np.r_[0.0, 1.0, 0.0]
+            v = centre + 0.6 * rng.normal(size=3)
+            rows.append(
+                {
+                    "trace_name": f"{split}{i}",
+                    "source_id": f"{split}-ev{i}",
+                    "split": split,
+                    "source_type": kind,
+                    "emb_00": v[0],
+                    "emb_01": v[1],
+                    "emb_02": v[2],
+                }
+            )
+    frame = pd.DataFrame(rows)
+    e = frame[["emb_00", "emb_01", "emb_02"]].to_numpy()
+    frame[["emb_00", "emb_01", "emb_02"]] = e / np.linalg.norm(e, axis=1, keepdims=True)
+    return frame
+
+
+def test_discrimination_templates_come_from_train_and_threshold_from_val(monkeypatch):
+    from seisembed.evaluate import discrimination, stats
+
+    frame = _embeddings()
+    thresholds = []
+    real_best = stats.best_threshold
+
+    def spy_best(score, matched):
+        thresholds.append(len(score))
+        return real_best(score, matched)
+
+    monkeypatch.setattr(stats, "best_threshold", spy_best)
+    run = discrimination.discrimination_trials(frame, 3, "symmetric", trials=20, seed=1)
+    rows = np.concatenate(run["template_rows"])
+    assert set(frame["split"].to_numpy()[rows]) == {"train"}  # templates never from the scored splits
+    assert all(len(r) == 6 for r in run["template_rows"])
+    assert set(thresholds) == {int((frame["split"] == "val").sum())}  # thresholds chosen on val records only
+    s = run["summary"]
+    assert s["n_trials"] == 20 and 0.5 < s["auc_mean"] <= 1.0 and s["auc_p05"] <= s["auc_mean"] <= s["auc_p95"]
+    again = discrimination.discrimination_trials(frame, 3, "symmetric", trials=20, seed=1)["summary"]
+    assert again == s
+    authors = discrimination.discrimination_trials(frame, 1, "authors", trials=5, seed=1)["summary"]
+    assert authors["templates"]["earthquake"] == int(
+        ((frame["split"] == "train") & (frame["source_type"] == "earthquake")).sum()
+    )
+
+
+def test_discrimination_needs_both_classes_in_the_test_split():
+    from seisembed.evaluate.discrimination import discrimination_trials
+
+    with pytest.raises(InputError, match="split 'test' holds records of \\['earthquake'\\]"):
+        discrimination_trials(_embeddings(one_class_test=True), 1, "symmetric", trials=2, seed=1)
+
+
+def test_discrimination_stage_writes_metrics_and_figures(evaluated):
+    from seisembed.evaluate.discrimination import evaluate_discrimination
+
+    work, _, config = evaluated
+    config = {
+        **config,
+        "evaluate": {**config["evaluate"], "discrimination_trials": 20, "discrimination_templates": [1, 3]},
+    }
+    record = evaluate_discrimination(work / "embeddings.parquet", work / "disc", work / "disc_fig", config)
+    saved = json.loads((work / "disc" / "discrimination.json").read_text())
+    for protocol in ("symmetric", "authors"):
+        for k in ("1", "3"):
+            for key in ("auc_mean", "auc_std", "auc_p05", "auc_p95", "accuracy", "precision", "recall"):
+                assert key in saved[protocol][k]
+    assert saved["symmetric"]["1"] == record["symmetric"]["1"]
+    for name in ("discrimination_roc.png", "discrimination_confusion.png", "tsne.png"):
+        assert (work / "disc_fig" / name).is_file()

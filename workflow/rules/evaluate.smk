@@ -66,3 +66,40 @@ rule evaluate_association:
         "seisembed evaluate association --config-json {params.config:q} --store {input.store}"
         " --embeddings {input.embeddings} --out-dir {params.out_dir}"
         " --figures-dir {params.figures_dir} --log {log}"
+
+
+rule evaluate_discrimination:
+    """One-shot explosion/earthquake discrimination with 1, 3 and 10 train templates; t-SNE."""
+    input:
+        embeddings="results/embeddings/embeddings.parquet",
+    output:
+        metrics="results/metrics/discrimination.json",
+        roc=report(
+            "results/figures/discrimination_roc.png",
+            caption="../report/discrimination_roc.rst",
+            category="Discrimination",
+        ),
+        confusion=report(
+            "results/figures/discrimination_confusion.png",
+            caption="../report/discrimination_confusion.rst",
+            category="Discrimination",
+        ),
+        tsne=report(
+            "results/figures/tsne.png",
+            caption="../report/tsne.rst",
+            category="Discrimination",
+        ),
+    log:
+        "logs/evaluate/discrimination.log",
+    benchmark:
+        "logs/evaluate/discrimination.benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    params:
+        config=config_json("evaluate"),
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+        figures_dir=lambda wildcards, output: os.path.dirname(output.roc),
+    shell:
+        "seisembed evaluate discrimination --config-json {params.config:q}"
+        " --embeddings {input.embeddings} --out-dir {params.out_dir}"
+        " --figures-dir {params.figures_dir} --log {log}"

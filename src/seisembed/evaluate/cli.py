@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-HELP = "embed the dataset store with the model, or evaluate association against the baselines"
+HELP = "embed the dataset store with the model; evaluate association or discrimination"
 
 log = logging.getLogger(__name__)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``seisembed evaluate`` options."""
-    parser.add_argument("task", choices=["embed", "association"], help="what to do")
+    parser.add_argument("task", choices=["embed", "association", "discrimination"], help="what to do")
     parser.add_argument(
         "--store", default="results/dataset/waveforms.zarr", help="dataset store (default: %(default)s)"
     )
@@ -36,6 +36,11 @@ def run(args: argparse.Namespace) -> int:
         frame = embed_store(args.store, args.model, batch=args.config["evaluate"]["embed_batch"])
         write_parquet_atomic(frame, args.embeddings)
         log.info("wrote %s: %d records", args.embeddings, len(frame))
+        return 0
+    if args.task == "discrimination":
+        from seisembed.evaluate.discrimination import evaluate_discrimination
+
+        evaluate_discrimination(args.embeddings, args.out_dir, args.figures_dir, args.config)
         return 0
     from seisembed.evaluate.association import evaluate_association
 
