@@ -31,17 +31,21 @@ def records(store: str | None, n: int) -> np.ndarray:
     return rng.normal(size=(n, 3, 7200)).astype(np.float32)
 
 
-def obspy_loop(windows: np.ndarray, first: np.ndarray, second: np.ndarray, lag: int) -> np.ndarray:
+def obspy_loop(windows: np.ndarray, first: np.ndarray, second: np.ndarray, lag: int, per_pair: bool) -> np.ndarray:
+    """Peak |cc| per pair with ObsPy's ``correlate``; ``per_pair``: filter both records for every pair
+    (a loop over pairs as one would write it), else filter every record once first."""
     from obspy.signal.cross_correlation import correlate
     from scipy import signal
 
     sos = signal.butter(4, [1.0, 8.0], btype="bandpass", fs=40.0, output="sos")
-    x = signal.sosfiltfilt(sos, windows.astype(np.float64), axis=-1)
+    x = None if per_pair else signal.sosfiltfilt(sos, windows.astype(np.float64), axis=-1)
     out = np.empty(len(first))
     for k, (a, b) in enumerate(zip(first, second)):
-        out[k] = np.mean(
-            [np.abs(correlate(x[a, c], x[b, c], lag, demean=True, normalize="naive")).max() for c in range(3)]
-        )
+        if per_pair:
+            ra, rb = (signal.sosfiltfilt(sos, windows[i].astype(np.float64), axis=-1) for i in (a, b))
+        else:
+            ra, rb = x[a], x[b]
+        out[k] = np.mean([np.abs(correlate(ra[c], rb[c], lag, demean=True, normalize="naive")).max() for c in range(3)])
     return out
 
 
@@ -50,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", default=None, help="dataset store to take records from (default: synthetic)")
     parser.add_argument("--records", type=int, default=400)
     parser.add_argument("--pairs", type=int, default=4000, help="pairs for the vectorised method")
-    parser.add_argument("--loop-pairs", type=int, default=300, help="pairs for the ObsPy loop")
+    parser.add_argument("--loop-pairs", type=int, default=300, help="pairs for the ObsPy loops")
     args = parser.parse_args(argv)
     from seisembed.evaluate.baselines import cross_correlation_scores
     from seisembed.evaluate.stats import best_threshold, summarise_split
@@ -63,12 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     fast_rate = args.pairs / (time.perf_counter() - start)
     n = args.loop_pairs
     start = time.perf_counter()
-    slow = obspy_loop(w, first[:n], second[:n], 80)
+    slow = obspy_loop(w, first[:n], second[:n], 80, per_pair=False)
     slow_rate = n / (time.perf_counter() - start)
-    agree = float(np.nanmax(np.abs(slow - fast[:n])))
+    start = time.perf_counter()
+    naive = obspy_loop(w, first[:n], second[:n], 80, per_pair=True)
+    naive_rate = n / (time.perf_counter() - start)
+    agree = float(max(np.nanmax(np.abs(slow - fast[:n])), np.nanmax(np.abs(naive - fast[:n]))))
     print(
-        f"cross-correlation: vectorised {fast_rate:,.0f} pairs/s, ObsPy loop {slow_rate:,.1f} pairs/s "
-        f"= {fast_rate / slow_rate:,.1f}x (target >= 20x); largest score difference {agree:.2e}"
+        f"cross-correlation: vectorised {fast_rate:,.0f} pairs/s; ObsPy loop with records filtered once "
+        f"{slow_rate:,.1f} pairs/s = {fast_rate / slow_rate:,.1f}x; ObsPy loop filtering per pair {naive_rate:,.1f} "
+        f"pairs/s = {fast_rate / naive_rate:,.1f}x (target >= 20x); largest score difference {agree:.2e}"
     )
     m = 50_000
     score = rng.normal(size=m) + np.r_[np.ones(m // 2), np.zeros(m - m // 2)]
@@ -85,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(
             {
                 "cc_vectorised_pairs_s": fast_rate,
-                "cc_obspy_loop_pairs_s": slow_rate,
-                "speedup": fast_rate / slow_rate,
+                "cc_obspy_loop_prefiltered_pairs_s": slow_rate,
+                "cc_obspy_loop_per_pair_pairs_s": naive_rate,
+                "speedup_prefiltered": fast_rate / slow_rate,
+                "speedup_per_pair": fast_rate / naive_rate,
                 "max_difference": agree,
                 "stats_seconds": stats_s,
             }
