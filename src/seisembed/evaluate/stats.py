@@ -107,6 +107,51 @@ def bootstrap(clusters: np.ndarray, statistic, n: int, seed: int) -> np.ndarray:
     return out
 
 
+def _replicate_counts(clusters: np.ndarray, n: int, seed: int, chunk: int = 100):
+    """Yield ``(chunk, n_clusters)`` float32 draw counts of ``n`` cluster-bootstrap replicates, and the pair->cluster index."""
+    ids, index = np.unique(clusters, return_inverse=True)
+    rng = np.random.default_rng([seed, 5])
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        draws = rng.integers(len(ids), size=(m, len(ids))) + len(ids) * np.arange(m)[:, None]
+        yield np.bincount(draws.ravel(), minlength=m * len(ids)).reshape(m, len(ids)).astype(np.float32), index
+
+
+def _bootstrap_all(
+    score: np.ndarray, matched: np.ndarray, clusters: np.ndarray, threshold: float, n: int, seed: int
+) -> dict[str, np.ndarray]:
+    """AUC, accuracy, precision and recall of ``n`` replicates, vectorised over blocks of replicates.
+
+    Pairs are sorted by score once; with distinct scores the weighted AUC is
+    ``sum_i w_i m_i (cumulative unmatched weight below i)``, ties are grouped (half credit).
+    """
+    order = np.argsort(score, kind="mergesort")
+    s, m = score[order], matched[order]
+    _, start = np.unique(s, return_index=True)
+    ties = len(start) < len(s)
+    is_pos, is_neg = m.astype(np.float32), (~m).astype(np.float32)
+    predicted = (score >= threshold)[order]
+    tp_mask = (predicted & m).astype(np.float32)
+    fp_mask = (predicted & ~m).astype(np.float32)
+    fn_mask = (~predicted & m).astype(np.float32)
+    out: dict[str, list] = {"auc": [], "accuracy": [], "precision": [], "recall": []}
+    for counts, index in _replicate_counts(clusters, n, seed):
+        w = counts[:, index[order]]
+        neg, pos = w * is_neg, w * is_pos
+        if ties:
+            neg, pos = np.add.reduceat(neg, start, axis=1), np.add.reduceat(pos, start, axis=1)
+        below = np.cumsum(neg, axis=1, dtype=np.float64) - neg
+        n_pos, n_neg = pos.sum(axis=1, dtype=np.float64), neg.sum(axis=1, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["auc"].append((pos * (below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg))
+            tp, fp, fn = w @ tp_mask, w @ fp_mask, w @ fn_mask
+            total = w.sum(axis=1, dtype=np.float64)
+            out["accuracy"].append((total - fp - fn) / total)
+            out["precision"].append(tp / (tp + fp))
+            out["recall"].append(tp / (tp + fn))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
 def summarise_split(
     score: np.ndarray,
     matched: np.ndarray,
@@ -128,12 +173,7 @@ def summarise_split(
         "n_matched": int(matched.sum()),
         "n_non_finite": int((~finite).sum()),
     }
-    for name in ("auc", "accuracy", "precision", "recall"):
-        if name == "auc":
-            values = bootstrap(clusters, weighted_auc(score, matched), n_bootstrap, seed)
-        else:
-            values = bootstrap(
-                clusters, lambda w, k=name: decision_metrics(score, matched, threshold, w)[k], n_bootstrap, seed
-            )
+    replicates = _bootstrap_all(score, matched, clusters, threshold, n_bootstrap, seed)
+    for name, values in replicates.items():
         result[f"{name}_ci95"] = [float(np.nanpercentile(values, lo)), float(np.nanpercentile(values, hi))]
     return result
