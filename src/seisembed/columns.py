@@ -48,6 +48,34 @@ QC_STATUSES: tuple[str, ...] = (
     "error",
 )
 
+#: ledger columns (qc.parquet), in order
+QC_COLUMNS: tuple[str, ...] = (
+    "source_id",
+    "station_network_code",
+    "station_code",
+    "station_location_code",
+    "trace_name",
+    "trace_p_arrival_time",
+    "qc_status",
+    "qc_reason",
+    "qc_attempts",
+    "qc_location_code",
+    "qc_channels",
+    "qc_window_index",
+    "qc_partition",
+)
+
+#: columns windows.parquet adds to ARRIVAL_COLUMNS, in order
+WINDOW_COLUMNS: tuple[str, ...] = (
+    "trace_name",
+    "trace_p_arrival_sample",
+    "trace_sampling_rate_hz",
+    "trace_start_time",
+    "trace_channels",
+    "trace_location_code",
+    "trace_snr_db",
+)
+
 COMPONENT_ORDER: str = "ZNE"
 
 

@@ -19,23 +19,17 @@ import numpy as np
 import pandas as pd
 
 from seisembed.arrivals import STATION_KEY, validate_arrivals
-from seisembed.columns import ARRIVAL_COLUMNS
+from seisembed.columns import ARRIVAL_COLUMNS, WINDOW_COLUMNS
 from seisembed.errors import InputError
 from seisembed.npy import read_npy_header
 from seisembed.waveforms.layout import PartitionPaths
 
-__all__ = ["WINDOW_COLUMNS", "Partition", "open_partition", "read_metadata", "read_rows", "iter_blocks"]
+#: the window columns the dataset needs (location code and SNR are optional extras)
+REQUIRED_WINDOW_COLUMNS: tuple[str, ...] = WINDOW_COLUMNS[:5]
+
+__all__ = ["REQUIRED_WINDOW_COLUMNS", "Partition", "open_partition", "read_metadata", "read_rows", "iter_blocks"]
 
 log = logging.getLogger(__name__)
-
-#: columns ``windows.parquet`` must hold besides :data:`ARRIVAL_COLUMNS`
-WINDOW_COLUMNS: tuple[str, ...] = (
-    "trace_name",
-    "trace_p_arrival_sample",
-    "trace_sampling_rate_hz",
-    "trace_start_time",
-    "trace_channels",
-)
 
 
 @dataclass(frozen=True)
@@ -80,7 +74,7 @@ def read_metadata(folder: Path, name: str) -> pd.DataFrame:
         raise InputError(
             f"partition {name}: {path} is not a readable Parquet file ({exc}); rerun the waveform stage for it"
         ) from exc
-    missing = [c for c in (*ARRIVAL_COLUMNS, *WINDOW_COLUMNS) if c not in frame.columns]
+    missing = [c for c in (*ARRIVAL_COLUMNS, *REQUIRED_WINDOW_COLUMNS) if c not in frame.columns]
     if missing:
         raise InputError(f"partition {name}: {path} lacks column(s) {', '.join(missing)}")
     frame = frame.reset_index(drop=True)

@@ -32,7 +32,7 @@ from obspy import UTCDateTime
 
 from seisembed.arrivals import validate_arrivals
 from seisembed.atomic import temporary_sibling, write_json_atomic, write_parquet_atomic
-from seisembed.columns import ARRIVAL_COLUMNS, QC_STATUSES, trace_name
+from seisembed.columns import ARRIVAL_COLUMNS, QC_COLUMNS, QC_STATUSES, trace_name
 from seisembed.config import validate_config
 from seisembed.errors import InputError
 from seisembed.npy import read_npy_header
@@ -49,34 +49,6 @@ from seisembed.waveforms.processing import (
 from seisembed.workflow import check_partition, partition_of
 
 log = logging.getLogger(__name__)
-
-#: ledger columns (qc.parquet), in order
-QC_COLUMNS: tuple[str, ...] = (
-    "source_id",
-    "station_network_code",
-    "station_code",
-    "station_location_code",
-    "trace_name",
-    "trace_p_arrival_time",
-    "qc_status",
-    "qc_reason",
-    "qc_attempts",
-    "qc_location_code",
-    "qc_channels",
-    "qc_window_index",
-    "qc_partition",
-)
-
-#: columns windows.parquet adds to ARRIVAL_COLUMNS, in order
-WINDOW_COLUMNS: tuple[str, ...] = (
-    "trace_name",
-    "trace_p_arrival_sample",
-    "trace_sampling_rate_hz",
-    "trace_start_time",
-    "trace_channels",
-    "trace_location_code",
-    "trace_snr_db",
-)
 
 #: waveforms config keys whose change invalidates a partition's progress
 _FINGERPRINT_KEYS = (
@@ -413,16 +385,7 @@ def assemble(
     windows["trace_location_code"] = okl["qc_location_code"].astype(str)
     windows["trace_snr_db"] = okl["trace_snr_db"].astype("float64")
 
-    qc = arrivals[
-        [
-            "source_id",
-            "station_network_code",
-            "station_code",
-            "station_location_code",
-            "trace_name",
-            "trace_p_arrival_time",
-        ]
-    ].copy()
+    qc = arrivals[list(QC_COLUMNS[:6])].copy()  # the identifying columns, then the QC ones
     for col in ("qc_status", "qc_reason", "qc_location_code", "qc_channels"):
         qc[col] = ledger[col].astype(str).to_numpy()
     qc["qc_attempts"] = ledger["qc_attempts"].astype("int64").to_numpy()
