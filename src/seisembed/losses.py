@@ -18,7 +18,7 @@ Euclidean (chord) distance ``d = sqrt(2 - 2 cos)`` in ``[0, 2]`` as the paper.
 
 Metrics (:func:`triplet_metrics`): share of active triplets, mean hardest-positive
 and hardest-negative distance, and the mean pairwise distance, whose fall towards
-zero is an embedding collapse (:class:`CollapseDetector` stops such a run).
+zero is an embedding collapse (:func:`seisembed.train.train_model` stops such a run).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import keras
 from keras import ops
 
 __all__ = [
-    "CollapseDetector",
     "HardMiningSchedule",
     "TripletLoss",
     "batch_all",
@@ -163,38 +162,6 @@ class HardMiningSchedule(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.loss.hard_weight.assign(self.weight(epoch))
-
-
-class CollapseDetector(keras.callbacks.Callback):
-    """Stop training when the embeddings collapse (mean pairwise distance below ``threshold``).
-
-    ``probe``: a fixed batch of windows; checked at the end of every ``every`` batches.
-    Sets :attr:`collapsed` to a message naming the epoch and batch.
-    """
-
-    def __init__(self, probe, threshold: float = 0.05, every: int = 20):
-        super().__init__()
-        self.probe, self.threshold, self.every = probe, float(threshold), int(every)
-        self.collapsed: str | None = None
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if (batch + 1) % self.every:
-            return
-        emb = self.model(self.probe, training=False)
-        d = pairwise_distances(emb)
-        n = d.shape[0]
-        mean = float(ops.convert_to_numpy(ops.sum(d))) / max(n * (n - 1), 1)
-        if mean < self.threshold:
-            self.collapsed = (
-                f"embeddings collapsed at epoch {self._epoch + 1}, batch {batch + 1}: mean pairwise distance "
-                f"{mean:.4f} < {self.threshold} (all records map to one point; try the batch-all warm-up "
-                "'train.loss: schedule', a lower learning rate, or the filterbank front-end)"
-            )
-            self.model.stop_training = True
 
 
 def _metric(name: str):

@@ -8,13 +8,12 @@ store's index, the split, ``n_pairs`` and the seed.
 
 :func:`roc_auc` is the area under the ROC curve of a score that should be high for
 matched pairs (for embeddings: minus the chord distance), with ties counted half
-(Mann-Whitney U / n_pos n_neg).
+(Mann-Whitney U / n_pos n_neg; the evaluation's own :func:`seisembed.evaluate.stats.auc`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from seisembed.errors import InputError
 
@@ -61,10 +60,13 @@ def association_pairs(index: dict, split: str, n_pairs: int, seed: int) -> dict[
 
 
 def roc_auc(score: np.ndarray, matched: np.ndarray) -> float:
-    """Area under the ROC curve of ``score`` (higher = more likely matched); ties count half."""
-    score, matched = np.asarray(score, dtype=np.float64), np.asarray(matched, dtype=bool)
-    n_pos, n_neg = int(matched.sum()), int((~matched).sum())
-    if not n_pos or not n_neg:
+    """Area under the ROC curve of ``score`` (higher = more likely matched); ties count half.
+
+    :func:`seisembed.evaluate.stats.auc`, raising when a class is missing.
+    """
+    from seisembed.evaluate.stats import auc
+
+    matched = np.asarray(matched, dtype=bool)
+    if matched.all() or not matched.any():
         raise ValueError("roc_auc needs both matched and unmatched pairs")
-    ranks = rankdata(score)
-    return float((ranks[matched].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return auc(score, matched)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seisembed.atomic import atomic_path, write_json_atomic, write_text_atomic
+from seisembed.atomic import atomic_path, save_figure, write_json_atomic, write_text_atomic
 from seisembed.config import config_hash, validate_config
 from seisembed.errors import InputError, SeisembedError
 
@@ -98,31 +98,18 @@ def _store_hash(store: Path) -> str:
 
 
 def _samplers(store: Path, config: dict):
-    """The train sampler (raw windows) and the fixed val batches."""
+    """The train sampler (raw windows: the model normalises them itself) and the fixed val batches."""
     from seisembed.sampling import TripletSampler
 
-    sampling, train = config["sampling"], config["train"]
-    common = {
-        "events_per_batch": sampling["events_per_batch"],
-        "records_per_event": sampling["records_per_event"],
-        "normalization": "none",  # the model normalises: it takes raw windows
-        "demean": False,
-    }
-    import zarr
-
-    rate = float(zarr.open_group(str(store), mode="r").attrs["sampling_rate_hz"])
-    trainer = TripletSampler(
-        store,
-        "train",
-        seed=config["seed"],
-        max_shift_samples=int(round(sampling["max_shift_s"] * rate)),
-        prefetch=sampling["prefetch_batches"],
-        batches_per_epoch=train["steps_per_epoch"],
-        cache=sampling["cache"],
-        **common,
+    raw = {"normalization": "none", "demean": False}
+    trainer = TripletSampler.from_config(
+        store, config, "train", batches_per_epoch=config["train"]["steps_per_epoch"], **raw
     )
-    with TripletSampler(store, "val", seed=config["seed"] + 1, prefetch=0, cache="none", **common) as val:
-        n = min(train["val_batches"], len(val))
+    val_config = {**config, "seed": config["seed"] + 1}
+    with TripletSampler.from_config(
+        store, val_config, "val", max_shift_samples=0, prefetch=0, cache="none", batches_per_epoch=None, **raw
+    ) as val:
+        n = min(config["train"]["val_batches"], len(val))
         val_batches = [val.batch(0, i) for i in range(n)]
     return trainer, val_batches
 
@@ -130,11 +117,11 @@ def _samplers(store: Path, config: dict):
 def _val_pairs(store: Path, config: dict) -> tuple[dict, np.ndarray, np.ndarray]:
     """Fixed val pairs, the distinct store positions they use, and those windows (raw, channels-last)."""
     from seisembed.pairs import association_pairs
-    from seisembed.sampling import _channels_last, open_waveforms, read_index, read_traces
+    from seisembed.sampling import channels_last, open_waveforms, read_index, read_traces
 
     pairs = association_pairs(read_index(store), "val", config["train"]["val_pairs"], config["seed"])
     positions = np.unique(np.concatenate([pairs["first"], pairs["second"]]))
-    windows = _channels_last(read_traces(open_waveforms(store), positions))
+    windows = channels_last(read_traces(open_waveforms(store), positions))
     return pairs, positions, windows
 
 
@@ -449,10 +436,7 @@ def _plot_history(history, path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # -- command line (seisembed train) ------------------------------------------------------------

@@ -188,7 +188,7 @@ def test_two_runs_with_one_seed_give_identical_weights(tiny_store, tmp_path):
         np.testing.assert_array_equal(wa, wb)
 
 
-def test_store_without_enough_events_and_nan_are_named(tiny_store, tmp_path):
+def test_store_without_enough_events_or_a_store_is_named(tiny_store, tmp_path):
     from seisembed.train import train_model
 
     with pytest.raises(InputError, match="events"):
@@ -250,3 +250,21 @@ def test_loading_a_wrong_file_or_window_length_names_the_file(tmp_path):
         load_embedding_model(tmp_path / "short.keras", n_samples=7200)
     with pytest.raises(InputError, match="does not exist"):
         load_embedding_model(tmp_path / "missing.keras")
+
+
+def test_nan_loss_stops_naming_epoch_and_step():
+    from seisembed.train import TrainingError, _train_epoch
+
+    class Sampler:
+        def batch(self, epoch, step):
+            return np.zeros((4, 8, 3), np.float32), np.array([0, 0, 1, 1])
+
+    class Model:
+        calls = 0
+
+        def train_on_batch(self, x, y, return_dict=True):
+            Model.calls += 1
+            return {"loss": 0.3 if Model.calls < 3 else float("nan")}
+
+    with pytest.raises(TrainingError, match="became nan at epoch 2, step 3"):
+        _train_epoch(Model(), Sampler(), epoch=1, steps=5)

@@ -13,6 +13,12 @@ import pytest
 from seisembed.dataset.testing import synthetic_metadata, write_partitions
 
 
+def _snakemake(cwd: Path, *args: str, timeout: int) -> subprocess.CompletedProcess:
+    """``snakemake <args> build_dataset`` with the copied config and the test's extra config."""
+    command = [sys.executable, "-m", "snakemake", *args, "build_dataset", "--configfile", "config.yaml", "extra.yaml"]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
 @pytest.mark.slow
 def test_build_dataset_rule_runs(repo_root: Path, tmp_path: Path):
     for name in ("Snakefile", "config.yaml"):
@@ -35,44 +41,11 @@ def test_build_dataset_rule_runs(repo_root: Path, tmp_path: Path):
         80, n_stations=40, records_per_event=(6, 20), seed=3, box_events=4, rate_hz=10.0, before_s=3.0
     )
     write_partitions(tmp_path / "results/waveforms", meta, seed=3, n_samples=100)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--cores",
-            "2",
-            "build_dataset",
-            "--configfile",
-            "config.yaml",
-            "extra.yaml",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = _snakemake(tmp_path, "--cores", "2", timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     card = json.loads((tmp_path / "results/dataset/card.json").read_text())
     assert card["counts"]["total"]["records"] > 0
     assert (tmp_path / "results/dataset/figures/dataset_map.png").is_file()
     assert (tmp_path / "logs/dataset/build_dataset.log").is_file()
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "--cores",
-            "2",
-            "build_dataset",
-            "--configfile",
-            "config.yaml",
-            "extra.yaml",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    again = _snakemake(tmp_path, "-n", "--cores", "2", timeout=300)
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seisembed.atomic import write_bytes_atomic
+from seisembed.atomic import save_figure, write_bytes_atomic
 from seisembed.columns import SOURCE_TYPES
 from seisembed.dataset.splits import RULE_DESCRIPTIONS, SPLITS, station_ids
+from seisembed.markdown import markdown_table
 
 __all__ = ["FIGURES", "card_counts", "write_card"]
 
@@ -70,18 +71,6 @@ def card_counts(frame: pd.DataFrame) -> dict:
     return counts
 
 
-def _save(fig, path: Path) -> None:
-    """Save a matplotlib figure atomically as PNG and close it."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    write_bytes_atomic(path, buffer.getvalue())
-
-
 def _histograms(frame: pd.DataFrame, column: str, bins: np.ndarray, xlabel: str, title: str, path: Path) -> None:
     """Per-split step histograms (share of the split's records) of one column."""
     import matplotlib.pyplot as plt
@@ -104,7 +93,7 @@ def _histograms(frame: pd.DataFrame, column: str, bins: np.ndarray, xlabel: str,
     ax.set_title(title)
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
@@ -185,20 +174,7 @@ def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
     ax.set_title("Stations and events (no map background)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    _save(fig, path)
-
-
-def _table(header: list[str], rows: list[list]) -> str:
-    """A Markdown table."""
-    numeric = [
-        bool(rows) and all(isinstance(r[i], (int, float, np.integer, np.floating)) for r in rows)
-        for i in range(len(header))
-    ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
-    lines += [
-        "| " + " | ".join(f"{v:,}" if isinstance(v, (int, np.integer)) else str(v) for v in row) + " |" for row in rows
-    ]
-    return "\n".join(lines)
+    save_figure(fig, path)
 
 
 def _markdown(card: dict) -> str:
@@ -215,7 +191,7 @@ def _markdown(card: dict) -> str:
     out += [
         "## Splits",
         "",
-        _table(
+        markdown_table(
             ["split", "records", "events", "stations", "eq. records", "eq. events", "ex. records", "ex. events"],
             [
                 [
@@ -236,7 +212,7 @@ def _markdown(card: dict) -> str:
     out += [
         "## Test records by novelty (denominators of Tables III-V)",
         "",
-        _table(
+        markdown_table(
             ["novelty", "records", "events", "stations", "eq. records", "ex. records"],
             [
                 [
@@ -255,7 +231,7 @@ def _markdown(card: dict) -> str:
     out += [
         "## What each rule removed",
         "",
-        _table(
+        markdown_table(
             ["rule", "records", "events", "meaning"],
             [[r, v["records"], v["events"], RULE_DESCRIPTIONS.get(r, "")] for r, v in card["removed"].items()],
         ),

@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seisembed.atomic import atomic_path, write_json_atomic, write_parquet_atomic, write_text_atomic
+from seisembed.atomic import atomic_path, save_figure, write_json_atomic, write_parquet_atomic, write_text_atomic
+from seisembed.catalog.geometry import KM_PER_DEG, epicentral_distance_deg
 from seisembed.config import validate_config
 from seisembed.errors import InputError
+from seisembed.markdown import markdown_table
 
 __all__ = ["METHODS", "association_pairs_table", "embed_store", "evaluate_association"]
 
@@ -60,7 +62,7 @@ def embed_store(store: str | Path, model_path: str | Path, batch: int = 256) -> 
     from keras import ops
 
     from seisembed.model import load_embedding_model
-    from seisembed.sampling import _channels_last, open_waveforms
+    from seisembed.sampling import channels_last, open_waveforms
 
     store = Path(store)
     array = open_waveforms(store)
@@ -68,7 +70,7 @@ def embed_store(store: str | Path, model_path: str | Path, batch: int = 256) -> 
     meta = _metadata(store)
     out = []
     for start in range(0, array.shape[0], batch):
-        x = _channels_last(np.asarray(array[start : start + batch], dtype=np.float32))
+        x = channels_last(np.asarray(array[start : start + batch], dtype=np.float32))
         out.append(ops.convert_to_numpy(model(x, training=False)))
         if start // batch % 20 == 0:
             log.info("embedded %d/%d records", min(start + batch, array.shape[0]), array.shape[0])
@@ -77,12 +79,6 @@ def embed_store(store: str | Path, model_path: str | Path, batch: int = 256) -> 
     for k in range(emb.shape[1]):
         frame[f"emb_{k:02d}"] = emb[:, k].astype(np.float32)
     return frame
-
-
-def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    p1, p2, dl = np.radians(lat1), np.radians(lat2), np.radians(lon2 - lon1)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def association_pairs_table(meta: pd.DataFrame, split: str, n_pairs: int, seed: int) -> tuple[pd.DataFrame, int]:
@@ -122,7 +118,8 @@ def association_pairs_table(meta: pd.DataFrame, split: str, n_pairs: int, seed: 
             "source_id_first": a["source_id"].to_numpy(),
             "source_id_second": b["source_id"].to_numpy(),
             "matched": np.r_[np.ones(len(chosen), bool), np.zeros(len(others), bool)],
-            "interstation_km": _haversine_km(
+            "interstation_km": KM_PER_DEG
+            * epicentral_distance_deg(
                 a["station_latitude_deg"].to_numpy(),
                 a["station_longitude_deg"].to_numpy(),
                 b["station_latitude_deg"].to_numpy(),
@@ -255,11 +252,6 @@ def _by_novelty(test: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    head = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
-    return head + "".join("| " + " | ".join(str(v) for v in row) + " |\n" for row in frame.itertuples(index=False))
-
-
 def _figures(scores: pd.DataFrame, metrics: dict, by_distance: pd.DataFrame, folder: Path, bin_km: float) -> None:
     import matplotlib
 
@@ -278,7 +270,7 @@ def _figures(scores: pd.DataFrame, metrics: dict, by_distance: pd.DataFrame, fol
     ax.axvline(-metrics["embedding"]["val"]["threshold"], color="k", ls="--", label="threshold (from val)")
     ax.set(xlabel="chord distance between embeddings", ylabel="density", title="Test pairs (paper Fig. 7)")
     ax.legend(fontsize=8)
-    _save(fig, folder / "association_distance_histogram.png")
+    save_figure(fig, folder / "association_distance_histogram.png")
     fig, ax = plt.subplots(figsize=(5, 5))
     for method in METHODS:
         s, m = test[method].to_numpy(), test["matched"].to_numpy()
@@ -290,7 +282,7 @@ def _figures(scores: pd.DataFrame, metrics: dict, by_distance: pd.DataFrame, fol
     ax.plot([0, 1], [0, 1], color="0.7", lw=0.8)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="Association ROC, test (Fig. 8)")
     ax.legend(fontsize=8)
-    _save(fig, folder / "association_roc.png")
+    save_figure(fig, folder / "association_roc.png")
     fig, ax = plt.subplots(figsize=(7, 4))
     shown = by_distance[by_distance["pairs"] >= 50]  # sparse far bins are noise (they stay in the table)
     centres = [float(r.split("-")[0]) + bin_km / 2 for r in shown["distance_km"]]
@@ -303,16 +295,7 @@ def _figures(scores: pd.DataFrame, metrics: dict, by_distance: pd.DataFrame, fol
     )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    _save(fig, folder / "association_accuracy_vs_distance.png")
-
-
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, folder / "association_accuracy_vs_distance.png")
 
 
 def evaluate_association(
@@ -347,7 +330,7 @@ def evaluate_association(
     for name, frame in (("association_by_distance", by_distance), ("association_by_novelty", by_novelty)):
         with atomic_path(out_dir / f"{name}.csv") as tmp:
             frame.to_csv(tmp, index=False)
-        write_text_atomic(out_dir / f"{name}.md", _markdown(frame))
+        write_text_atomic(out_dir / f"{name}.md", markdown_table(list(frame.columns), frame.values.tolist()) + "\n")
     _figures(scores, metrics, by_distance, Path(figures_dir), ev["distance_bin_km"])
     for m in METHODS:
         t = metrics[m]["test"]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seisembed.atomic import atomic_path, write_json_atomic
+from seisembed.atomic import save_figure, write_json_atomic
 from seisembed.config import validate_config
 from seisembed.errors import InputError
 
@@ -124,16 +124,6 @@ def _roc(score: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fp, tp
 
 
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-
 def _figures(results: dict, folder: Path) -> None:
     import matplotlib
 
@@ -155,7 +145,7 @@ def _figures(results: dict, folder: Path) -> None:
         ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"{k} template(s) per class")
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle("One-shot discrimination, test records, 100 of the trials (paper Fig. 11)")
-    _save(fig, folder / "discrimination_roc.png")
+    save_figure(fig, folder / "discrimination_roc.png")
     fig, axes = plt.subplots(1, len(ks), figsize=(3.6 * len(ks), 3.4), squeeze=False)
     for ax, k in zip(axes[0], ks):
         counts = np.asarray(results["symmetric"][k]["summary"]["confusion_test_summed"]["counts"], dtype=float)
@@ -173,7 +163,7 @@ def _figures(results: dict, folder: Path) -> None:
             title=f"{k} template(s)",
         )
     fig.suptitle("Confusion (test, val threshold, all trials; paper Fig. 12)")
-    _save(fig, folder / "discrimination_confusion.png")
+    save_figure(fig, folder / "discrimination_confusion.png")
 
 
 def tsne_figures(embeddings: pd.DataFrame, folder: Path, seed: int) -> None:
@@ -212,7 +202,7 @@ def tsne_figures(embeddings: pd.DataFrame, folder: Path, seed: int) -> None:
     axes[1].set(title="t-SNE: 200 test records by class (Fig. 10)")
     for ax in axes:
         ax.set(xticks=[], yticks=[])
-    _save(fig, folder / "tsne.png")
+    save_figure(fig, folder / "tsne.png")
 
 
 def evaluate_discrimination(

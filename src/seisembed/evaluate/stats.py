@@ -92,21 +92,6 @@ def decision_metrics(
     }
 
 
-def bootstrap(clusters: np.ndarray, statistic, n: int, seed: int) -> np.ndarray:
-    """``n`` values of ``statistic(weight)`` with pair weights from resampled clusters (events).
-
-    ``clusters``: the cluster id of each pair. Each replicate draws as many clusters as
-    there are, with replacement; a pair's weight is how often its cluster was drawn.
-    """
-    ids, index = np.unique(clusters, return_inverse=True)
-    rng = np.random.default_rng([seed, 5])
-    out = np.empty(n)
-    for b in range(n):
-        counts = np.bincount(rng.integers(len(ids), size=len(ids)), minlength=len(ids))
-        out[b] = statistic(counts[index])
-    return out
-
-
 def _replicate_counts(clusters: np.ndarray, n: int, seed: int, chunk: int = 100):
     """Yield ``(chunk, n_clusters)`` float32 draw counts of ``n`` cluster-bootstrap replicates, and the pair->cluster index."""
     ids, index = np.unique(clusters, return_inverse=True)
@@ -115,6 +100,19 @@ def _replicate_counts(clusters: np.ndarray, n: int, seed: int, chunk: int = 100)
         m = min(chunk, n - start)
         draws = rng.integers(len(ids), size=(m, len(ids))) + len(ids) * np.arange(m)[:, None]
         yield np.bincount(draws.ravel(), minlength=m * len(ids)).reshape(m, len(ids)).astype(np.float32), index
+
+
+def bootstrap(clusters: np.ndarray, statistic, n: int, seed: int) -> np.ndarray:
+    """``n`` values of ``statistic(weight)`` with pair weights from resampled clusters (events).
+
+    ``clusters``: the cluster id of each pair. Each replicate draws as many clusters as
+    there are, with replacement; a pair's weight is how often its cluster was drawn (the
+    same draws as :func:`summarise_split`'s intervals).
+    """
+    values = []
+    for counts, index in _replicate_counts(clusters, n, seed):
+        values.extend(statistic(row[index]) for row in counts)
+    return np.asarray(values, dtype=np.float64)
 
 
 def _bootstrap_all(
