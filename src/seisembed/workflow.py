@@ -81,9 +81,17 @@ def check_config(config: dict, schema: str | Path | None = None) -> dict:
 def config_json(config: dict, *sections: str) -> str:
     """JSON of the named config sections (plus ``seed`` and ``study``) for ``--config-json``.
 
-    Rules pass only the sections they use, so editing one section reruns only its stages.
+    Rules pass only the sections they use, so editing one section reruns only its stages;
+    ``"section.key"`` passes one key of a section (``"evaluate.embed_batch"``), so editing
+    another key of that section does not rerun the rule either.
     """
-    chosen = {name: config[name] for name in sections}
+    chosen: dict = {}
+    for name in sections:
+        if "." in name:
+            section, key = name.split(".", 1)
+            chosen.setdefault(section, {})[key] = config[section][key]
+        else:
+            chosen[name] = config[name]
     chosen["seed"] = config["seed"]
     chosen["study"] = config["study"]
     return json.dumps(chosen, sort_keys=True)

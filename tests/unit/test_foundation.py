@@ -221,3 +221,17 @@ def test_store_values_are_float32_and_reads_match(tmp_path):
 
     data = np.arange(2 * 3 * 5, dtype=np.float32).reshape(2, 3, 5)
     assert read_traces(data, np.array([1, 0, 1])).dtype == np.float32
+
+
+def test_config_json_passes_whole_sections_or_single_keys():
+    from seisembed.config import validate_config
+    from seisembed.workflow import config_json
+
+    config = validate_config({"seed": 5})
+    whole = json.loads(config_json(config, "evaluate"))
+    assert whole["seed"] == 5 and "study" in whole and whole["evaluate"] == config["evaluate"]
+    some = json.loads(config_json(config, "evaluate.embed_batch", "evaluate.svm"))
+    assert some["evaluate"] == {"embed_batch": config["evaluate"]["embed_batch"], "svm": config["evaluate"]["svm"]}
+    # a rule passing one key is not rerun when another key of the section changes
+    other = validate_config({"seed": 5, "evaluate": {"pairs_per_split": 99}})
+    assert config_json(other, "evaluate.embed_batch") == config_json(config, "evaluate.embed_batch")

@@ -1,6 +1,7 @@
 # Evaluation stage: embeddings of every record, then association pairs scored by the
 # embedding, cross-correlation and a linear spectral metric (thresholds from val, applied to
-# test; event-level bootstrap intervals). Logic: src/seisembed/evaluate (docs/evaluation.md).
+# test; event-level bootstrap intervals); one-shot discrimination beside two supervised
+# baselines; the runtime table. Logic: src/seisembed/evaluate (docs/evaluation.md).
 
 
 rule embed:
@@ -18,7 +19,7 @@ rule embed:
         "../../envs/train.yaml"
     threads: 2
     params:
-        config=config_json("evaluate"),
+        config=config_json("evaluate.embed_batch"),
     shell:
         "seisembed evaluate embed --config-json {params.config:q} --store {input.store}"
         " --model {input.model} --embeddings {output.embeddings} --log {log}"
@@ -59,7 +60,18 @@ rule evaluate_association:
         "../../envs/train.yaml"
     threads: 2
     params:
-        config=config_json("evaluate"),
+        config=config_json(
+            "evaluate.pairs_per_split",
+            "evaluate.bootstrap",
+            "evaluate.distance_bin_km",
+            "evaluate.cc_band_hz",
+            "evaluate.cc_filter_order",
+            "evaluate.cc_max_lag_s",
+            "evaluate.spectral_bands",
+            "evaluate.spectral_band_hz",
+            "evaluate.spectral_windows_s",
+            "evaluate.spectral_lda_dims",
+        ),
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         figures_dir=lambda wildcards, output: os.path.dirname(output.roc),
     shell:
@@ -68,10 +80,68 @@ rule evaluate_association:
         " --figures-dir {params.figures_dir} --log {log}"
 
 
+rule evaluate_baselines:
+    """Supervised discrimination baselines: SVM-36 and SRSpec-CNN (train -> val -> test)."""
+    input:
+        store="results/dataset/waveforms.zarr",
+    output:
+        metrics="results/metrics/baselines.json",
+        scores="results/metrics/baselines_scores.parquet",
+    log:
+        "logs/evaluate/baselines.log",
+    benchmark:
+        "logs/evaluate/baselines.benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    params:
+        config=config_json(
+            "evaluate.svm",
+            "evaluate.srspec",
+            "evaluate.bootstrap",
+            "evaluate.baselines_max_train_per_class",
+        ),
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+    shell:
+        "seisembed evaluate baselines --config-json {params.config:q} --store {input.store}"
+        " --out-dir {params.out_dir} --log {log}"
+
+
+rule evaluate_runtime:
+    """Runtime table (paper Table VI): ms per window to embed vs to extract features."""
+    input:
+        store="results/dataset/waveforms.zarr",
+        model="results/model/model.keras",
+    output:
+        metrics="results/metrics/runtime.json",
+        table=report(
+            "results/metrics/runtime.md",
+            caption="../report/runtime.rst",
+            category="Runtime",
+        ),
+    log:
+        "logs/evaluate/runtime.log",
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    params:
+        config=config_json(
+            "evaluate.embed_batch",
+            "evaluate.runtime_repeats",
+            "evaluate.svm",
+            "evaluate.srspec",
+        ),
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+    shell:
+        "seisembed evaluate runtime --config-json {params.config:q} --store {input.store}"
+        " --model {input.model} --out-dir {params.out_dir} --threads {threads} --log {log}"
+
+
 rule evaluate_discrimination:
-    """One-shot explosion/earthquake discrimination with 1, 3 and 10 train templates; t-SNE."""
+    """One-shot explosion/earthquake discrimination with 1, 3 and 10 train templates beside the supervised baselines; t-SNE."""
     input:
         embeddings="results/embeddings/embeddings.parquet",
+        baselines="results/metrics/baselines_scores.parquet",
     output:
         metrics="results/metrics/discrimination.json",
         roc=report(
@@ -96,10 +166,12 @@ rule evaluate_discrimination:
     conda:
         "../../envs/train.yaml"
     params:
-        config=config_json("evaluate"),
+        config=config_json(
+            "evaluate.discrimination_templates", "evaluate.discrimination_trials"
+        ),
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         figures_dir=lambda wildcards, output: os.path.dirname(output.roc),
     shell:
         "seisembed evaluate discrimination --config-json {params.config:q}"
-        " --embeddings {input.embeddings} --out-dir {params.out_dir}"
+        " --embeddings {input.embeddings} --baselines {input.baselines} --out-dir {params.out_dir}"
         " --figures-dir {params.figures_dir} --log {log}"

@@ -5,14 +5,23 @@ from __future__ import annotations
 import argparse
 import logging
 
-HELP = "embed the dataset store with the model; evaluate association or discrimination"
+HELP = (
+    "embed the dataset store with the model; evaluate association or discrimination; train and score the "
+    "supervised discrimination baselines; measure the runtime table"
+)
 
 log = logging.getLogger(__name__)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``seisembed evaluate`` options."""
-    parser.add_argument("task", choices=["embed", "association", "discrimination"], help="what to do")
+    parser.add_argument(
+        "task",
+        choices=["embed", "association", "discrimination", "baselines", "runtime"],
+        help="embed: embeddings of every record; association: pairs, metrics, tables, figures; discrimination: "
+        "one-shot trials (with the baselines' curves when --baselines is given); baselines: SVM-36 and SRSpec-CNN "
+        "trained on train, chosen on val, scored on test; runtime: ms per window to embed vs to extract features",
+    )
     parser.add_argument(
         "--store", default="results/dataset/waveforms.zarr", help="dataset store (default: %(default)s)"
     )
@@ -22,7 +31,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default="results/embeddings/embeddings.parquet",
         help="embeddings parquet (written by embed, read by association; default: %(default)s)",
     )
+    parser.add_argument(
+        "--baselines",
+        default=None,
+        help="baselines_scores.parquet written by the baselines task (discrimination: drawn beside the one-shot "
+        "results; default: none)",
+    )
     parser.add_argument("--out-dir", default="results/metrics", help="metrics folder (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for TensorFlow (runtime; default: all)")
     parser.add_argument("--figures-dir", default="results/figures", help="figures folder (default: %(default)s)")
 
 
@@ -40,7 +56,22 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "discrimination":
         from seisembed.evaluate.discrimination import evaluate_discrimination
 
-        evaluate_discrimination(args.embeddings, args.out_dir, args.figures_dir, args.config)
+        evaluate_discrimination(args.embeddings, args.out_dir, args.figures_dir, args.config, baselines=args.baselines)
+        return 0
+    if args.task == "baselines":
+        from seisembed.evaluate.supervised import evaluate_baselines
+
+        evaluate_baselines(args.store, args.out_dir, args.config)
+        return 0
+    if args.task == "runtime":
+        from pathlib import Path
+
+        from seisembed.atomic import write_json_atomic, write_text_atomic
+        from seisembed.evaluate.runtime import measure_runtime, runtime_markdown
+
+        record = measure_runtime(args.store, args.model, args.config, threads=args.threads)
+        write_json_atomic(record, Path(args.out_dir) / "runtime.json")
+        write_text_atomic(Path(args.out_dir) / "runtime.md", runtime_markdown(record))
         return 0
     from seisembed.evaluate.association import evaluate_association
 

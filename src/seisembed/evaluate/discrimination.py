@@ -124,7 +124,52 @@ def _roc(score: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fp, tp
 
 
-def _figures(results: dict, folder: Path) -> None:
+def _baseline_curves(path: str | Path | None) -> dict:
+    """Test ROC and the confusion at the val threshold of each supervised baseline in ``baselines_scores.parquet``."""
+    from seisembed.evaluate.stats import auc, best_threshold
+    from seisembed.evaluate.supervised import LABELS, METHODS
+
+    if path is None:
+        return {}
+    frame = pd.read_parquet(path)
+    missing = {"split", "source_type", *METHODS} - set(frame.columns)
+    if missing:
+        raise InputError(f"{path} has no column(s) {sorted(missing)}: not a baselines_scores.parquet")
+    out = {}
+    for method in METHODS:
+        part = {s: frame[frame["split"] == s] for s in ("val", "test")}
+        score = {s: part[s][method].to_numpy(dtype=np.float64) for s in part}
+        truth = {s: (part[s]["source_type"] == "explosion").to_numpy() for s in part}
+        threshold = best_threshold(score["val"], truth["val"])
+        predicted, t = score["test"] >= threshold, truth["test"]
+        out[method] = {
+            "label": LABELS[method],
+            "roc": _roc(score["test"], t),
+            "auc": auc(score["test"], t),
+            "confusion": np.array(
+                [[np.sum(~t & ~predicted), np.sum(~t & predicted)], [np.sum(t & ~predicted), np.sum(t & predicted)]]
+            ),
+        }
+    return out
+
+
+def _confusion_panel(ax, counts: np.ndarray, title: str) -> None:
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), v in np.ndenumerate(share):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w" if v > 0.5 else "k")
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=["eq", "ex"],
+        yticklabels=["eq", "ex"],
+        xlabel="predicted",
+        ylabel="true",
+        title=title,
+    )
+
+
+def _figures(results: dict, folder: Path, baselines: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -141,28 +186,35 @@ def _figures(results: dict, folder: Path) -> None:
             ax.plot(fp, tp, color="C0", alpha=0.05, lw=0.8)
             tprs.append(np.interp(grid, fp, tp))
         ax.plot(grid, np.mean(tprs, axis=0), color="k", lw=2, label=f"mean, AUC {run['summary']['auc_mean']:.3f}")
+        for (method, base), style in zip((baselines or {}).items(), ("--", ":"), strict=False):
+            ax.plot(
+                *base["roc"],
+                color="C3" if method == "svm36" else "C2",
+                ls=style,
+                lw=1.8,
+                label=f"{base['label'].split(' (')[0]}, AUC {base['auc']:.3f}",
+            )
         ax.plot([0, 1], [0, 1], color="0.7", lw=0.8)
         ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"{k} template(s) per class")
         ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle("One-shot discrimination, test records, 100 of the trials (paper Fig. 11)")
+    fig.suptitle(
+        "One-shot discrimination, test records, 100 of the trials"
+        + ("; supervised baselines dashed/dotted" if baselines else "")
+        + " (paper Fig. 11)"
+    )
     save_figure(fig, folder / "discrimination_roc.png")
-    fig, axes = plt.subplots(1, len(ks), figsize=(3.6 * len(ks), 3.4), squeeze=False)
-    for ax, k in zip(axes[0], ks):
-        counts = np.asarray(results["symmetric"][k]["summary"]["confusion_test_summed"]["counts"], dtype=float)
-        share = counts / counts.sum(axis=1, keepdims=True)
-        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-        for (i, j), v in np.ndenumerate(share):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w" if v > 0.5 else "k")
-        ax.set(
-            xticks=[0, 1],
-            yticks=[0, 1],
-            xticklabels=["eq", "ex"],
-            yticklabels=["eq", "ex"],
-            xlabel="predicted",
-            ylabel="true",
-            title=f"{k} template(s)",
+    panels = [
+        (
+            np.asarray(results["symmetric"][k]["summary"]["confusion_test_summed"]["counts"], dtype=float),
+            f"{k} template(s)",
         )
-    fig.suptitle("Confusion (test, val threshold, all trials; paper Fig. 12)")
+        for k in ks
+    ]
+    panels += [(base["confusion"].astype(float), base["label"].split(" (")[0]) for base in (baselines or {}).values()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
+    for ax, (counts, title) in zip(axes[0], panels, strict=True):
+        _confusion_panel(ax, counts, title)
+    fig.suptitle("Confusion, row shares (test, val threshold; one-shot: all trials summed; paper Fig. 12)")
     save_figure(fig, folder / "discrimination_confusion.png")
 
 
@@ -206,14 +258,24 @@ def tsne_figures(embeddings: pd.DataFrame, folder: Path, seed: int) -> None:
 
 
 def evaluate_discrimination(
-    embeddings_path: str | Path, out_dir: str | Path, figures_dir: str | Path, config: dict
+    embeddings_path: str | Path,
+    out_dir: str | Path,
+    figures_dir: str | Path,
+    config: dict,
+    baselines: str | Path | None = None,
 ) -> dict:
-    """Both protocols for every ``evaluate.discrimination_templates`` k; writes discrimination.json and figures."""
+    """Both protocols for every ``evaluate.discrimination_templates`` k; writes discrimination.json and figures.
+
+    ``baselines``: the supervised baselines' ``baselines_scores.parquet``
+    (:func:`seisembed.evaluate.supervised.evaluate_baselines`), drawn beside the
+    one-shot results in both figures (Fig. 11 dashed/dotted, Fig. 12 two more panels).
+    """
     from seisembed.provenance import provenance
 
     config = validate_config(config)
     ev = config["evaluate"]
     embeddings = pd.read_parquet(embeddings_path)
+    curves = _baseline_curves(baselines)  # read first: a bad file fails before the trials
     results: dict[str, dict] = {"symmetric": {}, "authors": {}}
     record: dict = {}
     for protocol in results:
@@ -236,9 +298,11 @@ def evaluate_discrimination(
                 s["precision"],
                 s["recall"],
             )
+    if curves:
+        record["supervised_baselines_test_auc"] = {m: float(c["auc"]) for m, c in curves.items()}
     record["provenance"] = provenance({k: config[k] for k in ("evaluate", "seed", "study")})
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     write_json_atomic(record, Path(out_dir) / "discrimination.json")
-    _figures(results, Path(figures_dir))
+    _figures(results, Path(figures_dir), curves)
     tsne_figures(embeddings, Path(figures_dir), config["seed"])
     return record

@@ -39,7 +39,7 @@ from seisembed.atomic import write_json_atomic
 from seisembed.catalog.geometry import KM_PER_DEG, epicentral_distance_deg
 from seisembed.errors import InputError
 from seisembed.synthetic.rng import stream
-from seisembed.synthetic.traveltimes import TravelTimeTable
+from seisembed.traveltimes import TravelTimeTable
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from seisembed.errors import InputError
 from seisembed.synthetic import artifacts, noise, scattering, site, sources
 from seisembed.synthetic.params import SyntheticParams
 from seisembed.synthetic.rng import stream
-from seisembed.synthetic.traveltimes import TravelTimeTable
 from seisembed.synthetic.writers import NS, SDSWriter, write_quakeml, write_stationxml
+from seisembed.traveltimes import TravelTimeTable
 
 log = logging.getLogger(__name__)
 

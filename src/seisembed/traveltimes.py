@@ -1,12 +1,14 @@
 """iasp91 first-P and first-S travel times, tabulated once and interpolated.
 
-``obspy.taup`` costs ~25 ms per call, so the generator uses a table on a
-distance x depth grid (shipped as ``iasp91_table.npz`` next to this module;
-rebuilt into ``cache_dir`` if missing) and bilinear interpolation.
+``obspy.taup`` costs ~25 ms per call, so the synthetic generator and the SVM
+discrimination baseline use a table on a distance x depth grid (0-45 deg, 0-65 km;
+shipped as ``seisembed/data/iasp91_table.npz``; rebuilt into ``cache_dir`` if missing)
+and bilinear interpolation, clamped to the grid.
 
 The generator uses the catalogue's arrival time as the true P onset; the table
 gives the S - P time (S onset = P onset + (tS - tP)), the take-off angles (for
-the double-couple radiation) and the P incidence angle at the station.
+the double-couple radiation) and the P incidence angle at the station. The SVM
+baseline places its S and S-coda windows with the same S - P time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from seisembed.atomic import atomic_path
 log = logging.getLogger(__name__)
 
 TABLE_NAME = "iasp91_table.npz"
+SHIPPED = Path(__file__).parent / "data" / TABLE_NAME
 #: grid: epicentral distance (deg) and source depth (km)
 DISTANCES_DEG = np.round(np.concatenate([np.arange(0.0, 5.0, 0.1), np.arange(5.0, 45.01, 0.5)]), 3)
 DEPTHS_KM = np.array([0.0, 1.0, 3.0, 6.0, 10.0, 15.0, 20.0, 30.0, 45.0, 65.0])
@@ -72,7 +75,7 @@ class TravelTimeTable:
     @classmethod
     def load(cls, cache_dir: str | Path | None = None) -> TravelTimeTable:
         """Load the shipped table, else a cached one, else build and cache it."""
-        candidates = [Path(__file__).with_name(TABLE_NAME)]
+        candidates = [SHIPPED]
         if cache_dir:
             candidates.append(Path(cache_dir) / TABLE_NAME)
         for path in candidates:
@@ -117,8 +120,8 @@ def _locate(grid: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    """Rebuild the shipped table: ``python -m seisembed.synthetic.traveltimes``."""
-    _save_atomic(Path(__file__).with_name(TABLE_NAME), build_table())
+    """Rebuild the shipped table: ``python -m seisembed.traveltimes``."""
+    _save_atomic(SHIPPED, build_table())
 
 
 if __name__ == "__main__":  # pragma: no cover
