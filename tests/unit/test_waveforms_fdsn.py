@@ -356,3 +356,42 @@ def test_complete_reply_check():
     split = Stream([*full[:2], trace("BHE", t0 - 10, 100), trace("BHE", t0 + 90.025, 110)])
     assert is_complete(split, req)  # two records back to back
     assert is_complete(None, WindowRequest(0, "XX", "S1", "", "BH?", t0, t0 + 1))  # nothing to compare with
+
+
+def test_a_line_cut_off_whole_twice_is_asked_alone_before_it_counts_as_no_data(tmp_path):
+    """Two cut replies in a row can both lose a whole line: only a single-line request confirms no data."""
+    from obspy import Stream, Trace, UTCDateTime
+    from obspy.clients.fdsn.header import FDSNNoDataException
+
+    from seisembed.waveforms.base import FetchResult, WindowRequest
+
+    t0 = UTCDateTime("2014-03-01T00:00:00")
+    reqs = [
+        WindowRequest(k, "XX", f"S0{k}", "", "BH?", t0, t0 + 60, channels=("BHZ",)) for k in range(3)
+    ]  # fmt: skip
+
+    def data(r: WindowRequest) -> Stream:
+        return Stream([Trace(np.zeros(2401), header={"network": "XX", "station": r.station, "channel": "BHZ",
+                                                      "sampling_rate": 40.0, "starttime": t0})])  # fmt: skip
+
+    # S00 and S01 missing from the first (multi-line) reply; S02 really has no data
+    calls = []
+
+    def scripted(what, func):
+        requests = func.keywords["requests"]
+        calls.append([r.station for r in requests])
+        if len(requests) > 1:  # a cut reply again: nothing for any line
+            return Stream(), 1
+        if requests[0].station == "S02":
+            raise FDSNNoDataException("204")
+        return data(requests[0]), 1
+
+    source = FDSNSource(fdsn_config(_closed_port_url(), tmp_path)["waveforms"]["fdsn"], sleep=lambda s: None)
+    try:
+        source._call = scripted
+        first = [FetchResult(r, Stream(), 1) for r in reqs]
+        final = source._complete_or_ask_again(first, "bulk")
+    finally:
+        source.close()
+    assert sorted(calls) == [["S00"], ["S01"], ["S02"]]  # each empty line asked alone, none in a bulk
+    assert [len(r.stream) for r in final] == [1, 1, 0] and all(r.status is None for r in final)

@@ -364,34 +364,22 @@ class FDSNSource:
         for retry in range(1, self.max_retries + 1):
             if not pending:
                 break
-            requests = [final[k].request for k in pending]
             delay = self.backoff.delay(retry)
             log.info(
                 "%s: %d line(s) came back incomplete (records missing or unreadable); asking again (%d/%d) in %.1f s",
                 what,
-                len(requests),
+                len(pending),
                 retry,
                 self.max_retries,
                 delay,
             )
             self._sleep(delay)
-            try:
-                stream, attempts = self._call(what, functools.partial(_bulk_of, requests=requests))
-            except FDSNNoDataException as exc:
-                stream, attempts = Stream(), getattr(exc, "attempts", 1)
-            except _GiveUp as exc:
-                for k in pending:
-                    final[k].attempts += exc.attempts
-                continue
-            by_station = _by_station(stream)
-            for r in requests:
-                got = _pick(by_station.get((r.network, r.station), []), r)
-                signature = _signature(got, r)
-                final[r.key] = FetchResult(r, got, final[r.key].attempts + attempts)
-                if is_complete(got, r) or signature == pending[r.key]:
-                    del pending[r.key]
-                else:
-                    pending[r.key] = signature
+            # a line with nothing at all in a reply of several lines may have been cut off whole: it is
+            # asked for alone, and only an empty answer to that single-line request confirms "no data"
+            partial = [final[k].request for k, sig in pending.items() if sig]
+            empty = [[final[k].request] for k, sig in pending.items() if not sig]
+            for requests in ([partial] if partial else []) + empty:
+                self._ask_again(requests, final, pending, what)
         for k in pending:
             r = final[k].request
             final[k] = FetchResult(
@@ -407,6 +395,31 @@ class FDSNSource:
                 "%s: %d line(s) recorded as 'error': every reply was incomplete and they differed", what, len(pending)
             )
         return [final[r.request.key] for r in results]
+
+    def _ask_again(self, requests: list[WindowRequest], final: dict, pending: dict, what: str) -> None:
+        """One retry of ``requests`` (pending lines): update ``final``; drop the lines now settled from ``pending``.
+
+        A line is settled by a complete reply, or by the same incomplete reply twice (the
+        data centre really holds a gap); an empty line only when it was asked for alone.
+        """
+        try:
+            stream, attempts = self._call(what, functools.partial(_bulk_of, requests=requests))
+        except FDSNNoDataException as exc:
+            stream, attempts = Stream(), getattr(exc, "attempts", 1)
+        except _GiveUp as exc:
+            for r in requests:
+                final[r.key].attempts += exc.attempts
+            return
+        by_station = _by_station(stream)
+        for r in requests:
+            got = _pick(by_station.get((r.network, r.station), []), r)
+            signature = _signature(got, r)
+            final[r.key] = FetchResult(r, got, final[r.key].attempts + attempts)
+            confirmed = signature == pending[r.key] and (bool(signature) or len(requests) == 1)
+            if is_complete(got, r) or confirmed:
+                del pending[r.key]
+            else:
+                pending[r.key] = signature
 
     def fetch(self, requests: list[WindowRequest]) -> Iterator[FetchResult]:
         """Yield a result per request as bulk chunks complete (up to ``max_concurrent`` in flight).
