@@ -10,6 +10,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 # Validate against workflow/schemas/config.schema.yaml (descriptions and defaults for
 # every key); a mistake stops here with one message naming the key, not a traceback.
 config = check_config(config, schema="workflow/schemas/config.schema.yaml")
@@ -22,6 +25,7 @@ include: "workflow/rules/waveforms.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -33,3 +37,4 @@ rule all:
         rules.evaluate_discrimination.output,
         rules.evaluate_baselines.output,
         rules.evaluate_runtime.output,
+        rules.report.output,

@@ -44,6 +44,7 @@ SUBCOMMANDS: dict[str, str] = {
     "dataset": "seisembed.dataset.cli",
     "train": "seisembed.train",
     "evaluate": "seisembed.evaluate.cli",
+    "report": "seisembed.report.cli",
 }
 
 #: one-line help per sub-command (kept here so --help imports no stage module)
@@ -53,7 +54,8 @@ SUBCOMMAND_HELP: dict[str, str] = {
     "waveforms": "cut, rotate and resample P windows for one partition from FDSN or SDS",
     "dataset": "assemble the window partitions into the Zarr dataset with splits and a card",
     "train": "train the embedding model on the dataset store (results/model/)",
-    "evaluate": "embed the dataset store with the model; evaluate association or discrimination",
+    "evaluate": "embed the store; association, discrimination, supervised baselines, runtime table",
+    "report": "render the one-page HTML report (results/report/index.html) from the stage outputs",
 }
 
 log = logging.getLogger(__name__)  # every module: log = logging.getLogger(__name__)

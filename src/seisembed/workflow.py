@@ -9,6 +9,7 @@ pandas (no ObsPy, no TensorFlow), so ``snakemake -n`` stays fast.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -198,3 +199,21 @@ def waveform_inputs(config: dict) -> list[str]:
     sources have no local input.
     """
     return [str(sds_paths(config)[1])] if config["waveforms"]["source"] == "sds" else []
+
+
+# -- report ---------------------------------------------------------------------------
+#: every top-level config section (the report records the whole config)
+CONFIG_SECTIONS = ("catalog", "synthetic", "waveforms", "dataset", "sampling", "model", "train", "evaluate")
+
+
+def synthetic_calibration(config: dict) -> list[str]:
+    """The synthetic calibration table as a report input when the study is synthetic, else nothing."""
+    return [str(config["synthetic"]["calibration"])] if config["catalog"]["source"] == "synthetic" else []
+
+
+def optional_option(option: str, paths) -> str:
+    """``"<option> <path>"`` for a one-file optional input, ``""`` when it is empty."""
+    paths = [str(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths]) if str(p)]
+    if len(paths) > 1:
+        raise ConfigError(f"{option} takes one file, got {len(paths)}: {', '.join(paths)}")
+    return f"{option} {shlex.quote(paths[0])}" if paths else ""

@@ -15,22 +15,30 @@ rule build_dataset:
         summary="results/waveforms/summary.json",
     output:
         store=directory("results/dataset/waveforms.zarr"),
-        card="results/dataset/card.md",
+        card=report(
+            "results/dataset/card.md",
+            caption="../report/dataset_card.rst",
+            category="Dataset",
+            labels={"table": "dataset card"},
+        ),
         card_json="results/dataset/card.json",
         distance=report(
             "results/dataset/figures/dataset_distance_per_split.png",
             caption="../report/dataset_distance.rst",
             category="Dataset",
+            labels={"figure": "distance per split"},
         ),
         magnitude=report(
             "results/dataset/figures/dataset_magnitude_per_split.png",
             caption="../report/dataset_magnitude.rst",
             category="Dataset",
+            labels={"figure": "magnitude per split"},
         ),
         map=report(
             "results/dataset/figures/dataset_map.png",
             caption="../report/dataset_map.rst",
             category="Dataset",
+            labels={"figure": "map of events and stations"},
         ),
     log:
         "logs/dataset/build_dataset.log",

@@ -34,23 +34,36 @@ rule evaluate_association:
         pairs="results/metrics/association_pairs.parquet",
         metrics="results/metrics/association.json",
         by_distance="results/metrics/association_by_distance.csv",
-        by_distance_md="results/metrics/association_by_distance.md",
+        by_distance_md=report(
+            "results/metrics/association_by_distance.md",
+            caption="../report/association_by_distance.rst",
+            category="Association",
+            labels={"table": "accuracy by distance (Table II)"},
+        ),
         by_novelty="results/metrics/association_by_novelty.csv",
-        by_novelty_md="results/metrics/association_by_novelty.md",
+        by_novelty_md=report(
+            "results/metrics/association_by_novelty.md",
+            caption="../report/association_by_novelty.rst",
+            category="Association",
+            labels={"table": "novel stations and locations (Tables III-V)"},
+        ),
         histogram=report(
             "results/figures/association_distance_histogram.png",
             caption="../report/association_histogram.rst",
             category="Association",
+            labels={"figure": "distance histograms (Fig. 7)"},
         ),
         roc=report(
             "results/figures/association_roc.png",
             caption="../report/association_roc.rst",
             category="Association",
+            labels={"figure": "ROC (Fig. 8)"},
         ),
         distance=report(
             "results/figures/association_accuracy_vs_distance.png",
             caption="../report/association_distance.rst",
             category="Association",
+            labels={"figure": "accuracy vs distance"},
         ),
     log:
         "logs/evaluate/association.log",
@@ -118,6 +131,7 @@ rule evaluate_runtime:
             "results/metrics/runtime.md",
             caption="../report/runtime.rst",
             category="Runtime",
+            labels={"table": "runtime per window (Table VI)"},
         ),
     log:
         "logs/evaluate/runtime.log",
@@ -148,16 +162,19 @@ rule evaluate_discrimination:
             "results/figures/discrimination_roc.png",
             caption="../report/discrimination_roc.rst",
             category="Discrimination",
+            labels={"figure": "ROC (Fig. 11)"},
         ),
         confusion=report(
             "results/figures/discrimination_confusion.png",
             caption="../report/discrimination_confusion.rst",
             category="Discrimination",
+            labels={"figure": "confusion matrices (Fig. 12)"},
         ),
         tsne=report(
             "results/figures/tsne.png",
             caption="../report/tsne.rst",
             category="Discrimination",
+            labels={"figure": "t-SNE (Figs. 9-10)"},
         ),
     log:
         "logs/evaluate/discrimination.log",

@@ -12,11 +12,17 @@ rule train_model:
         model="results/model/model.keras",
         history="results/model/history.csv",
         card="results/model/model_card.json",
-        card_md="results/model/model_card.md",
+        card_md=report(
+            "results/model/model_card.md",
+            caption="../report/model_card.rst",
+            category="Training",
+            labels={"table": "model card"},
+        ),
         curve=report(
             "results/model/figures/training_curve.png",
             caption="../report/training_curve.rst",
-            category="Model",
+            category="Training",
+            labels={"figure": "training curve"},
         ),
     log:
         "logs/train/train_model.log",

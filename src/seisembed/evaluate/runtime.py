@@ -20,15 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from seisembed import paper
 from seisembed.config import validate_config
 
 __all__ = ["PAPER_MS_PER_WINDOW", "describe_device", "measure_runtime", "runtime_markdown"]
 
 log = logging.getLogger(__name__)
 
-#: the paper's Table VI: ms per window, and seconds for its val (22,561) and test (35,694) windows
-PAPER_MS_PER_WINDOW = {"embedding": 1.8, "svm36_features": 7.6}
-PAPER_SECONDS = {"embedding": {"val": 41.0, "test": 66.0}, "svm36_features": {"val": 171.0, "test": 271.0}}
+#: the paper's Table VI (seisembed.paper): ms per window, seconds for its val and test windows
+PAPER_MS_PER_WINDOW = paper.RUNTIME_MS_PER_WINDOW
+PAPER_SECONDS = paper.RUNTIME_SECONDS
 TASKS = {
     "embedding": "embed (trained model)",
     "svm36_features": "SVM-36 spectral features",
@@ -142,7 +143,7 @@ def measure_runtime(store: str | Path, model_path: str | Path, config: dict, thr
         "repeats": repeats,
         "timed": "fastest of the repeats; windows in memory (store reading not timed)",
         "splits": results,
-        "paper_ms_per_window": {**PAPER_MS_PER_WINDOW, "device": "GTX 1080 Ti GPU (embedding)"},
+        "paper_ms_per_window": {**PAPER_MS_PER_WINDOW, "device": paper.RUNTIME_DEVICE},
         "provenance": provenance({k: config[k] for k in ("evaluate", "seed", "study")}),
     }
 

@@ -1,0 +1,21 @@
+"""The study report: one self-contained HTML page with every paper number beside ours.
+
+:func:`build_report` reads the stage outputs (dataset card, model card, association,
+discrimination, supervised baselines, runtime, the synthetic calibration when the study is
+synthetic) and renders ``results/report/index.html`` with Jinja2
+(``seisembed/report/templates/index.html.j2``). Every number on the page comes from those
+files or from :mod:`seisembed.paper` (the paper's numbers, cited and marked as the
+paper's); the sentences under the headline tables that say whether ours is above or below
+the paper and the baselines are computed (:func:`compare`). Figures are embedded as
+``data:`` URIs: the page makes no network request and opens from disk.
+
+Headline numbers carry a ``data-metric`` attribute naming where they come from
+(``association.embedding.test.auc``), so a browser test can check the page against the
+metrics files.
+"""
+
+from __future__ import annotations
+
+from seisembed.report.build import INPUTS, build_report, compare
+
+__all__ = ["INPUTS", "build_report", "compare"]
