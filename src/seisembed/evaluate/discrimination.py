@@ -39,11 +39,12 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def _check(frame: pd.DataFrame, split: str) -> None:
+def check_both_classes(frame: pd.DataFrame, split: str, where: str = "") -> None:
+    """Raise :class:`InputError` (naming ``where``) unless ``split`` of ``frame`` holds earthquakes and explosions."""
     kinds = set(frame.loc[frame["split"] == split, "source_type"])
     if kinds != {"earthquake", "explosion"}:
         raise InputError(
-            f"split '{split}' holds records of {sorted(kinds) or 'no'} class(es); discrimination needs "
+            f"{where + ': ' if where else ''}split '{split}' holds records of {sorted(kinds) or 'no'} class(es); discrimination needs "
             "both earthquakes and explosions"
         )
 
@@ -52,10 +53,10 @@ def discrimination_trials(
     embeddings: pd.DataFrame, k: int, protocol: str, trials: int, seed: int, n_authors_earthquakes: int = 1000
 ) -> dict:
     """Per-trial AUC (test) and test metrics at the val threshold, plus their summary."""
-    from seisembed.evaluate.stats import auc, best_threshold, decision_metrics
+    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, decision_metrics
 
     for split in ("train", "val", "test"):
-        _check(embeddings, split)
+        check_both_classes(embeddings, split)
     emb = embeddings.filter(like="emb_").to_numpy(dtype=np.float64)
     split = embeddings["split"].to_numpy()
     explosion = (embeddings["source_type"] == "explosion").to_numpy()
@@ -84,12 +85,7 @@ def discrimination_trials(
         threshold = best_threshold(score["val"], truth["val"])
         metrics.append(decision_metrics(score["test"], truth["test"], threshold))
         predicted = score["test"] >= threshold
-        confusion += np.array(
-            [
-                [np.sum(~truth["test"] & ~predicted), np.sum(~truth["test"] & predicted)],
-                [np.sum(truth["test"] & ~predicted), np.sum(truth["test"] & predicted)],
-            ]
-        )
+        confusion += confusion_counts(truth["test"], predicted)
         if len(curves) < 100:
             curves.append((score["test"], truth["test"]))
     aucs = np.asarray(aucs)
@@ -126,7 +122,7 @@ def _roc(score: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _baseline_curves(path: str | Path | None) -> dict:
     """Test ROC and the confusion at the val threshold of each supervised baseline in ``baselines_scores.parquet``."""
-    from seisembed.evaluate.stats import auc, best_threshold
+    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts
     from seisembed.evaluate.supervised import LABELS, METHODS
 
     if path is None:
@@ -146,9 +142,7 @@ def _baseline_curves(path: str | Path | None) -> dict:
             "label": LABELS[method],
             "roc": _roc(score["test"], t),
             "auc": auc(score["test"], t),
-            "confusion": np.array(
-                [[np.sum(~t & ~predicted), np.sum(~t & predicted)], [np.sum(t & ~predicted), np.sum(t & predicted)]]
-            ),
+            "confusion": confusion_counts(t, predicted),
         }
     return out
 

@@ -92,6 +92,12 @@ def decision_metrics(
     }
 
 
+def confusion_counts(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """``(2, 2)`` int counts: rows true negative/positive class, columns predicted ([[TN, FP], [FN, TP]])."""
+    t, p = np.asarray(truth, dtype=bool), np.asarray(predicted, dtype=bool)
+    return np.array([[np.sum(~t & ~p), np.sum(~t & p)], [np.sum(t & ~p), np.sum(t & p)]], dtype=np.int64)
+
+
 def _replicate_counts(clusters: np.ndarray, n: int, seed: int, chunk: int = 100):
     """Yield ``(chunk, n_clusters)`` float32 draw counts of ``n`` cluster-bootstrap replicates, and the pair->cluster index."""
     ids, index = np.unique(clusters, return_inverse=True)

@@ -469,23 +469,18 @@ def _subsample_train(positions: np.ndarray, source_type: np.ndarray, per_class: 
 
 
 def _summary(score: dict, truth: dict, events: dict, config: dict) -> dict:
-    from seisembed.evaluate.stats import auc, best_threshold, summarise_split
+    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, summarise_split
 
     threshold = best_threshold(score["val"], truth["val"])
     result = summarise_split(
         score["test"], truth["test"], events["test"], threshold, config["evaluate"]["bootstrap"], config["seed"]
     )
-    predicted = score["test"] >= threshold
-    t = truth["test"]
     result["threshold_from"] = "val (maximum accuracy)"
     result["val_auc"] = float(auc(score["val"], truth["val"]))
     result["confusion_test"] = {
         "rows_true": ["earthquake", "explosion"],
         "columns_predicted": ["earthquake", "explosion"],
-        "counts": [
-            [int(np.sum(~t & ~predicted)), int(np.sum(~t & predicted))],
-            [int(np.sum(t & ~predicted)), int(np.sum(t & predicted))],
-        ],
+        "counts": confusion_counts(truth["test"], score["test"] >= threshold).tolist(),
     }
     result["n_test_records"] = result.pop("n_pairs")
     result["n_test_explosions"] = result.pop("n_matched")
@@ -500,6 +495,7 @@ def evaluate_baselines(store: str | Path, out_dir: str | Path, config: dict) -> 
     draw the baselines' ROC curves and confusion matrices from it.
     """
     from seisembed.atomic import write_json_atomic, write_parquet_atomic
+    from seisembed.evaluate.discrimination import check_both_classes
     from seisembed.provenance import provenance
 
     config = validate_config(config)
@@ -508,12 +504,7 @@ def evaluate_baselines(store: str | Path, out_dir: str | Path, config: dict) -> 
     rate = meta.attrs["sampling_rate_hz"]
     split = meta["split"].to_numpy()
     for name in ("train", "val", "test"):
-        kinds = set(meta.loc[split == name, "source_type"])
-        if kinds != {"earthquake", "explosion"}:
-            raise InputError(
-                f"dataset store {store}: split '{name}' holds {sorted(kinds) or 'no'} record classes; "
-                "the supervised baselines need earthquakes and explosions in train, val and test"
-            )
+        check_both_classes(meta, name, f"dataset store {store}")
     positions = {name: np.flatnonzero(split == name) for name in ("train", "val", "test")}
     n_train_all = len(positions["train"])
     positions["train"] = _subsample_train(

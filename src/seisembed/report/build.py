@@ -218,14 +218,11 @@ def _discrimination(disc: dict, baselines: dict) -> dict:
 
 
 def _runtime(runtime: dict) -> dict:
+    from seisembed.evaluate.runtime import TASKS
+
     rows = []
-    tasks = {
-        "embedding": "embed (trained model)",
-        "svm36_features": "SVM-36 spectral features",
-        "srspec_spectrograms": "SRSpec-CNN spectrograms",
-    }
     splits = [s for s in ("val", "test") if s in runtime["splits"]]
-    for task, label in tasks.items():
+    for task, label in TASKS.items():
         row = {"task": task, "label": label, "paper_ms": paper.RUNTIME_MS_PER_WINDOW.get(task)}
         for split in splits:
             row[split] = runtime["splits"][split][f"{task}_ms_per_window"]
