@@ -56,3 +56,12 @@ if "keras" in sys.modules:
     register_keras_objects()
 elif not any(isinstance(f, _RegisterAfterKerasImport) for f in sys.meta_path):
     sys.meta_path.insert(0, _RegisterAfterKerasImport())
+
+
+def __getattr__(name: str):
+    """``seisembed.Embedder``: imported on first use (``import seisembed`` stays light)."""
+    if name == "Embedder":
+        from seisembed.use.embedder import Embedder
+
+        return Embedder
+    raise AttributeError(f"module 'seisembed' has no attribute {name!r}")

@@ -1,7 +1,8 @@
 """The ``seisembed`` command: one sub-command per workflow stage.
 
 Every stage module ``seisembed.<stage>.cli`` provides ``HELP`` (one line),
-``configure_parser(parser)`` and ``run(args) -> int``. Stage modules are
+``configure_parser(parser)`` and ``run(args) -> int`` (the analyst tools of
+:mod:`seisembed.use.cli` are objects with the same three names, ``module:object``). Stage modules are
 imported only when their sub-command runs, so ``seisembed --help`` stays fast and
 nothing imports TensorFlow unless it trains.
 
@@ -45,6 +46,12 @@ SUBCOMMANDS: dict[str, str] = {
     "train": "seisembed.train",
     "evaluate": "seisembed.evaluate.cli",
     "report": "seisembed.report.cli",
+    # using a trained model (module:object)
+    "embed": "seisembed.use.cli:EMBED",
+    "index": "seisembed.use.cli:INDEX",
+    "similar": "seisembed.use.cli:SIMILAR",
+    "discriminate": "seisembed.use.cli:DISCRIMINATE",
+    "score-events": "seisembed.use.cli:SCORE_EVENTS",
 }
 
 #: one-line help per sub-command (kept here so --help imports no stage module)
@@ -56,6 +63,11 @@ SUBCOMMAND_HELP: dict[str, str] = {
     "train": "train the embedding model on the dataset store (results/model/)",
     "evaluate": "embed the store; association, discrimination, supervised baselines, runtime table",
     "report": "render the one-page HTML report (results/report/index.html) from the stage outputs",
+    "embed": "embed new records (miniSEED or SDS + StationXML + picks) with a trained model",
+    "index": "build a nearest-neighbour index (exact, or approximate HNSW) over an embeddings table",
+    "similar": "the k most similar records or events of an index for each query record",
+    "discriminate": "label records and events by the nearest class centroid of a few templates",
+    "score-events": "score an associator's events: each record's distance to its event, flagged at a val-calibrated FAR",
 }
 
 log = logging.getLogger(__name__)  # every module: log = logging.getLogger(__name__)
@@ -115,7 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _stage_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
-    module = importlib.import_module(SUBCOMMANDS[name])
+    module_name, _, attribute = SUBCOMMANDS[name].partition(":")
+    module = importlib.import_module(module_name)
+    if attribute:
+        module = getattr(module, attribute)
     parser = argparse.ArgumentParser(prog=f"seisembed {name}", description=SUBCOMMAND_HELP[name])
     common = parser.add_argument_group("common options")
     common.add_argument("--configfile", help="a seisembed config YAML (validated, defaults filled)")

@@ -97,6 +97,18 @@ def _store_hash(store: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _store_waveforms(store: Path) -> dict:
+    """The ``waveforms`` config section that cut the store's windows (from its provenance; {} if absent)."""
+    import xarray as xr
+
+    attrs = xr.open_zarr(store).attrs
+    section = dict(attrs.get("provenance", {}).get("config", {}).get("waveforms", {}))
+    for key in ("sampling_rate_hz", "window_before_s", "window_after_s"):
+        if key in attrs:
+            section[key] = attrs[key]
+    return section
+
+
 def _samplers(store: Path, config: dict):
     """The train sampler (raw windows: the model normalises them itself) and the fixed val batches."""
     from seisembed.sampling import TripletSampler
@@ -365,6 +377,8 @@ def _write_outputs(
         "output": {"shape": list(model.output_shape[1:]), "unit_norm": True},
         "store": str(store),
         "store_hash": _store_hash(store),
+        # how the training windows were cut: what seisembed.Embedder cuts new records with
+        "waveforms": _store_waveforms(store),
         "device": device,
         "epochs": int(state["epoch"]),
         "best_epoch": int(state["best_epoch"]),

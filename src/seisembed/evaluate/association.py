@@ -58,27 +58,32 @@ def _metadata(store: Path) -> pd.DataFrame:
 
 
 def embed_store(store: str | Path, model_path: str | Path, batch: int = 256) -> pd.DataFrame:
-    """One row per trace: the identifying columns and ``emb_00`` .. ``emb_NN`` (raw windows in, as trained)."""
-    from keras import ops
+    """One row per trace: the identifying columns and ``emb_00`` .. ``emb_NN`` (raw windows in, as trained).
+
+    Embeds with :meth:`seisembed.use.Embedder.embed_windows` (the code ``seisembed embed``
+    uses on new records), with the store's window geometry; the model's hash is kept in
+    the table's ``attrs`` (written to the parquet's metadata).
+    """
+    import xarray as xr
 
     from seisembed.model import load_embedding_model
-    from seisembed.sampling import channels_last, open_waveforms
+    from seisembed.sampling import open_waveforms
+    from seisembed.use.embedder import Embedder, embeddings_frame, model_hash
 
     store = Path(store)
     array = open_waveforms(store)
     model = load_embedding_model(model_path, n_samples=int(array.shape[-1]), n_channels=int(array.shape[1]))
+    attrs = xr.open_zarr(store).attrs
+    window = {k: attrs[k] for k in ("sampling_rate_hz", "window_before_s", "window_after_s") if k in attrs}
+    embedder = Embedder(model, window, model_path=model_path, model_id=model_hash(model_path))
     meta = _metadata(store)
     out = []
     for start in range(0, array.shape[0], batch):
-        x = channels_last(np.asarray(array[start : start + batch], dtype=np.float32))
-        out.append(ops.convert_to_numpy(model(x, training=False)))
+        out.append(embedder.embed_windows(np.asarray(array[start : start + batch], dtype=np.float32), batch=batch))
         if start // batch % 20 == 0:
             log.info("embedded %d/%d records", min(start + batch, array.shape[0]), array.shape[0])
-    emb = np.concatenate(out)
-    frame = meta.loc[:, list(EMBEDDING_COLUMNS)].copy()
-    for k in range(emb.shape[1]):
-        frame[f"emb_{k:02d}"] = emb[:, k].astype(np.float32)
-    return frame
+    emb = np.concatenate(out) if out else np.zeros((0, embedder.dim), np.float32)
+    return embeddings_frame(meta, emb, embedder.model_hash, str(model_path))
 
 
 def association_pairs_table(meta: pd.DataFrame, split: str, n_pairs: int, seed: int) -> tuple[pd.DataFrame, int]:

@@ -245,6 +245,27 @@ def start_chunk(
     return _StartedChunk(index, rows, first_row, ledger, plans, results)
 
 
+def iter_windows(chunk: _StartedChunk, spec: WindowSpec, options: ProcessingOptions):
+    """Yield ``(ledger row, window or None)`` for each answered request of a started chunk, as data arrive.
+
+    The one place where a fetched stream becomes a window: the waveform stage
+    and :class:`seisembed.use.Embedder` both cut their windows here. The chunk's
+    early ledger rows (arrivals refused while planning) are not repeated.
+    """
+    by_index = {row.Index: row for row in chunk.rows.itertuples()}
+    for result in chunk.results:
+        req, chset, p_time = chunk.plans[result.request.key]
+        if result.status is not None:
+            status, reason, win = result.status, result.reason, None
+        else:
+            status, reason, win = cut_window(result.stream, chset, p_time, spec, options)
+        entry = _ledger_row(by_index[req.key], status, reason, result.attempts, chset)
+        if win is not None:
+            entry["trace_start_time"] = pd.Timestamp(win.starttime.ns, unit="ns", tz="UTC")
+            entry["trace_snr_db"] = win.snr_db
+        yield entry, win
+
+
 def finish_chunk(
     chunk: _StartedChunk, spec: WindowSpec, options: ProcessingOptions, paths: PartitionPaths, progress: Progress
 ) -> None:
@@ -255,20 +276,11 @@ def finish_chunk(
     npy = paths.chunk(chunk.index, "npy")
     tmp = temporary_sibling(npy)
     out = open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(chunk.rows), 3, spec.n_samples))
-    by_index = {row.Index: row for row in chunk.rows.itertuples()}
-    for result in chunk.results:
-        req, chset, p_time = chunk.plans[result.request.key]
-        if result.status is not None:
-            status, reason, win = result.status, result.reason, None
-        else:
-            status, reason, win = cut_window(result.stream, chset, p_time, spec, options)
-        entry = _ledger_row(by_index[req.key], status, reason, result.attempts, chset)
+    for entry, win in iter_windows(chunk, spec, options):
         if win is not None:
-            out[req.key - first_row] = win.data
-            entry["trace_start_time"] = pd.Timestamp(win.starttime.ns, unit="ns", tz="UTC")
-            entry["trace_snr_db"] = win.snr_db
+            out[entry["row"] - first_row] = win.data
         ledger.append(entry)
-        progress.add(status)
+        progress.add(entry["qc_status"])
     out.flush()
     del out
     _check_answered(chunk, ledger, paths)

@@ -1,0 +1,311 @@
+"""The analyst commands: ``seisembed embed | index | similar | discriminate | score-events``.
+
+Each is an object with ``HELP``, ``configure_parser(parser)`` and ``run(args)``
+(what :mod:`seisembed.cli` expects of a sub-command). Tables are written as CSV
+or parquet by the output file's suffix; every command logs what it read, wrote
+and refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+from seisembed.errors import InputError
+
+log = logging.getLogger(__name__)
+
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def _examples(text: str) -> str:
+    return "examples:\n" + text
+
+
+def write_table(frame, path: str | Path) -> Path:
+    """Write ``frame`` to ``path`` (``.csv`` or ``.parquet``) atomically, the folder created."""
+    from seisembed.atomic import atomic_path, write_parquet_atomic
+
+    path = Path(path)
+    if path.suffix not in TABLE_SUFFIXES:
+        raise InputError(f"output {path}: use a .csv or .parquet file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        return write_parquet_atomic(frame, path)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return path
+
+
+def _sibling(path: str | Path, tag: str, suffix: str | None = None) -> Path:
+    path = Path(path)
+    return path.with_name(f"{path.stem}_{tag}{suffix or path.suffix}")
+
+
+def _user_waveforms(args) -> dict | None:
+    """The ``waveforms`` section when the user gave a config; ``None``: the model card's."""
+    return args.config["waveforms"] if (args.configfile or args.config_json) else None
+
+
+# -- embed ------------------------------------------------------------------------------
+def _embed_parser(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _examples(
+        "  seisembed embed --model results/model/model.keras --sds resources/synthetic/sds \\\n"
+        "      --inventory resources/synthetic/stations.xml --picks resources/synthetic/events.xml \\\n"
+        "      -o new/embeddings.parquet\n"
+        "  seisembed embed --model model.keras --mseed day1/*.mseed --inventory stations.xml \\\n"
+        "      --picks picks.csv -o new/embeddings.parquet --qc new/qc.csv\n"
+        "picks: QuakeML (needs --inventory), an arrivals parquet/ISC CSV, or a CSV/parquet with\n"
+        "source_id, station_network_code, station_code, [station_location_code], trace_p_arrival_time.\n"
+        "The window geometry is the model's (model_card.json); --configfile overrides it."
+    )
+    parser.add_argument("--model", required=True, help="a trained model.keras (results/model/model.keras)")
+    data = parser.add_mutually_exclusive_group(required=True)
+    data.add_argument("--sds", help="root of an SDS miniSEED archive")
+    data.add_argument("--mseed", nargs="+", help="miniSEED files")
+    parser.add_argument("--inventory", required=True, help="StationXML with the stations' channels")
+    parser.add_argument("--picks", required=True, help="P picks: QuakeML, arrivals table or picks table")
+    parser.add_argument("-o", "--output", required=True, help="embeddings table (.parquet)")
+    parser.add_argument("--qc", help="QC table, one row per pick (default: <output>_qc.<suffix>)")
+    parser.add_argument("--batch", type=int, default=256, help="windows per model call (default 256)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _embed_run(args) -> int:
+    from seisembed.catalog.quakeml import read_inventory_file
+    from seisembed.use.embedder import Embedder
+    from seisembed.use.picks import read_picks
+    from seisembed.waveforms.memory import StreamSource, read_miniseed_files
+    from seisembed.waveforms.sds import SDSSource
+
+    if Path(args.output).suffix != ".parquet":
+        raise InputError(
+            f"output {args.output}: embeddings are written as parquet (it keeps the model hash); use a .parquet name"
+        )
+    embedder = Embedder.load(args.model, waveforms=_user_waveforms(args))
+    inventory = read_inventory_file(args.inventory)
+    picks = read_picks(args.picks, inventory)
+    if args.sds:
+        source = SDSSource(args.sds, args.inventory)
+    else:
+        source = StreamSource(read_miniseed_files(args.mseed), inventory, name=f"{len(args.mseed)} miniSEED file(s)")
+    frame, qc = embedder.embed_source(picks, source, batch=args.batch, progress=not args.no_progress)
+    qc_path = args.qc or _sibling(args.output, "qc")
+    write_table(qc, qc_path)
+    write_table(frame, args.output)
+    counts = qc["qc_status"].value_counts().to_dict()
+    log.info(
+        "wrote %s (%d records, model %s) and %s: %s", args.output, len(frame), embedder.model_hash, qc_path, counts
+    )
+    if frame.empty:
+        log.error("no record could be embedded: see the reasons in %s", qc_path)
+        return 1
+    return 0
+
+
+# -- index / similar ----------------------------------------------------------------------
+def _index_parser(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _examples(
+        "  seisembed index results/embeddings/embeddings.parquet -o archive.index\n"
+        "  seisembed index big/embeddings.parquet -o big.index --approximate --m 32 --ef-construction 200\n"
+        "exact search (scikit-learn, brute force) by default; --approximate: a FAISS HNSW graph\n"
+        "(pip install 'seisembed[search]'). The index records the model hash of its embeddings."
+    )
+    parser.add_argument("embeddings", help="embeddings table (parquet) of `seisembed embed` or the evaluation stage")
+    parser.add_argument("-o", "--output", required=True, help="index folder to write")
+    parser.add_argument("--approximate", action="store_true", help="an HNSW index (FAISS) instead of exact search")
+    parser.add_argument("--m", type=int, default=32, help="HNSW links per node (default 32)")
+    parser.add_argument("--ef-construction", type=int, default=200, help="HNSW build breadth (default 200)")
+    parser.add_argument("--ef-search", type=int, default=128, help="default HNSW search breadth (default 128)")
+    parser.add_argument("--threads", type=int, help="threads for building the HNSW graph")
+
+
+def _index_run(args) -> int:
+    from seisembed.use.embedder import read_embeddings
+    from seisembed.use.search import build_index
+
+    frame = read_embeddings(args.embeddings)
+    build_index(
+        frame,
+        args.output,
+        "hnsw" if args.approximate else "exact",
+        m=args.m,
+        ef_construction=args.ef_construction,
+        ef_search=args.ef_search,
+        source=str(args.embeddings),
+        threads=args.threads,
+    )
+    return 0
+
+
+def _similar_parser(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _examples(
+        "  seisembed similar archive.index new/embeddings.parquet -k 10 -o new/similar.csv\n"
+        "  seisembed similar archive.index new/embeddings.parquet --by event -k 5 -o new/similar_events.csv\n"
+        "queries must be embedded by the index's model (refused otherwise); a record never matches itself."
+    )
+    parser.add_argument("index", help="an index folder of `seisembed index`")
+    parser.add_argument("queries", help="embeddings table of the query records")
+    parser.add_argument("-k", type=int, default=10, help="neighbours per query (default 10)")
+    parser.add_argument("--by", choices=("record", "event"), default="record", help="rank records or events")
+    parser.add_argument("--exclude-same-event", action="store_true", help="never return the query's own event")
+    parser.add_argument("--ef-search", type=int, help="HNSW search breadth (approximate index)")
+    parser.add_argument("-o", "--output", required=True, help="neighbours table (.csv or .parquet)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _similar_run(args) -> int:
+    from seisembed.use.embedder import read_embeddings
+    from seisembed.use.search import load_index, similar
+
+    index = load_index(args.index)
+    queries = read_embeddings(args.queries, "queries")
+    table = similar(
+        index,
+        queries,
+        args.k,
+        by=args.by,
+        exclude_same_event=args.exclude_same_event,
+        ef_search=args.ef_search,
+        where=f"queries {args.queries}",
+        progress=not args.no_progress,
+    )
+    write_table(table, args.output)
+    log.info(
+        "wrote %s: %d neighbours of %d queries (%s index)", args.output, len(table), len(queries), index.info["kind"]
+    )
+    return 0
+
+
+# -- discriminate ------------------------------------------------------------------------
+def _discriminate_parser(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _examples(
+        "  seisembed discriminate --templates results/embeddings/embeddings.parquet --template-split train \\\n"
+        "      --per-class 3 new/embeddings.parquet -o new/labels.csv\n"
+        "  seisembed discriminate --templates my_templates.parquet --label-column my_class \\\n"
+        "      new/embeddings.parquet -o new/labels.parquet\n"
+        "writes <output> (one row per record), <output>_events (one row per event) and <output>_summary.json."
+    )
+    parser.add_argument("queries", help="embeddings table of the records to label")
+    parser.add_argument("--templates", required=True, help="embeddings table of labelled templates")
+    parser.add_argument("--label-column", default="source_type", help="column of the templates' labels")
+    parser.add_argument("--template-split", help="use only templates of this split (e.g. train)")
+    parser.add_argument("--per-class", type=int, help="draw this many templates per class (seeded by --seed)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the template draw (default 0)")
+    parser.add_argument("-o", "--output", required=True, help="per-record labels (.csv or .parquet)")
+
+
+def _discriminate_run(args) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from seisembed.atomic import write_json_atomic
+    from seisembed.use.embedder import read_embeddings
+    from seisembed.use.templates import discriminate
+
+    templates = read_embeddings(args.templates, "templates")
+    if args.template_split:
+        if "split" not in templates:
+            raise InputError(f"templates {args.templates} have no split column (--template-split)")
+        templates = templates[templates["split"].astype(str) == args.template_split]
+    if args.per_class:
+        if args.label_column not in templates:
+            raise InputError(f"templates {args.templates} have no column {args.label_column!r}")
+        rng = np.random.default_rng(args.seed)
+        picked = []
+        for label, group in templates.groupby(args.label_column, sort=True):
+            if len(group) < args.per_class:
+                raise InputError(
+                    f"templates {args.templates}: class {label!r} has {len(group)} < {args.per_class} records"
+                )
+            picked.append(group.iloc[np.sort(rng.choice(len(group), args.per_class, replace=False))])
+        attrs = templates.attrs
+        templates = pd.concat(picked)
+        templates.attrs = attrs
+    if templates.empty:
+        raise InputError(f"templates {args.templates}: no template left (check --template-split)")
+    queries = read_embeddings(args.queries, "queries")
+    records, events, summary = discriminate(templates, queries, args.label_column, where=f"queries {args.queries}")
+    summary["templates"] = {
+        "file": str(args.templates),
+        "split": args.template_split,
+        "per_class": args.per_class,
+        "seed": args.seed,
+    }
+    write_table(records, args.output)
+    write_table(events, _sibling(args.output, "events"))
+    write_json_atomic(summary, _sibling(args.output, "summary", ".json"))
+    log.info("wrote %s and %s", args.output, _sibling(args.output, "events"))
+    return 0
+
+
+# -- score-events --------------------------------------------------------------------------
+def _score_parser(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _examples(
+        "  seisembed score-events new/embeddings.parquet --calibration results/embeddings/embeddings.parquet \\\n"
+        "      --far 0.05 -o new/scores.csv\n"
+        "the records' source_id is the associator's event id (embed its QuakeML with `seisembed embed`);\n"
+        "writes <output> (records), <output>_events and <output>_summary.json."
+    )
+    parser.add_argument("events", help="embeddings table of the associator's records (source_id = its event)")
+    parser.add_argument("--calibration", required=True, help="the evaluation stage's embeddings.parquet")
+    parser.add_argument("--calibration-split", default="val", help="split that sets the threshold (default val)")
+    parser.add_argument("--far", type=float, default=0.05, help="false-alarm rate per correct record (default 0.05)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the wrong-event draws of the calibration")
+    parser.add_argument("-o", "--output", required=True, help="per-record scores (.csv or .parquet)")
+
+
+def _score_run(args) -> int:
+    from seisembed.atomic import write_json_atomic
+    from seisembed.use.embedder import read_embeddings
+    from seisembed.use.scoring import calibrate, score_events
+
+    calibration = calibrate(
+        read_embeddings(args.calibration, "calibration"),
+        args.far,
+        split=args.calibration_split,
+        seed=args.seed,
+        where=f"calibration {args.calibration}",
+    )
+    records, events, summary = score_events(
+        read_embeddings(args.events, "events"), calibration, where=f"events {args.events}"
+    )
+    summary["calibration"]["file"] = str(args.calibration)
+    write_table(records, args.output)
+    write_table(events, _sibling(args.output, "events"))
+    write_json_atomic(summary, _sibling(args.output, "summary", ".json"))
+    return 0
+
+
+EMBED = SimpleNamespace(
+    HELP="embed new records (miniSEED or SDS + StationXML + picks) with a trained model",
+    configure_parser=_embed_parser,
+    run=_embed_run,
+)
+INDEX = SimpleNamespace(
+    HELP="build a nearest-neighbour index (exact, or approximate HNSW) over an embeddings table",
+    configure_parser=_index_parser,
+    run=_index_run,
+)
+SIMILAR = SimpleNamespace(
+    HELP="the k most similar records or events of an index for each query record",
+    configure_parser=_similar_parser,
+    run=_similar_run,
+)
+DISCRIMINATE = SimpleNamespace(
+    HELP="label records and events by the nearest class centroid of a few templates",
+    configure_parser=_discriminate_parser,
+    run=_discriminate_run,
+)
+SCORE_EVENTS = SimpleNamespace(
+    HELP="score an associator's events: each record's distance to its event, flagged at a val-calibrated FAR",
+    configure_parser=_score_parser,
+    run=_score_run,
+)
