@@ -111,6 +111,22 @@ def triplet_metrics(labels, embeddings, margin: float = 0.2) -> dict:
 
 
 @keras.saving.register_keras_serializable(package="seisembed")
+def _per_replica(loss):
+    """``loss`` divided by the replicas in sync, inside a ``tf.distribute`` replica context.
+
+    Keras scales a loss for distribution only when it reduces it itself; a loss that
+    returns its own scalar (as the triplet losses do) must do it, or the replicas'
+    gradients are summed (N times too large) and the logged loss is N times too large.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return loss
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync if context is not None else 1
+    return loss / replicas if replicas > 1 else loss
+
+
 class TripletLoss(keras.losses.Loss):
     """``(1 - w) * batch_all + w * batch_hard`` with ``w`` = :attr:`hard_weight` (a variable).
 
@@ -133,8 +149,8 @@ class TripletLoss(keras.losses.Loss):
         w = ops.cast(self.hard_weight, "float32")
         hard = batch_hard(y_true, y_pred, self.margin, self.soft)
         if self.mode == "batch_hard":
-            return hard
-        return (1.0 - w) * batch_all(y_true, y_pred, self.margin) + w * hard
+            return _per_replica(hard)
+        return _per_replica((1.0 - w) * batch_all(y_true, y_pred, self.margin) + w * hard)
 
     def get_config(self) -> dict:
         return {"margin": self.margin, "mode": self.mode, "soft": self.soft, "name": self.name}

@@ -37,7 +37,7 @@ import numpy as np
 
 from seisembed.atomic import atomic_path, save_figure, write_json_atomic, write_text_atomic
 from seisembed.config import config_hash, validate_config
-from seisembed.errors import InputError, SeisembedError
+from seisembed.errors import ConfigError, InputError, SeisembedError
 
 __all__ = ["TrainingError", "train_model"]
 
@@ -68,10 +68,9 @@ def _configure_tensorflow(train: dict, threads: int | None):
     gpus = tf.config.list_physical_devices("GPU")
     for gpu in gpus:
         tf.config.experimental.set_memory_growth(gpu, True)
-    if train["distribute"] == "mirrored" or (train["distribute"] == "auto" and len(gpus) > 1):
-        strategy = tf.distribute.MirroredStrategy()
-    else:
-        strategy = tf.distribute.get_strategy()
+    if train["logical_cpus"]:
+        _split_cpu(tf, int(train["logical_cpus"]))
+    strategy = _strategy(tf, train, gpus)
     if train["mixed_precision"] and gpus:
         keras.mixed_precision.set_global_policy("mixed_float16")
     else:
@@ -85,7 +84,43 @@ def _configure_tensorflow(train: dict, threads: int | None):
         keras.mixed_precision.global_policy().name,
         train["deterministic"],
     )
+    grant = _slurm_grant()
+    if grant:
+        log.info("SLURM job %s: %s", grant["SLURM_JOB_ID"], ", ".join(f"{k}={v}" for k, v in grant.items()))
     return tf, keras, strategy, device, bool(gpus)
+
+
+def _slurm_grant() -> dict:
+    """What SLURM granted this job (empty outside SLURM): job id, GPUs, CPUs per task."""
+    keys = ("SLURM_JOB_ID", "SLURM_JOB_GPUS", "SLURM_GPUS_ON_NODE", "SLURM_CPUS_PER_TASK", "CUDA_VISIBLE_DEVICES")
+    return {k: os.environ[k] for k in keys if k in os.environ} if "SLURM_JOB_ID" in os.environ else {}
+
+
+def _split_cpu(tf, n: int) -> None:
+    """Split the CPU into ``n`` logical devices (``train.logical_cpus``; must precede TensorFlow's start)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+    except RuntimeError as exc:
+        raise ConfigError(
+            f"config key 'train.logical_cpus' ({n}): TensorFlow has started in this process already, so the CPU "
+            "can no longer be split; set it in a fresh process (the seisembed train command)"
+        ) from exc
+
+
+def _strategy(tf, train: dict, gpus: list):
+    """The ``tf.distribute`` strategy of ``train.distribute`` (see the schema)."""
+    mode = train["distribute"]
+    if mode == "multiworker":
+        # one task per node of a SLURM job; the resolver reads SLURM_* (nodes, tasks, GPUs per node)
+        resolver = tf.distribute.cluster_resolver.SlurmClusterResolver()
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    if mode == "mirrored" or (mode == "auto" and len(gpus) > 1):
+        devices = train["devices"]
+        if devices is None and not gpus:
+            devices = ["/cpu:0"]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    return tf.distribute.get_strategy()
 
 
 def _store_hash(store: Path) -> str:
@@ -153,7 +188,51 @@ def _compile(keras, model, train: dict, jit: bool):
 
 
 # -- one epoch -------------------------------------------------------------------------------
-def _train_epoch(model, sampler, epoch: int, steps: int) -> dict:
+def _split_by_events(strategy, x: np.ndarray, y: np.ndarray):
+    """One batch as per-replica values: replica ``i`` gets the ``i``-th contiguous slice of whole events.
+
+    The sampler lays a batch out event by event (K records each), and ``events_per_batch``
+    is a multiple of the replicas, so every slice holds whole events and batch-hard mining
+    runs within each replica's events. With one replica the arrays pass through. (Keras's
+    ``train_on_batch`` would hand every replica the whole batch.)
+    """
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1:
+        return x, y
+    import tensorflow as tf
+
+    per = len(x) // replicas
+
+    def part(array):
+        return lambda ctx: tf.constant(
+            array[ctx.replica_id_in_sync_group * per : (ctx.replica_id_in_sync_group + 1) * per]
+        )
+
+    return (
+        strategy.experimental_distribute_values_from_function(part(x)),
+        strategy.experimental_distribute_values_from_function(part(y)),
+    )
+
+
+def _train_step_replicated(model, strategy, x: np.ndarray, y: np.ndarray) -> dict:
+    """One training step with each replica on its own events (what ``train_on_batch`` does, split).
+
+    Keras's ``train_on_batch`` builds the model from the batch and hands the batch to every
+    replica whole; here the build sees one replica's slice (plain arrays, as
+    ``train_on_batch`` would) and the step gets per-replica values. Keras 3.15's trainer
+    methods ``_maybe_symbolic_build`` / ``make_train_function`` / ``train_function`` are
+    the ones ``train_on_batch`` itself calls.
+    """
+    per = len(x) // strategy.num_replicas_in_sync
+    model._maybe_symbolic_build(data_batch=(x[:per], y[:per], None))
+    model.make_train_function()
+    model.reset_metrics()
+    xd, yd = _split_by_events(strategy, x, y)
+    logs = model.train_function(iter([(xd, yd, None)]))
+    return {k: float(np.asarray(v)) for k, v in logs.items()}
+
+
+def _train_epoch(model, sampler, epoch: int, steps: int, strategy=None) -> dict:
     """``steps`` training steps of ``epoch``; returns mean loss/metrics and the input-wait share."""
     totals: dict[str, float] = {}
     waited = 0.0
@@ -162,7 +241,10 @@ def _train_epoch(model, sampler, epoch: int, steps: int) -> dict:
         t0 = time.perf_counter()
         x, y = sampler.batch(epoch, step)
         waited += time.perf_counter() - t0
-        logs = model.train_on_batch(x, y, return_dict=True)
+        if strategy is not None and strategy.num_replicas_in_sync > 1:
+            logs = _train_step_replicated(model, strategy, x, y)
+        else:
+            logs = model.train_on_batch(x, y, return_dict=True)
         loss = float(logs["loss"])
         if not np.isfinite(loss):
             raise TrainingError(
@@ -257,7 +339,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
     if config["sampling"]["events_per_batch"] % replicas:
         raise TrainingError(
             f"config key 'sampling.events_per_batch' ({config['sampling']['events_per_batch']}) must be "
-            f"a multiple of the {replicas} GPUs, so that each replica gets whole events"
+            f"a multiple of the {replicas} replicas (devices), so that each replica gets whole events"
         )
     arch = architecture(config["model"])
     sampler, val_batches = _samplers(store, config)
@@ -311,7 +393,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
     try:
         for epoch in range(state["epoch"], train["epochs"]):
             loss.hard_weight.assign(schedule.weight(epoch))
-            fit = _train_epoch(model, sampler, epoch, steps)
+            fit = _train_epoch(model, sampler, epoch, steps, strategy)
             val = _validate(model, loss, val_batches, pairs, positions, windows)
             row = {"epoch": epoch + 1, "hard_weight": schedule.weight(epoch), **fit, **val}
             state["history"].append(row)
@@ -350,11 +432,19 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
     finally:
         sampler.close()
     best_model = keras.saving.load_model(checkpoint.best_path, compile=False, safe_mode=True)
-    return _write_outputs(out_dir, best_model, arch, state, config, store, device, checkpoint)
+    return _write_outputs(out_dir, best_model, arch, state, config, store, device, checkpoint, replicas)
 
 
 def _write_outputs(
-    out_dir: Path, model, arch: dict, state: dict, config: dict, store: Path, device: str, checkpoint: _Checkpoint
+    out_dir: Path,
+    model,
+    arch: dict,
+    state: dict,
+    config: dict,
+    store: Path,
+    device: str,
+    checkpoint: _Checkpoint,
+    replicas: int = 1,
 ) -> dict:
     """model.keras (best, no optimizer), history.csv, model card (JSON + Markdown), training curve."""
     import pandas as pd
@@ -380,6 +470,8 @@ def _write_outputs(
         # how the training windows were cut: what seisembed.Embedder cuts new records with
         "waveforms": _store_waveforms(store),
         "device": device,
+        "replicas": int(replicas),
+        "slurm": _slurm_grant(),
         "epochs": int(state["epoch"]),
         "best_epoch": int(state["best_epoch"]),
         "best_val_auc": float(state["best_auc"]),

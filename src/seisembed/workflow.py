@@ -203,7 +203,7 @@ def waveform_inputs(config: dict) -> list[str]:
 
 # -- report ---------------------------------------------------------------------------
 #: every top-level config section (the report records the whole config)
-CONFIG_SECTIONS = ("catalog", "synthetic", "waveforms", "dataset", "sampling", "model", "train", "evaluate")
+CONFIG_SECTIONS = ("catalog", "synthetic", "waveforms", "dataset", "sampling", "model", "train", "evaluate", "dask")
 
 
 def synthetic_calibration(config: dict) -> list[str]:

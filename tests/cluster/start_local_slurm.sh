@@ -28,8 +28,18 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
-NodeName=${host} CPUs=$(nproc) RealMemory=${mem} State=UNKNOWN
+GresTypes=gpu
+MinJobAge=3600
+NodeName=${host} CPUs=$(nproc) RealMemory=${mem} Gres=gpu:1 State=UNKNOWN
 PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP
+CONF
+# One GPU GRES, so that jobs asking for a GPU (--gpus=1, what the profile's `gpu: 1`
+# becomes) are scheduled and granted one. No hardware: Slurm 22.05's gpu plugin ignores a
+# gpu line without File= (slurmd -G lists nothing, the node goes INVALID "0 < 1"), so the
+# count is carried by a harmless device file; SLURM sets SLURM_JOB_GPUS / CUDA_VISIBLE_DEVICES
+# in the job as on a real GPU node, and TensorFlow (finding no CUDA driver) uses the CPU.
+cat > /etc/slurm/gres.conf <<CONF
+NodeName=${host} Name=gpu Count=1 File=/dev/null
 CONF
 if [ ! -f /etc/munge/munge.key ]; then
   dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null
@@ -39,6 +49,9 @@ chmod 400 /etc/munge/munge.key
 pgrep -x munged >/dev/null || su -s /bin/sh munge -c munged
 pgrep -x slurmctld >/dev/null || slurmctld
 pgrep -x slurmd >/dev/null || slurmd
+sleep 2
+# a node left INVALID/DRAINED by an earlier configuration (saved state) comes back
+scontrol update nodename="${host}" state=resume >/dev/null 2>&1 || true
 for _ in $(seq 1 20); do
   if sinfo -h -o %t 2>/dev/null | grep -q idle; then sinfo; exit 0; fi
   sleep 1

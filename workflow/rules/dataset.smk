@@ -48,7 +48,7 @@ rule build_dataset:
         "../../envs/seisembed.yaml"
     threads: 2
     params:
-        config=config_json("dataset", "waveforms"),
+        config=config_json("dataset", "waveforms", "dask"),
         partitions=" ".join(PARTITIONS),
         waveforms_dir=lambda wildcards, input: os.path.dirname(input.summary),
         out_dir=lambda wildcards, output: os.path.dirname(output.card),

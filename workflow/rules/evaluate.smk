@@ -19,7 +19,7 @@ rule embed:
         "../../envs/train.yaml"
     threads: 2
     params:
-        config=config_json("evaluate.embed_batch"),
+        config=config_json("evaluate.embed_batch", "dask"),
     shell:
         "seisembed evaluate embed --config-json {params.config:q} --store {input.store}"
         " --model {input.model} --embeddings {output.embeddings} --log {log}"

@@ -39,6 +39,7 @@ import json
 import logging
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -310,16 +311,27 @@ def _encoding(ds, config: dict, n_samples: int) -> dict:
 
 
 def write_store(
-    target: str | Path, parts: list[Partition], frame: pd.DataFrame, attrs: dict, config: dict, threads: int = 2
+    target: str | Path,
+    parts: list[Partition],
+    frame: pd.DataFrame,
+    attrs: dict,
+    config: dict,
+    threads: int = 2,
+    dask_config: dict | None = None,
 ) -> Path:
     """Write ``frame``'s windows (in ``frame`` order) and metadata to a Zarr store at ``target``.
 
     ``config`` is the ``dataset`` section as given (schema defaults fill the rest).
     Written to a temporary sibling and moved into place when complete
     (:func:`seisembed.atomic.atomic_dir`). ``threads``: Dask worker threads.
+    ``dask_config``: the ``dask`` section; when it names a scheduler or local workers
+    the blocks are loaded, compressed and written by that ``dask.distributed``
+    cluster (every chunk whole: the same bytes as in-process).
     """
     import dask
     import xarray as xr
+
+    from seisembed.cluster import dask_client
 
     config = config_section("dataset", config)
     chunk, shard = config["chunk_traces"], config["shard_traces"]
@@ -354,10 +366,13 @@ def write_store(
     )
     with (
         atomic_dir(target) as tmp,
-        dask.config.set(scheduler="threads", num_workers=max(1, threads)),
-        _progress_callback(n_blocks),
+        dask_client(dask_config) as client,
+        dask.config.set(scheduler="threads", num_workers=max(1, threads)) if client is None else nullcontext(),
+        _progress_callback(n_blocks) if client is None else nullcontext(),
         warnings.catch_warnings(),
     ):
+        if client is not None:
+            log.info("assembling on the Dask cluster at %s", client.scheduler.address)
         # Consolidated metadata lets xarray.open_zarr open the store in one read; zarr
         # warns that it is not (yet) part of the v3 spec, which is known and accepted.
         warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
@@ -442,7 +457,7 @@ def build_dataset(
         "packages": record["packages"],
         "provenance": json.loads(json.dumps(record, default=str)),
     }
-    store = write_store(out, parts, frame, attrs, dataset_cfg, threads=threads)
+    store = write_store(out, parts, frame, attrs, dataset_cfg, threads=threads, dask_config=config["dask"])
     elapsed = time.monotonic() - started
     log.info(
         "dataset store %s complete: %d traces, %d events in %.1f s (%.0f records/s)",

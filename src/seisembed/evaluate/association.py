@@ -14,6 +14,7 @@ and the figures.
 
 from __future__ import annotations
 
+import functools
 import logging
 from itertools import combinations
 from pathlib import Path
@@ -57,15 +58,59 @@ def _metadata(store: Path) -> pd.DataFrame:
     return frame
 
 
-def embed_store(store: str | Path, model_path: str | Path, batch: int = 256) -> pd.DataFrame:
+@functools.lru_cache(maxsize=2)
+def _store_embedder(store: str, model_path: str, model_id: str):
+    """An :class:`~seisembed.use.Embedder` for ``store``'s windows (cached: one load per process)."""
+    import xarray as xr
+
+    from seisembed.model import load_embedding_model
+    from seisembed.use.embedder import Embedder
+
+    attrs = xr.open_zarr(store).attrs
+    model = load_embedding_model(model_path, n_samples=int(attrs["n_samples"]), n_channels=3)
+    window = {k: attrs[k] for k in ("sampling_rate_hz", "window_before_s", "window_after_s") if k in attrs}
+    return Embedder(model, window, model_path=model_path, model_id=model_id)
+
+
+def _embed_block(store: str, model_path: str, model_id: str, start: int, stop: int, batch: int) -> np.ndarray:
+    """Embeddings of traces ``start:stop`` of ``store`` (a Dask task: reads only its block)."""
+    from seisembed.sampling import open_waveforms
+
+    embedder = _store_embedder(store, model_path, model_id)
+    block = np.asarray(open_waveforms(Path(store))[start:stop], dtype=np.float32)
+    return embedder.embed_windows(block, batch=batch)
+
+
+def _embed_on_cluster(client, store: Path, model_path: str, model_id: str, n: int, batch: int, block: int):
+    """Embed ``store`` in blocks of ``block`` traces on a ``dask.distributed`` client, in store order."""
+    from distributed import as_completed
+
+    starts = list(range(0, n, block))
+    futures = [
+        client.submit(_embed_block, str(store), str(model_path), model_id, i, min(i + block, n), batch, pure=False)
+        for i in starts
+    ]
+    for done, _ in enumerate(as_completed(futures), start=1):
+        log.info("embedded %d/%d blocks on the Dask cluster", done, len(futures))
+    return np.concatenate(client.gather(futures))
+
+
+def embed_store(
+    store: str | Path, model_path: str | Path, batch: int = 256, dask_config: dict | None = None
+) -> pd.DataFrame:
     """One row per trace: the identifying columns and ``emb_00`` .. ``emb_NN`` (raw windows in, as trained).
 
     Embeds with :meth:`seisembed.use.Embedder.embed_windows` (the code ``seisembed embed``
     uses on new records), with the store's window geometry; the model's hash is kept in
-    the table's ``attrs`` (written to the parquet's metadata).
+    the table's ``attrs`` (written to the parquet's metadata). ``dask_config``: the
+    ``dask`` section; with a scheduler or local workers, blocks of
+    ``dask.embed_block_traces`` traces are embedded by the cluster's workers (each loads
+    the model once), memory bounded by the block, not the store.
     """
     import xarray as xr
 
+    from seisembed.cluster import dask_client, uses_cluster
+    from seisembed.config import section as config_section
     from seisembed.model import load_embedding_model
     from seisembed.sampling import open_waveforms
     from seisembed.use.embedder import Embedder, embeddings_frame, model_hash
@@ -77,6 +122,11 @@ def embed_store(store: str | Path, model_path: str | Path, batch: int = 256) -> 
     window = {k: attrs[k] for k in ("sampling_rate_hz", "window_before_s", "window_after_s") if k in attrs}
     embedder = Embedder(model, window, model_path=model_path, model_id=model_hash(model_path))
     meta = _metadata(store)
+    if uses_cluster(dask_config):
+        block = config_section("dask", dask_config)["embed_block_traces"]
+        with dask_client(dask_config) as client:
+            emb = _embed_on_cluster(client, store, str(model_path), embedder.model_hash, len(meta), batch, block)
+        return embeddings_frame(meta, emb, embedder.model_hash, str(model_path))
     out = []
     for start in range(0, array.shape[0], batch):
         out.append(embedder.embed_windows(np.asarray(array[start : start + batch], dtype=np.float32), batch=batch))

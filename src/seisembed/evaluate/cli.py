@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "embed":
         from seisembed.evaluate.association import embed_store
 
-        frame = embed_store(args.store, args.model, batch=args.config["evaluate"]["embed_batch"])
+        frame = embed_store(
+            args.store, args.model, batch=args.config["evaluate"]["embed_batch"], dask_config=args.config["dask"]
+        )
         write_parquet_atomic(frame, args.embeddings)
         log.info("wrote %s: %d records", args.embeddings, len(frame))
         return 0

@@ -68,6 +68,7 @@ def _embed_parser(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--mseed", nargs="+", help="miniSEED files")
     parser.add_argument("--inventory", required=True, help="StationXML with the stations' channels")
     parser.add_argument("--picks", required=True, help="P picks: QuakeML, arrivals table or picks table")
+    parser.add_argument("--events", nargs="+", help="embed only the picks of these event ids (source_id)")
     parser.add_argument("-o", "--output", required=True, help="embeddings table (.parquet)")
     parser.add_argument("--qc", help="QC table, one row per pick (default: <output>_qc.<suffix>)")
     parser.add_argument("--batch", type=int, default=256, help="windows per model call (default 256)")
@@ -88,6 +89,11 @@ def _embed_run(args) -> int:
     embedder = Embedder.load(args.model, waveforms=_user_waveforms(args))
     inventory = read_inventory_file(args.inventory)
     picks = read_picks(args.picks, inventory)
+    if args.events:
+        unknown = sorted(set(args.events) - set(picks["source_id"]))
+        if unknown:
+            raise InputError(f"picks file {args.picks} has no event(s) {unknown[:5]} (--events)")
+        picks = picks[picks["source_id"].isin(args.events)].reset_index(drop=True)
     if args.sds:
         source = SDSSource(args.sds, args.inventory)
     else:
