@@ -169,6 +169,18 @@ def test_cli_embed_bad_input_is_named(study, tmp_path, capsys):
         list(qc["qc_status"]) == ["no_data", "no_data"]
         and qc["qc_reason"].str.contains("no StationXML for station ZZ.").all()
     )
+    # picks at stations that are in the StationXML but have no data then: no_data rows
+    from seisembed.use import read_picks
+
+    real = read_picks(study["out"] / "events.xml", study["out"] / "stations.xml").head(2).copy()
+    real["trace_p_arrival_time"] = real["trace_p_arrival_time"] + pd.Timedelta(hours=5)
+    real["source_id"] = "late"
+    real[["source_id", "station_network_code", "station_code", "trace_p_arrival_time"]].to_csv(picks, index=False)
+    rc = cli.main([*args, "--inventory", str(study["out"] / "stations.xml"), "--picks", str(picks), "-o", str(out)])
+    qc = pd.read_parquet(tmp_path / "e_qc.parquet")
+    assert rc == 1 and list(qc["qc_status"]) == ["no_data", "no_data"], qc[["qc_status", "qc_reason"]]
+    assert qc["qc_reason"].str.contains("no records for").all()
+    capsys.readouterr()
     pd.DataFrame({"source_id": ["e1"], "station_code": ["X"]}).to_csv(tmp_path / "bad.csv", index=False)
     rc = cli.main(
         [*args, "--inventory", str(study["out"] / "stations.xml"), "--picks", str(tmp_path / "bad.csv"), "-o", str(out)]

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.workflow.test_workflow import _copy_workflow
 
@@ -43,32 +44,41 @@ def _partition() -> str:
     return out.split()[0].rstrip("*")
 
 
+def _test_profile(work: Path) -> Path:
+    """``profiles/slurm`` sized for a 2-core test node: the same keys (the GPU request included), smaller numbers.
+
+    (Giving ``--set-resources`` on the command line would replace the profile's whole
+    ``set-resources`` of a rule, its ``gpu`` too, and so test nothing.)
+    """
+    profile = yaml.safe_load((work / "profiles/slurm/config.yaml").read_text())
+    profile["default-resources"].update(slurm_partition=_partition(), mem_mb=1500, runtime=30, cpus_per_task=1)
+    for resources in profile["set-resources"].values():
+        resources["mem_mb"] = min(int(resources.get("mem_mb", 1500)), 2500)
+        resources["runtime"] = 30
+        if "cpus_per_gpu" in resources:
+            resources["cpus_per_gpu"] = 1
+    profile["set-threads"] = {rule: 1 for rule in profile["set-threads"]}
+    profile["jobs"] = 2
+    # this test SLURM keeps no accounting (no slurmdbd): ask squeue, and soon
+    profile.update(
+        {"slurm-no-account": True, "slurm-status-command": "squeue", "slurm-init-seconds-before-status-checks": 5}
+    )
+    folder = work / "profiles/slurm-test"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(yaml.safe_dump(profile))
+    return folder
+
+
 def _profile_run(work: Path, *targets: str) -> subprocess.CompletedProcess:
-    # the profile's site sizes (32 GB, 8 CPUs per GPU) do not fit a 2-core test node: shrink them
-    small = ["synthesize", "build_dataset", "train_model", "embed"]
     return subprocess.run(
         [
             sys.executable,
             "-m",
             "snakemake",
             "--profile",
-            "profiles/slurm",
+            str(_test_profile(work)),
             "--configfile",
             "tests/workflow/config.yaml",
-            "--slurm-no-account",
-            "--default-resources",
-            f"slurm_partition={_partition()}",
-            "mem_mb=1500",
-            "runtime=30",
-            "cpus_per_task=1",
-            "--set-resources",
-            *[f"{rule}:mem_mb=2500" for rule in small],
-            "train_model:cpus_per_gpu=1",
-            "embed:cpus_per_gpu=1",
-            "--set-threads",
-            *[f"{rule}=1" for rule in small],
-            "--jobs",
-            "2",
             *targets,
         ],
         cwd=work,
@@ -81,6 +91,9 @@ def _profile_run(work: Path, *targets: str) -> subprocess.CompletedProcess:
 @pytest.mark.skipif(_slurm_running() and _node_gpus() < 1, reason="the SLURM node advertises no GPU GRES")
 def test_tiny_workflow_through_the_profile_trains_on_the_granted_gpu(repo_root: Path, tmp_path: Path):
     pytest.importorskip("snakemake_executor_plugin_slurm")
+    profile = yaml.safe_load((repo_root / "profiles/slurm/config.yaml").read_text())
+    for rule in ("train_model", "embed"):  # the keys the plugin accepts, not --gres in slurm_extra
+        assert profile["set-resources"][rule]["gpu"] == 1 and "slurm_extra" not in profile["set-resources"][rule]
     work = _copy_workflow(repo_root, tmp_path)
     proc = _profile_run(work)
     out = proc.stdout + proc.stderr

@@ -44,6 +44,16 @@ def _sibling(path: str | Path, tag: str, suffix: str | None = None) -> Path:
     return path.with_name(f"{path.stem}_{tag}{suffix or path.suffix}")
 
 
+def _write_results(records, events, summary: dict, output: str | Path) -> None:
+    """``output`` (per record), ``<output>_events`` (per event) and ``<output>_summary.json``."""
+    from seisembed.atomic import write_json_atomic
+
+    write_table(records, output)
+    write_table(events, _sibling(output, "events"))
+    write_json_atomic(summary, _sibling(output, "summary", ".json"))
+    log.info("wrote %s, %s and %s", output, _sibling(output, "events"), _sibling(output, "summary", ".json"))
+
+
 def _user_waveforms(args) -> dict | None:
     """The ``waveforms`` section when the user gave a config; ``None``: the model card's."""
     return args.config["waveforms"] if (args.configfile or args.config_json) else None
@@ -211,7 +221,6 @@ def _discriminate_run(args) -> int:
     import numpy as np
     import pandas as pd
 
-    from seisembed.atomic import write_json_atomic
     from seisembed.use.embedder import read_embeddings
     from seisembed.use.templates import discriminate
 
@@ -244,10 +253,7 @@ def _discriminate_run(args) -> int:
         "per_class": args.per_class,
         "seed": args.seed,
     }
-    write_table(records, args.output)
-    write_table(events, _sibling(args.output, "events"))
-    write_json_atomic(summary, _sibling(args.output, "summary", ".json"))
-    log.info("wrote %s and %s", args.output, _sibling(args.output, "events"))
+    _write_results(records, events, summary, args.output)
     return 0
 
 
@@ -269,7 +275,6 @@ def _score_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _score_run(args) -> int:
-    from seisembed.atomic import write_json_atomic
     from seisembed.use.embedder import read_embeddings
     from seisembed.use.scoring import calibrate, score_events
 
@@ -284,9 +289,7 @@ def _score_run(args) -> int:
         read_embeddings(args.events, "events"), calibration, where=f"events {args.events}"
     )
     summary["calibration"]["file"] = str(args.calibration)
-    write_table(records, args.output)
-    write_table(events, _sibling(args.output, "events"))
-    write_json_atomic(summary, _sibling(args.output, "summary", ".json"))
+    _write_results(records, events, summary, args.output)
     return 0
 
 

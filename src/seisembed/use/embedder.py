@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seisembed.columns import QC_COLUMNS
 from seisembed.config import section as config_section
 from seisembed.errors import InputError
 from seisembed.evaluate.association import EMBEDDING_COLUMNS
@@ -38,18 +39,10 @@ log = logging.getLogger(__name__)
 
 #: key of the embeddings parquet's metadata (``DataFrame.attrs``): model hash and path
 EMBEDDINGS_META_KEY = "seisembed"
+#: the QC table of ``seisembed embed``: the waveform stage's ledger columns (no partition or
+#: window index: nothing is stored) plus the window start and SNR of the records that passed
 QC_OUTPUT_COLUMNS = (
-    "trace_name",
-    "source_id",
-    "station_network_code",
-    "station_code",
-    "station_location_code",
-    "trace_p_arrival_time",
-    "qc_status",
-    "qc_reason",
-    "qc_attempts",
-    "qc_location_code",
-    "qc_channels",
+    *(c for c in QC_COLUMNS if c not in ("qc_window_index", "qc_partition")),
     "trace_start_time",
     "trace_snr_db",
 )

@@ -19,7 +19,7 @@ from obspy.core.inventory import Inventory
 
 from seisembed.errors import InputError
 from seisembed.waveforms.base import FetchResult, WindowRequest
-from seisembed.waveforms.sds import UNREADABLE
+from seisembed.waveforms.sds import UNREADABLE, station_inventory
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,7 @@ class StreamSource:
 
     def get_inventory(self, network: str, station: str) -> Inventory | None:
         """The station's part of the inventory (``None`` if absent)."""
-        key = (network, station)
-        if key not in self._stations:
-            inv = None if self.inventory is None else self.inventory.select(network=network, station=station)
-            self._stations[key] = inv if inv is not None and inv.networks else None
-        return self._stations[key]
+        return station_inventory(self.inventory, network, station, self._stations)
 
     def fetch(self, requests: list[WindowRequest]) -> Iterator[FetchResult]:
         """The records of each request, selected, trimmed and merged as the SDS client does."""

@@ -40,6 +40,17 @@ UNREADABLE = (
 )
 
 
+def station_inventory(
+    inventory: Inventory | None, network: str, station: str, cache: dict[tuple[str, str], Inventory | None]
+) -> Inventory | None:
+    """The part of ``inventory`` holding ``network.station`` (``None`` if absent), memoised in ``cache``."""
+    key = (network, station)
+    if key not in cache:
+        inv = None if inventory is None else inventory.select(network=network, station=station)
+        cache[key] = inv if inv is not None and inv.networks else None
+    return cache[key]
+
+
 class SDSSource:
     """Read windows from ``root`` (an SDS tree) with station metadata from ``inventory_path``."""
 
@@ -66,11 +77,7 @@ class SDSSource:
 
     def get_inventory(self, network: str, station: str) -> Inventory | None:
         """The station's part of the StationXML file (``None`` if absent)."""
-        key = (network, station)
-        if key not in self._stations:
-            inv = self._inventory.select(network=network, station=station)
-            self._stations[key] = inv if inv.networks else None
-        return self._stations[key]
+        return station_inventory(self._inventory, network, station, self._stations)
 
     def fetch(self, requests: list[WindowRequest]) -> Iterator[FetchResult]:
         """Read each request's records from the archive (one pass, in request order)."""
