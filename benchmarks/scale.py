@@ -32,9 +32,11 @@ from dataset import make_inputs  # noqa: E402  (benchmarks/dataset.py: the same 
 
 
 def _peak_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+    """This process's peak resident memory (VmHWM), MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return float("nan")
 
 
