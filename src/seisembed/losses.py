@@ -110,7 +110,6 @@ def triplet_metrics(labels, embeddings, margin: float = 0.2) -> dict:
     }
 
 
-@keras.saving.register_keras_serializable(package="seisembed")
 def _per_replica(loss):
     """``loss`` divided by the replicas in sync, inside a ``tf.distribute`` replica context.
 
@@ -127,6 +126,7 @@ def _per_replica(loss):
     return loss / replicas if replicas > 1 else loss
 
 
+@keras.saving.register_keras_serializable(package="seisembed")
 class TripletLoss(keras.losses.Loss):
     """``(1 - w) * batch_all + w * batch_hard`` with ``w`` = :attr:`hard_weight` (a variable).
 

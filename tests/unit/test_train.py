@@ -43,6 +43,13 @@ def test_batch_hard_and_batch_all_by_hand():
     assert metrics["mean_distance"] == pytest.approx(4 * np.sqrt(2) * 2 / 12, abs=1e-4)
 
 
+def test_the_loss_and_metrics_are_registered_for_loading_compiled_models():
+    # a compiled checkpoint (resume) names them; an unregistered loss fails only at resume
+    assert keras.saving.get_registered_object("seisembed>TripletLoss") is losses.TripletLoss
+    for name in losses.TRAINING_METRICS:
+        assert keras.saving.get_registered_object(f"seisembed>{name.__name__}") is name
+
+
 def test_collapsed_embeddings_give_margin_loss_and_zero_distance():
     y = np.array([0, 0, 1, 1, 2, 2])
     same = np.tile(np.array([[0.6, 0.8]], np.float32), (6, 1))
