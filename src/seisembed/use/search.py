@@ -61,6 +61,7 @@ class NeighbourIndex:
     records: pd.DataFrame
     vectors: np.ndarray | None = None  # exact
     faiss_index: object = None  # hnsw
+    _exact: object = None  # the fitted scikit-learn searcher (exact), made on first use
 
     @property
     def model_hash(self) -> str:
@@ -70,10 +71,11 @@ class NeighbourIndex:
         """``(distances, positions)`` of the ``k`` nearest records per query row (Euclidean; -1 / inf padding)."""
         k = int(min(k, len(self.records)))
         if self.info["kind"] == "exact":
-            from sklearn.neighbors import NearestNeighbors
+            if self._exact is None:
+                from sklearn.neighbors import NearestNeighbors
 
-            nn = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="euclidean").fit(self.vectors)
-            dist, pos = nn.kneighbors(queries, n_neighbors=k)
+                self._exact = NearestNeighbors(algorithm="brute", metric="euclidean").fit(self.vectors)
+            dist, pos = self._exact.kneighbors(queries, n_neighbors=k)
             return dist.astype(np.float32), pos.astype(np.int64)
         index = self.faiss_index
         index.hnsw.efSearch = int(max(ef_search or self.info["params"]["ef_search"], k))
