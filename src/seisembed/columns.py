@@ -82,3 +82,9 @@ COMPONENT_ORDER: str = "ZNE"
 def trace_name(source_id: str, network: str, station: str, location: str = "") -> str:
     """Unique, human-readable name of one record: ``<event>_<net>.<sta>.<loc>``."""
     return f"{source_id}_{network}.{station}.{location}"
+
+
+def trace_names(frame) -> list[str]:
+    """:func:`trace_name` of every row of a table with the event and station code columns."""
+    columns = ["source_id", "station_network_code", "station_code", "station_location_code"]
+    return [trace_name(*v) for v in frame[columns].astype(str).itertuples(index=False)]

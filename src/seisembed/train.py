@@ -193,15 +193,12 @@ def _split_by_events(strategy, x: np.ndarray, y: np.ndarray):
 
     The sampler lays a batch out event by event (K records each), and ``events_per_batch``
     is a multiple of the replicas, so every slice holds whole events and batch-hard mining
-    runs within each replica's events. With one replica the arrays pass through. (Keras's
-    ``train_on_batch`` would hand every replica the whole batch.)
+    runs within each replica's events. (Keras's ``train_on_batch`` would hand every
+    replica the whole batch.)
     """
-    replicas = strategy.num_replicas_in_sync
-    if replicas == 1:
-        return x, y
     import tensorflow as tf
 
-    per = len(x) // replicas
+    per = len(x) // strategy.num_replicas_in_sync
 
     def part(array):
         return lambda ctx: tf.constant(

@@ -107,20 +107,14 @@ def embed_store(
     ``dask.embed_block_traces`` traces are embedded by the cluster's workers (each loads
     the model once), memory bounded by the block, not the store.
     """
-    import xarray as xr
-
     from seisembed.cluster import dask_client, uses_cluster
     from seisembed.config import section as config_section
-    from seisembed.model import load_embedding_model
     from seisembed.sampling import open_waveforms
-    from seisembed.use.embedder import Embedder, embeddings_frame, model_hash
+    from seisembed.use.embedder import embeddings_frame, model_hash
 
     store = Path(store)
     array = open_waveforms(store)
-    model = load_embedding_model(model_path, n_samples=int(array.shape[-1]), n_channels=int(array.shape[1]))
-    attrs = xr.open_zarr(store).attrs
-    window = {k: attrs[k] for k in ("sampling_rate_hz", "window_before_s", "window_after_s") if k in attrs}
-    embedder = Embedder(model, window, model_path=model_path, model_id=model_hash(model_path))
+    embedder = _store_embedder(str(store), str(model_path), model_hash(model_path))
     meta = _metadata(store)
     if uses_cluster(dask_config):
         block = config_section("dask", dask_config)["embed_block_traces"]

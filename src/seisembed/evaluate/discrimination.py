@@ -35,7 +35,8 @@ STREAM_TEMPLATES = 7
 EPS = 1e-6
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit_vectors(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` scaled to unit length (zero rows stay zero)."""
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
@@ -74,8 +75,8 @@ def discrimination_trials(
     for _ in range(trials):
         ex_t, eq_t = rng.choice(train_ex, k, replace=False), rng.choice(train_eq, n_eq, replace=False)
         used.append(np.r_[ex_t, eq_t])
-        ex_c = _unit(emb[ex_t].mean(axis=0))
-        eq_c = _unit(emb[eq_t].mean(axis=0))
+        ex_c = unit_vectors(emb[ex_t].mean(axis=0))
+        eq_c = unit_vectors(emb[eq_t].mean(axis=0))
         score = {
             s: np.linalg.norm(emb[i] - eq_c, axis=1) / (np.linalg.norm(emb[i] - ex_c, axis=1) + EPS)
             for s, i in scored.items()

@@ -97,17 +97,18 @@ def _embed_run(args) -> int:
             f"output {args.output}: embeddings are written as parquet (it keeps the model hash); use a .parquet name"
         )
     embedder = Embedder.load(args.model, waveforms=_user_waveforms(args))
-    inventory = read_inventory_file(args.inventory)
+    if args.sds:
+        source = SDSSource(args.sds, args.inventory)
+        inventory = source.inventory
+    else:
+        inventory = read_inventory_file(args.inventory)
+        source = StreamSource(read_miniseed_files(args.mseed), inventory, name=f"{len(args.mseed)} miniSEED file(s)")
     picks = read_picks(args.picks, inventory)
     if args.events:
         unknown = sorted(set(args.events) - set(picks["source_id"]))
         if unknown:
             raise InputError(f"picks file {args.picks} has no event(s) {unknown[:5]} (--events)")
         picks = picks[picks["source_id"].isin(args.events)].reset_index(drop=True)
-    if args.sds:
-        source = SDSSource(args.sds, args.inventory)
-    else:
-        source = StreamSource(read_miniseed_files(args.mseed), inventory, name=f"{len(args.mseed)} miniSEED file(s)")
     frame, qc = embedder.embed_source(picks, source, batch=args.batch, progress=not args.no_progress)
     qc_path = args.qc or _sibling(args.output, "qc")
     write_table(qc, qc_path)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from seisembed.columns import trace_name
+from seisembed.columns import trace_names
 from seisembed.errors import InputError
 
 __all__ = ["PICK_COLUMNS", "normalise_picks", "read_picks"]
@@ -63,12 +63,7 @@ def normalise_picks(picks: pd.DataFrame, name: str = "picks") -> pd.DataFrame:
             f"{out.at[row, 'station_code']}): trace_p_arrival_time {picks['trace_p_arrival_time'].iloc[row]!r} is not a time"
         )
     out["trace_p_arrival_time"] = times.astype("datetime64[ns, UTC]")
-    out["trace_name"] = [
-        trace_name(e, n, s, loc)
-        for e, n, s, loc in zip(
-            out["source_id"], out["station_network_code"], out["station_code"], out["station_location_code"]
-        )
-    ]
+    out["trace_name"] = trace_names(out)
     repeated = out["trace_name"].duplicated()
     if repeated.any():
         raise InputError(

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from seisembed.errors import InputError
+from seisembed.evaluate.discrimination import unit_vectors
 from seisembed.use.embedder import embedding_matrix, embedding_model_hash
 
 __all__ = ["calibrate", "leave_one_out_distances", "score_events"]
@@ -29,10 +30,6 @@ log = logging.getLogger(__name__)
 #: random stream of the wrong-event draws (split rules 1-2, sampler 3, training pairs 4, bootstrap 5,
 #: eval pairs 6, templates 7, t-SNE 8, SRSpec 9, subsample 10)
 STREAM_WRONG_EVENTS = 11
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def leave_one_out_distances(emb: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,7 +42,7 @@ def leave_one_out_distances(emb: np.ndarray, events: np.ndarray) -> tuple[np.nda
     np.add.at(sums, codes, emb)
     counts = np.bincount(codes, minlength=len(sums))
     rest = sums[codes] - emb
-    dist = np.linalg.norm(emb - _unit(rest), axis=1)
+    dist = np.linalg.norm(emb - unit_vectors(rest), axis=1)
     dist[counts[codes] < 2] = np.nan
     return dist, codes, sums
 
@@ -77,7 +74,7 @@ def calibrate(
     multi = np.flatnonzero(np.isfinite(dist))
     other = rng.integers(0, len(sums) - 1, size=len(multi))
     other = other + (other >= codes[multi])  # never the record's own event
-    wrong = np.linalg.norm(emb[multi] - _unit(sums[other]), axis=1)
+    wrong = np.linalg.norm(emb[multi] - unit_vectors(sums[other]), axis=1)
     record = {
         "far": float(far),
         "threshold": threshold,

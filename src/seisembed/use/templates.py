@@ -20,17 +20,12 @@ import numpy as np
 import pandas as pd
 
 from seisembed.errors import InputError
+from seisembed.evaluate.discrimination import EPS, unit_vectors
 from seisembed.use.embedder import embedding_matrix, embedding_model_hash
 
 __all__ = ["centroids", "discriminate"]
 
 log = logging.getLogger(__name__)
-
-EPS = 1e-9
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def centroids(
@@ -46,7 +41,7 @@ def centroids(
     if len(classes) < 2:
         raise InputError(f"{where}: templates of {classes} only; discrimination needs at least two classes")
     emb = embedding_matrix(templates).astype(np.float64)
-    return {c: _unit(emb[(labels == c).to_numpy()].mean(axis=0)) for c in classes}
+    return {c: unit_vectors(emb[(labels == c).to_numpy()].mean(axis=0)) for c in classes}
 
 
 def _label(emb: np.ndarray, cents: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -97,7 +92,7 @@ def discriminate(
     sums = np.zeros((len(firsts), emb.shape[1]))
     np.add.at(sums, codes, emb)
     events = pd.DataFrame({"source_id": firsts, "records": np.bincount(codes, minlength=len(firsts))})
-    events = pd.concat([events, _label(_unit(sums), cents)], axis=1)
+    events = pd.concat([events, _label(unit_vectors(sums), cents)], axis=1)
     summary = {
         "classes": {c: int((templates[label_column].astype(str) == c).sum()) for c in cents},
         "label_column": label_column,

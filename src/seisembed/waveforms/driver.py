@@ -32,7 +32,7 @@ from obspy import UTCDateTime
 
 from seisembed.arrivals import validate_arrivals
 from seisembed.atomic import temporary_sibling, write_json_atomic, write_parquet_atomic
-from seisembed.columns import ARRIVAL_COLUMNS, QC_COLUMNS, QC_STATUSES, trace_name
+from seisembed.columns import ARRIVAL_COLUMNS, QC_COLUMNS, QC_STATUSES, trace_names
 from seisembed.config import validate_config
 from seisembed.errors import InputError
 from seisembed.npy import read_npy_header
@@ -89,13 +89,7 @@ def read_partition_arrivals(path: str | Path, partition: str) -> pd.DataFrame:
         ["source_origin_time", "source_id", "station_network_code", "station_code", "station_location_code"],
         kind="stable",
     ).reset_index(drop=True)
-    names = [
-        trace_name(*v)
-        for v in frame[["source_id", "station_network_code", "station_code", "station_location_code"]]
-        .astype(str)
-        .itertuples(index=False)
-    ]
-    frame.insert(len(frame.columns), "trace_name", names)
+    frame.insert(len(frame.columns), "trace_name", trace_names(frame))
     dup = frame["trace_name"].duplicated()
     if dup.any():
         raise InputError(

@@ -68,6 +68,11 @@ class SDSSource:
         self._client = SDSClient(str(self.root))
         self._stations: dict[tuple[str, str], Inventory | None] = {}
 
+    @property
+    def inventory(self) -> Inventory:
+        """The whole StationXML, as read at start."""
+        return self._inventory
+
     def describe(self) -> str:
         """One-line description (archive and StationXML paths)."""
         return f"sds {self.root} + {self.inventory_path}"
