@@ -45,11 +45,23 @@ TABLES_III_V = {
 }
 
 #: one-shot discrimination: mean test AUC by template count; accuracy/precision/recall (Fig. 12)
+#: the confusion counts behind the paper's 95.8 % one-shot accuracy (the authors' notebook;
+#: explosion = positive): with 8 % explosions, accuracy flatters; balanced accuracy does not
+DISCRIMINATION_CONFUSION = {"tp": 2091, "fn": 760, "tn": 32114, "fp": 729}
 DISCRIMINATION = {
     "auc_by_templates": {1: 0.828, 3: 0.867},
     "accuracy": 0.958,
     "precision": 0.734,
     "recall": 0.736,
+    # (TP / (TP + FN) + TN / (TN + FP)) / 2 of the counts above: 0.856
+    "balanced_accuracy": round(
+        (
+            DISCRIMINATION_CONFUSION["tp"] / (DISCRIMINATION_CONFUSION["tp"] + DISCRIMINATION_CONFUSION["fn"])
+            + DISCRIMINATION_CONFUSION["tn"] / (DISCRIMINATION_CONFUSION["tn"] + DISCRIMINATION_CONFUSION["fp"])
+        )
+        / 2,
+        3,
+    ),
 }
 
 #: supervised baselines (Fig. 12): SRSpec-CNN's figures; the SVM only "below the embedding"

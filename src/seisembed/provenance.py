@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -71,3 +73,39 @@ def provenance(config: dict, *, timestamp: bool = False) -> dict:
     if timestamp:
         record["created_utc"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     return record
+
+
+#: CPU instruction-set flags that set TensorFlow's CPU speed (recorded with timings)
+CPU_FLAGS = ("avx512f", "avx512_bf16", "avx512_vnni", "avx2", "fma", "amx_tile")
+
+
+def _cpu_info() -> tuple[str, list[str]]:
+    """The CPU's model name and which of :data:`CPU_FLAGS` it has (from /proc/cpuinfo; Linux)."""
+    name, flags = "", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "model name" and not name:
+                name = value.strip()
+            elif key.strip().lower() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    return name or platform.processor() or platform.machine(), [f for f in CPU_FLAGS if f in flags]
+
+
+def describe_device(tf=None) -> dict:
+    """The CPU (model name, cores visible, instruction-set flags) and, where TensorFlow sees them, the GPUs.
+
+    ``tf``: the imported TensorFlow module, to list GPUs by name (None: no GPU lookup).
+    """
+    cpu, flags = _cpu_info()
+    device = {"cpu": cpu, "cpu_cores": os.cpu_count(), "cpu_flags": flags, "gpus": []}
+    if tf is not None:
+        for gpu in tf.config.list_physical_devices("GPU"):
+            details = tf.config.experimental.get_device_details(gpu)
+            device["gpus"].append(details.get("device_name", gpu.name))
+    device["text"] = (
+        f"{len(device['gpus'])} GPU(s): {', '.join(device['gpus'])}" if device["gpus"] else "no GPU"
+    ) + f"; CPU {cpu} ({device['cpu_cores']} cores visible; {', '.join(flags) or 'no AVX2/AVX-512'})"
+    return device

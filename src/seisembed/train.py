@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -339,6 +340,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
             f"a multiple of the {replicas} replicas (devices), so that each replica gets whole events"
         )
     arch = architecture(config["model"])
+    rate = float(_store_waveforms(store).get("sampling_rate_hz", 40.0))
     sampler, val_batches = _samplers(store, config)
     if not val_batches:
         raise InputError(
@@ -359,9 +361,20 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
     keras.utils.set_random_seed(config["seed"])
     with strategy.scope():
         if state is None:
-            model = build_model(config["model"], n_samples=sampler.n_samples, seed=config["seed"])
+            model = build_model(
+                config["model"], n_samples=sampler.n_samples, seed=config["seed"], sampling_rate_hz=rate
+            )
             loss = _compile(keras, model, train, jit=train["jit_compile"] and on_gpu and not train["deterministic"])
-            state = {"epoch": 0, "best_auc": -1.0, "best_epoch": 0, "wait": 0, "history": [], "seconds": 0.0}
+            state = {
+                "epoch": 0,
+                "best_auc": -1.0,
+                "best_epoch": 0,
+                "wait": 0,
+                "history": [],
+                "seconds": 0.0,
+                "wall_seconds": 0.0,
+                "stopped_by": "epochs",
+            }
         else:
             log.info(
                 "resuming after epoch %d (best val AUC %.4f at epoch %d)",
@@ -379,7 +392,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
         "%d val pairs",
         arch["preset"],
         model.count_params(),
-        receptive_field(arch),
+        receptive_field(arch, rate),
         steps,
         sampler.L,
         sampler.K,
@@ -387,14 +400,18 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
         len(pairs["matched"]),
     )
     best = None
+    budget = train["max_minutes"]
     try:
         for epoch in range(state["epoch"], train["epochs"]):
+            started = time.perf_counter()
             loss.hard_weight.assign(schedule.weight(epoch))
             fit = _train_epoch(model, sampler, epoch, steps, strategy)
             val = _validate(model, loss, val_batches, pairs, positions, windows)
-            row = {"epoch": epoch + 1, "hard_weight": schedule.weight(epoch), **fit, **val}
+            wall = time.perf_counter() - started
+            row = {"epoch": epoch + 1, "hard_weight": schedule.weight(epoch), **fit, **val, "wall_seconds": wall}
             state["history"].append(row)
             state["seconds"] += fit["seconds"]
+            state["wall_seconds"] = state.get("wall_seconds", 0.0) + wall
             log.info(
                 "epoch %d/%d: loss %.4f, active %.3f, val loss %.4f, val AUC %.4f, mean distance %.3f, %.1f s "
                 "(input wait %.1f %%)",
@@ -413,7 +430,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
                     f"embeddings collapsed at epoch {epoch + 1}: mean pairwise distance of the val batches "
                     f"{val['val_mean_distance']:.4f} < train.collapse_distance {train['collapse_distance']} (every "
                     "record maps to one point); use train.loss 'schedule' (batch-all warm-up), a lower "
-                    "train.learning_rate, or the demo preset's filterbank front-end"
+                    "train.learning_rate, or a preset with a front end (spectral, demo)"
                 )
             improved = val["val_auc"] > state["best_auc"]
             if improved:
@@ -422,14 +439,30 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
             else:
                 state["wait"] += 1
             state["epoch"] = epoch + 1
-            checkpoint.save(model, state, best_model=best if improved else None)
             if state["wait"] >= train["early_stopping_patience"]:
+                state["stopped_by"] = "early_stopping"
+            elif budget is not None and state["wall_seconds"] >= 60.0 * budget and epoch + 1 < train["epochs"]:
+                state["stopped_by"] = "max_minutes"
+            checkpoint.save(model, state, best_model=best if improved else None)
+            if state["stopped_by"] == "early_stopping":
                 log.info("early stopping: no better val AUC for %d epochs", state["wait"])
+                break
+            if state["stopped_by"] == "max_minutes":
+                log.warning(
+                    "time budget: %.1f minutes of training passed train.max_minutes (%g) after epoch %d of %d; "
+                    "stopping (the best val AUC so far, %.4f at epoch %d, is kept)",
+                    state["wall_seconds"] / 60,
+                    budget,
+                    epoch + 1,
+                    train["epochs"],
+                    state["best_auc"],
+                    state["best_epoch"],
+                )
                 break
     finally:
         sampler.close()
     best_model = keras.saving.load_model(checkpoint.best_path, compile=False, safe_mode=True)
-    return _write_outputs(out_dir, best_model, arch, state, config, store, device, checkpoint, replicas)
+    return _write_outputs(out_dir, best_model, arch, state, config, store, device, checkpoint, replicas, rate)
 
 
 def _write_outputs(
@@ -442,12 +475,13 @@ def _write_outputs(
     device: str,
     checkpoint: _Checkpoint,
     replicas: int = 1,
+    sampling_rate_hz: float = 40.0,
 ) -> dict:
     """model.keras (best, no optimizer), history.csv, model card (JSON + Markdown), training curve."""
     import pandas as pd
 
     from seisembed.model import flops_per_window, receptive_field
-    from seisembed.provenance import provenance
+    from seisembed.provenance import describe_device, provenance
 
     out_dir.mkdir(parents=True, exist_ok=True)
     _save_model(model, out_dir / MODEL_NAME)
@@ -458,8 +492,10 @@ def _write_outputs(
         "preset": arch["preset"],
         "architecture": arch,
         "parameters": int(model.count_params()),
-        "receptive_field_samples": receptive_field(arch),
-        "flops_per_window": flops_per_window(arch, int(model.input_shape[1]), int(model.input_shape[2])),
+        "receptive_field_samples": receptive_field(arch, sampling_rate_hz),
+        "flops_per_window": flops_per_window(
+            arch, int(model.input_shape[1]), int(model.input_shape[2]), sampling_rate_hz
+        ),
         "input": {"shape": list(model.input_shape[1:]), "dtype": "float32", "channels": "ZNE", "raw": True},
         "output": {"shape": list(model.output_shape[1:]), "unit_norm": True},
         "store": str(store),
@@ -467,12 +503,17 @@ def _write_outputs(
         # how the training windows were cut: what seisembed.Embedder cuts new records with
         "waveforms": _store_waveforms(store),
         "device": device,
+        "machine": describe_device(sys.modules.get("tensorflow")),
         "replicas": int(replicas),
         "slurm": _slurm_grant(),
         "epochs": int(state["epoch"]),
         "best_epoch": int(state["best_epoch"]),
         "best_val_auc": float(state["best_auc"]),
         "training_seconds": float(state["seconds"]),
+        "wall_seconds": float(state.get("wall_seconds", state["seconds"])),
+        "max_minutes": config["train"]["max_minutes"],
+        # what ended training: 'early_stopping', 'max_minutes' (the time budget) or 'epochs' (the limit)
+        "stopped_by": state.get("stopped_by", "epochs"),
         "provenance": provenance({k: config[k] for k in ("model", "train", "sampling", "seed", "study")}),
     }
     write_json_atomic(card, out_dir / "model_card.json")
@@ -491,6 +532,13 @@ def _write_outputs(
     return card
 
 
+_STOPPED = {
+    "early_stopping": "early stopping (no better val AUC for train.early_stopping_patience epochs)",
+    "max_minutes": "the time budget (train.max_minutes = {max_minutes} min), not early stopping",
+    "epochs": "the epoch limit (train.epochs)",
+}
+
+
 def _card_markdown(card: dict) -> str:
     lines = [
         f"# Model card: seisembed `{card['preset']}`",
@@ -506,6 +554,8 @@ def _card_markdown(card: dict) -> str:
         f"| FLOPs per window | {card['flops_per_window']:,} |",
         f"| device | {card['device']} |",
         f"| epochs (best) | {card['epochs']} ({card['best_epoch']}) |",
+        f"| ended by | {_STOPPED[card['stopped_by']].format(**card)} |",
+        f"| machine | {card['machine']['text']} |",
         f"| best val association AUC | {card['best_val_auc']:.4f} |",
         f"| training time | {card['training_seconds']:.0f} s |",
         f"| store | `{card['store']}` (hash {card['store_hash']}) |",

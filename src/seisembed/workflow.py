@@ -18,6 +18,7 @@ import yaml
 
 from seisembed.config import validate_config
 from seisembed.errors import ConfigError
+from seisembed.model import check_model_config
 
 __all__ = [
     "INPUT_FILE_KEYS",
@@ -65,12 +66,14 @@ def check_config(config: dict, schema: str | Path | None = None) -> dict:
     """Validate a Snakemake ``config`` at DAG-parse time; return it with defaults filled.
 
     On a mistake it prints one line naming the key to stderr and exits with
-    status 1 (a config mistake is not a bug: no traceback). Also checks that the
-    configured input files exist and that the study period gives valid partitions.
+    status 1 (a config mistake is not a bug: no traceback). Also checks the model
+    section (preset, overrides, the spectral front end against the configured window),
+    that the configured input files exist and that the study period gives valid partitions.
     """
     try:
         loaded = yaml.safe_load(Path(schema).read_text()) if schema else None
         config = validate_config(config, loaded)
+        check_model_config(config)
         check_input_files(config)
         month_partitions(config["catalog"]["starttime"], config["catalog"]["endtime"])
     except ConfigError as exc:

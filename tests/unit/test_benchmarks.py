@@ -23,3 +23,18 @@ def test_synthesize_benchmark_runs_a_few_records():
     proc = subprocess.run([sys.executable, str(script), "20", "--child"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert '"records": 20' in proc.stdout
+
+
+def test_gpu_script_parses_and_refuses_to_measure_without_a_gpu(repo_root: Path):
+    proc = subprocess.run(["bash", "-n", str(repo_root / "benchmarks" / "gpu.sh")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU is visible here: the refusal is for machines without one")
+    script = next(p for p in BENCHMARKS if p.stem == "train")
+    proc = subprocess.run(
+        [sys.executable, str(script), "--require-gpu"], capture_output=True, text=True, timeout=300, cwd=repo_root
+    )
+    assert proc.returncode == 1 and "sees no GPU" in proc.stdout

@@ -32,8 +32,22 @@ def test_threshold_maximises_accuracy_and_metrics():
     m = decision_metrics(score, matched, threshold)
     assert m["accuracy"] == pytest.approx(5 / 6)
     assert decision_metrics(score, matched, 0.65) == pytest.approx(
-        {"accuracy": 5 / 6, "precision": 1.0, "recall": 2 / 3}
+        {"accuracy": 5 / 6, "precision": 1.0, "recall": 2 / 3, "balanced_accuracy": (2 / 3 + 1) / 2}
     )
+
+
+def test_balanced_threshold_does_not_give_up_on_the_rare_class():
+    # 2 positives among 12: calling everything negative is 10/12 accurate; the balanced cut finds them
+    score = np.array([0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.7, 0.55, 0.6])
+    matched = np.zeros(12, dtype=bool)
+    matched[[8, 10]] = True  # scores 0.5 and 0.55, below the negative at 0.7
+    accurate = best_threshold(score, matched)
+    balanced = best_threshold(score, matched, criterion="balanced_accuracy")
+    assert decision_metrics(score, matched, accurate)["recall"] == 0.0
+    m = decision_metrics(score, matched, balanced)
+    assert m["recall"] == 1.0 and m["balanced_accuracy"] == pytest.approx((1 + 8 / 10) / 2)
+    with pytest.raises(ValueError, match="criterion"):
+        best_threshold(score, matched, criterion="f1")
 
 
 def test_cluster_bootstrap_is_seeded_and_resamples_whole_clusters():
@@ -232,9 +246,9 @@ def test_discrimination_templates_come_from_train_and_threshold_from_val(monkeyp
     thresholds = []
     real_best = stats.best_threshold
 
-    def spy_best(score, matched):
+    def spy_best(score, matched, criterion="accuracy"):
         thresholds.append(len(score))
-        return real_best(score, matched)
+        return real_best(score, matched, criterion=criterion)
 
     monkeypatch.setattr(stats, "best_threshold", spy_best)
     run = discrimination.discrimination_trials(frame, 3, "symmetric", trials=20, seed=1)
@@ -246,6 +260,14 @@ def test_discrimination_templates_come_from_train_and_threshold_from_val(monkeyp
     assert s["n_trials"] == 20 and 0.5 < s["auc_mean"] <= 1.0 and s["auc_p05"] <= s["auc_mean"] <= s["auc_p95"]
     again = discrimination.discrimination_trials(frame, 3, "symmetric", trials=20, seed=1)["summary"]
     assert again == s
+    assert 0 <= s["balanced"]["recall"] <= 1 and s["balanced_accuracy_p05"] <= s["balanced_accuracy"]
+    assert s["balanced"]["balanced_accuracy"] == s["balanced_accuracy"] and 0.5 < s["val_auc_mean"] <= 1.0
+    counts = np.asarray(s["balanced"]["confusion_test_summed"]["counts"])
+    assert counts.sum() == 20 * s["n_test_records"]
+    # model selection scores val alone: the test split is neither needed nor read
+    no_test = frame[frame["split"] != "test"]
+    on_val = discrimination.discrimination_trials(no_test, 3, "symmetric", trials=20, seed=1, scored="val")["summary"]
+    assert on_val["auc_mean"] == pytest.approx(s["val_auc_mean"]) and "accuracy" not in on_val
     authors = discrimination.discrimination_trials(frame, 1, "authors", trials=5, seed=1)["summary"]
     assert authors["templates"]["earthquake"] == int(
         ((frame["split"] == "train") & (frame["source_type"] == "earthquake")).sum()

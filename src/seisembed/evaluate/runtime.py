@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -22,8 +21,14 @@ import numpy as np
 
 from seisembed import paper
 from seisembed.config import validate_config
+from seisembed.provenance import describe_device
 
-__all__ = ["PAPER_MS_PER_WINDOW", "describe_device", "measure_runtime", "runtime_markdown"]
+__all__ = [
+    "PAPER_MS_PER_WINDOW",
+    "describe_device",
+    "measure_runtime",
+    "runtime_markdown",
+]  # describe_device: from seisembed.provenance
 
 log = logging.getLogger(__name__)
 
@@ -35,29 +40,6 @@ TASKS = {
     "svm36_features": "SVM-36 spectral features",
     "srspec_spectrograms": "SRSpec-CNN spectrograms",
 }
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def describe_device(tf=None) -> dict:
-    """The CPU (model name, cores visible) and, where TensorFlow sees them, the GPUs by name."""
-    device = {"cpu": _cpu_name(), "cpu_cores": os.cpu_count(), "gpus": []}
-    if tf is not None:
-        for gpu in tf.config.list_physical_devices("GPU"):
-            details = tf.config.experimental.get_device_details(gpu)
-            device["gpus"].append(details.get("device_name", gpu.name))
-    device["text"] = (
-        f"{len(device['gpus'])} GPU(s): {', '.join(device['gpus'])}" if device["gpus"] else "no GPU"
-    ) + f"; CPU {device['cpu']} ({device['cpu_cores']} cores visible)"
-    return device
 
 
 def _fastest(function, repeats: int) -> float:

@@ -53,8 +53,15 @@ def weighted_auc(score: np.ndarray, matched: np.ndarray):
     return value
 
 
-def best_threshold(score: np.ndarray, matched: np.ndarray) -> float:
-    """The cut maximising accuracy of ``score >= threshold`` (midpoint between neighbouring scores)."""
+def best_threshold(score: np.ndarray, matched: np.ndarray, criterion: str = "accuracy") -> float:
+    """The cut maximising ``criterion`` of ``score >= threshold`` (midpoint between neighbouring scores).
+
+    ``criterion``: ``"accuracy"`` (share of correct decisions) or ``"balanced_accuracy"``
+    (mean of the true-positive and true-negative rates: with a rare positive class the
+    maximum-accuracy cut calls almost everything negative; this one does not).
+    """
+    if criterion not in ("accuracy", "balanced_accuracy"):
+        raise ValueError(f"criterion {criterion!r} is not 'accuracy' or 'balanced_accuracy'")
     score = np.asarray(score, dtype=np.float64)
     matched = np.asarray(matched, dtype=bool)
     order = np.argsort(score)[::-1]
@@ -62,7 +69,10 @@ def best_threshold(score: np.ndarray, matched: np.ndarray) -> float:
     # predicting "matched" for the first i pairs (highest scores): correct = TP(i) + TN(i)
     tp = np.concatenate(([0], np.cumsum(m)))
     tn = (~m).sum() - np.concatenate(([0], np.cumsum(~m)))
-    correct = tp + tn
+    if criterion == "accuracy":
+        correct = tp + tn
+    else:
+        correct = tp / max(m.sum(), 1) + tn / max((~m).sum(), 1)
     # only cut between distinct scores
     valid = np.ones(len(correct), dtype=bool)
     valid[1:-1] = s[:-1] != s[1:]
@@ -77,7 +87,11 @@ def best_threshold(score: np.ndarray, matched: np.ndarray) -> float:
 def decision_metrics(
     score: np.ndarray, matched: np.ndarray, threshold: float, weight: np.ndarray | None = None
 ) -> dict[str, float]:
-    """Accuracy, precision and recall of ``score >= threshold`` (optionally weighted)."""
+    """Accuracy, precision, recall and balanced accuracy of ``score >= threshold`` (optionally weighted).
+
+    Balanced accuracy is the mean of the true-positive and true-negative rates (NaN when a
+    class is absent).
+    """
     predicted = np.asarray(score) >= threshold
     matched = np.asarray(matched, dtype=bool)
     w = np.ones(len(matched)) if weight is None else np.asarray(weight, dtype=np.float64)
@@ -85,10 +99,12 @@ def decision_metrics(
     fp = w[predicted & ~matched].sum()
     fn = w[~predicted & matched].sum()
     total = w.sum()
+    tn = total - tp - fp - fn
     return {
         "accuracy": float((total - fp - fn) / total) if total else float("nan"),
         "precision": float(tp / (tp + fp)) if tp + fp else float("nan"),
         "recall": float(tp / (tp + fn)) if tp + fn else float("nan"),
+        "balanced_accuracy": float((tp / (tp + fn) + tn / (tn + fp)) / 2) if tp + fn and tn + fp else float("nan"),
     }
 
 

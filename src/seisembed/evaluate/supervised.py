@@ -484,7 +484,26 @@ def _summary(score: dict, truth: dict, events: dict, config: dict) -> dict:
     }
     result["n_test_records"] = result.pop("n_pairs")
     result["n_test_explosions"] = result.pop("n_matched")
+    result["balanced"] = balanced_decision(score, truth)
+    result["balanced_accuracy"] = result["balanced"]["balanced_accuracy"]
     return result
+
+
+def balanced_decision(score: dict, truth: dict) -> dict:
+    """Test metrics at the val threshold maximising balanced accuracy (``score``/``truth``: per split)."""
+    from seisembed.evaluate.stats import best_threshold, confusion_counts, decision_metrics
+
+    threshold = best_threshold(score["val"], truth["val"], criterion="balanced_accuracy")
+    return {
+        "threshold": float(threshold),
+        "threshold_from": "val (maximum balanced accuracy)",
+        **decision_metrics(score["test"], truth["test"], threshold),
+        "confusion_test": {
+            "rows_true": ["earthquake", "explosion"],
+            "columns_predicted": ["earthquake", "explosion"],
+            "counts": confusion_counts(truth["test"], score["test"] >= threshold).tolist(),
+        },
+    }
 
 
 def evaluate_baselines(store: str | Path, out_dir: str | Path, config: dict) -> dict:
