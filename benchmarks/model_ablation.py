@@ -1,17 +1,19 @@
-"""Model ablation on val only: each candidate trained for the same time budget on the default store.
+"""Model ablation on val only: each candidate trained for the same time budget, scored on one val split.
 
-Run after the default run's dataset exists (``snakemake --cores 2 --until build_dataset``)::
+Run on two stores of the default study, one with ``synthetic.max_records_per_event: 8`` (whose
+val split scores every candidate) and one with 16 (the default run's store since this table
+chose it)::
 
-    python benchmarks/model_ablation.py                        # every candidate, 3 minutes each
-    python benchmarks/model_ablation.py --minutes 1 --candidates demo spectral
-    python benchmarks/model_ablation.py --store16 ../run16/results/dataset/waveforms.zarr
+    python benchmarks/model_ablation.py --store ../run8/results/dataset/waveforms.zarr \
+        --store16 results/dataset/waveforms.zarr               # every candidate, 3 minutes each
+    python benchmarks/model_ablation.py --store STORE --minutes 1 --candidates demo spectral
 
 Each candidate is the default config (``config.yaml``) with a few keys changed, trained by
 :func:`seisembed.train.train_model` with ``train.max_minutes`` = the budget (no early
-stopping, no epoch limit before it). Then, on the **val** split of the default store only
+stopping, no epoch limit before it). Then, on the **val** split of ``--store`` only
 (the test split is never read):
 
-* val association AUC on ``--pairs`` fixed, seeded val pairs (half one event at two
+* val association AUC on ``--pairs`` fixed, seeded val pairs of ``--store`` (half one event at two
   stations, half two events; the evaluation's pair drawing);
 * one-shot val AUC, k = 1 and 3 templates per class drawn from train events (the
   evaluation's symmetric protocol, ``--trials`` seeded trials);
@@ -19,8 +21,8 @@ stopping, no epoch limit before it). Then, on the **val** split of the default s
 
 ``--store16``: a store of the same study built with ``synthetic.max_records_per_event: 16``
 (the paper's K = 10 needs more records per event); the ``spectral (16 records/event)``
-candidate trains on it and is scored on the default store's val split like the others
-(the benchmark checks that none of its train events is a val event of the default store).
+candidate trains on it and is scored on ``--store``'s val split like the others (the
+benchmark checks that none of its train events is a val event of ``--store``).
 
 Prints a markdown table (docs/training.md) and writes it with the raw figures to ``--out``.
 """
@@ -120,7 +122,7 @@ def score_on_val(model_path: Path, store: Path, config: dict, pairs: int, trials
 
 
 def check_disjoint(store16: Path, store: Path) -> None:
-    """Refuse a 16-record store whose train events include a val event of the default store."""
+    """Refuse a 16-record store whose train events include a val event of ``--store``."""
     from seisembed.sampling import read_index
 
     a, b = read_index(store16), read_index(store)
@@ -182,7 +184,9 @@ def markdown(rows: list[dict], minutes: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="config.yaml", help="the default config (default: %(default)s)")
-    parser.add_argument("--store", default="results/dataset/waveforms.zarr", help="the default run's store")
+    parser.add_argument(
+        "--store", default="results/dataset/waveforms.zarr", help="the store whose val split scores every candidate"
+    )
     parser.add_argument("--store16", default=None, help="the same study's store with 16 records per event")
     parser.add_argument("--minutes", type=float, default=3.0, help="training budget per candidate (minutes)")
     parser.add_argument("--candidates", nargs="*", default=list(SHORT), choices=list(SHORT), help="which to run")

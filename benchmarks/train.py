@@ -133,7 +133,7 @@ def measure(
     start = time.perf_counter()
     model.predict(windows, batch_size=embed_batch, verbose=0)
     embed_ms = (time.perf_counter() - start) / len(windows) * 1000
-    on_gpu = "GPU" in model.trainable_variables[0].device.upper()
+    on_gpu = "GPU" in str(model.trainable_variables[0].value.device).upper()  # the backend (tf) variable
     peak = tf.config.experimental.get_memory_info("GPU:0")["peak"] if tf.config.list_physical_devices("GPU") else 0
     auc = val_auc(model, store) if with_val_auc else None
     keras.mixed_precision.set_global_policy("float32")

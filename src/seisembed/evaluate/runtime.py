@@ -55,7 +55,6 @@ def measure_runtime(store: str | Path, model_path: str | Path, config: dict, thr
     """ms per window of each task on the val and test windows of ``store`` (see the module docstring)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
-    from keras import ops
 
     from seisembed.evaluate.supervised import _metadata, spectrograms, svm_features
     from seisembed.model import load_embedding_model
@@ -89,10 +88,13 @@ def measure_runtime(store: str | Path, model_path: str | Path, config: dict, thr
         dist = meta["path_ep_distance_deg"].to_numpy()[positions]
 
         def embed(xl=xl):
+            # as seisembed.Embedder embeds: the compiled predict step, one call per batch
             for start in range(0, len(xl), batch):
-                ops.convert_to_numpy(model(xl[start : start + batch], training=False))
+                model.predict_on_batch(xl[start : start + batch])
 
-        model(xl[:batch], training=False)  # warm-up: graph tracing and allocation are not timed
+        model.predict_on_batch(xl[:batch])  # warm-up: graph tracing and allocation are not timed
+        if len(xl) % batch:
+            model.predict_on_batch(xl[: len(xl) % batch])  # the last, shorter batch traces once too
         seconds = {
             "embedding": _fastest(embed, repeats),
             "svm36_features": _fastest(

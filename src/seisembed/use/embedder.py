@@ -162,8 +162,6 @@ class Embedder:
         Windows in the model's own layout ``(n, n_samples, 3)`` and a single window
         ``(3, n_samples)`` are accepted too. Normalisation is inside the model.
         """
-        from keras import ops
-
         from seisembed.sampling import channels_last
 
         x = np.asarray(windows, dtype=np.float32)
@@ -188,7 +186,8 @@ class Embedder:
             chunk = x[start : start + batch]
             if chunk.shape[1] == 3 and n != 3:
                 chunk = channels_last(chunk)
-            out.append(ops.convert_to_numpy(self.model(chunk, training=False)))
+            # the compiled predict step: about twice as fast as an eager call of the model on the CPU
+            out.append(np.asarray(self.model.predict_on_batch(chunk)))
         return np.concatenate(out).astype(np.float32)
 
     def cut_windows(self, picks: pd.DataFrame, source, progress: bool = False):
