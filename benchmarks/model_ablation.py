@@ -59,6 +59,10 @@ CANDIDATES: dict[str, tuple[dict, str]] = {
     "spectral, 2 s frames": ({"model": {"preset": "spectral", "spectral": {"frame_s": 2.0}}}, "default"),
     "spectral, 8 s frames": ({"model": {"preset": "spectral", "spectral": {"frame_s": 8.0}}}, "default"),
     "spectral (16 records/event)": ({"model": {"preset": "spectral"}}, "store16"),
+    "spectral, 8 s frames (16 records/event)": (
+        {"model": {"preset": "spectral", "spectral": {"frame_s": 8.0}}},
+        "store16",
+    ),
 }
 SHORT = {
     "demo": "demo (learned filterbank + TCN)",
@@ -67,6 +71,7 @@ SHORT = {
     "frame2": "spectral, 2 s frames",
     "frame8": "spectral, 8 s frames",
     "records16": "spectral (16 records/event)",
+    "frame8_records16": "spectral, 8 s frames (16 records/event)",
 }
 
 

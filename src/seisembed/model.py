@@ -170,7 +170,7 @@ def architecture(model: dict) -> dict:
             f"config key 'model.overrides': head {arch['head']!r} is not one of last, pool_flatten, conv_flatten, mlp"
         )
     if arch["front_end"] == "spectral":
-        arch["spectral"] = copy.deepcopy(dict(model.get("spectral") or section("model.spectral")))
+        arch["spectral"] = section("model.spectral", model.get("spectral"))
     return arch
 
 
@@ -288,13 +288,14 @@ def receptive_field(arch: dict, sampling_rate_hz: float = 40.0) -> int:
 
     ``1 + 2 (k - 1) stacks sum(dilations)`` in TCN steps, times the front-end's pooling
     (the filterbank's pool, the spectral front end's hop), plus the front-end's and
-    stem's own extent (filter taps; the spectral front end's FFT span). Without a TCN
+    stem's own extent (filter taps; the spectral front end's frame). Without a TCN
     (``tcn_filters`` 0) the TCN part is one step.
     """
     tcn = 1 + 2 * (arch["kernel_size"] - 1) * arch["stacks"] * sum(arch["dilations"]) if arch["tcn_filters"] else 1
     if arch["front_end"] == "spectral":
+        # a frame sees its Hann window's frame_length samples (zero-padded to fft_length)
         settings = spectral_settings(arch["spectral"], sampling_rate_hz, n_samples=10**9)
-        return int((tcn - 1) * settings["frame_step"] + settings["fft_length"])
+        return int((tcn - 1) * settings["frame_step"] + settings["frame_length"])
     pool = arch["filterbank_pool"] if arch["front_end"] == "filterbank" else 1
     field = (tcn - 1) * pool + 1
     if arch["front_end"] == "filterbank":
@@ -522,16 +523,19 @@ def flops_per_window(arch: dict, n_samples: int = 7200, n_channels: int = 3, sam
         features = (steps // max(1, arch["head_pool"])) * channels
     else:
         steps = steps - arch["head_kernel"] + 1
-        total += 2 * steps * arch["head_kernel"] * f
+        total += 2 * steps * arch["head_kernel"] * channels
         features = steps
     return int(total + 2 * features * arch["embedding_dim"])
 
 
-def load_embedding_model(path, n_samples: int | None = None, n_channels: int = 3):
+def load_embedding_model(
+    path, n_samples: int | None = None, n_channels: int = 3, sampling_rate_hz: float | None = None
+):
     """Load a saved seisembed model (safe mode) and check it takes ``(n_samples, n_channels)`` windows.
 
     Raises :class:`~seisembed.errors.InputError` naming the file when it does not exist,
-    is not a Keras model, or was trained for another window length or channel count.
+    is not a Keras model, or was trained for another window length or channel count, or —
+    given ``sampling_rate_hz`` (Hz) — when its spectral front end was built for another rate.
     """
     from pathlib import Path
 
@@ -554,4 +558,11 @@ def load_embedding_model(path, n_samples: int | None = None, n_channels: int = 3
             f"model file {path} takes windows of shape {shape}, but the data have "
             f"({n_samples}, {n_channels}) (samples, channels): it was trained for another window"
         )
+    if sampling_rate_hz is not None:
+        rates = {float(layer.sampling_rate_hz) for layer in model.layers if hasattr(layer, "sampling_rate_hz")}
+        if rates and rates != {float(sampling_rate_hz)}:
+            raise InputError(
+                f"model file {path} has a spectral front end for {', '.join(f'{r:g}' for r in rates)} Hz windows, "
+                f"but the data are sampled at {float(sampling_rate_hz):g} Hz: it was trained for another rate"
+            )
     return model

@@ -401,8 +401,11 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
     )
     best = None
     budget = train["max_minutes"]
+    # a run that had already stopped (early stopping, the budget) and was killed before its
+    # outputs were written resumes straight to writing them: no extra epoch
+    last = train["epochs"] if state.get("stopped_by", "epochs") == "epochs" else state["epoch"]
     try:
-        for epoch in range(state["epoch"], train["epochs"]):
+        for epoch in range(state["epoch"], last):
             started = time.perf_counter()
             loss.hard_weight.assign(schedule.weight(epoch))
             fit = _train_epoch(model, sampler, epoch, steps, strategy)

@@ -260,8 +260,10 @@ def test_discrimination_templates_come_from_train_and_threshold_from_val(monkeyp
     assert s["n_trials"] == 20 and 0.5 < s["auc_mean"] <= 1.0 and s["auc_p05"] <= s["auc_mean"] <= s["auc_p95"]
     again = discrimination.discrimination_trials(frame, 3, "symmetric", trials=20, seed=1)["summary"]
     assert again == s
-    assert 0 <= s["balanced"]["recall"] <= 1 and s["balanced_accuracy_p05"] <= s["balanced_accuracy"]
-    assert s["balanced"]["balanced_accuracy"] == s["balanced_accuracy"] and 0.5 < s["val_auc_mean"] <= 1.0
+    b = s["balanced"]
+    assert 0 <= b["recall"] <= 1 and b["balanced_accuracy_p05"] <= b["balanced_accuracy"] <= b["balanced_accuracy_p95"]
+    # each cut is best on val at its own criterion; on test the balanced cut is not worse at it here
+    assert b["balanced_accuracy"] >= s["balanced_accuracy"] - 0.05 and 0.5 < s["val_auc_mean"] <= 1.0
     counts = np.asarray(s["balanced"]["confusion_test_summed"]["counts"])
     assert counts.sum() == 20 * s["n_test_records"]
     # model selection scores val alone: the test split is neither needed nor read

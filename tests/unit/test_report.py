@@ -137,8 +137,8 @@ def test_report_renders_in_headless_chromium_with_the_metrics_numbers(tmp_path):
         "association.spectral_lda.test.auc",
         "baselines.svm36.auc",
         "baselines.srspec_cnn.auc",
-        "baselines.srspec_cnn.balanced_accuracy",
-        "discrimination.symmetric.1.balanced_accuracy",
+        "baselines.srspec_cnn.balanced.balanced_accuracy",
+        "discrimination.symmetric.1.balanced.balanced_accuracy",
         "model_card.parameters",
     ):
         assert needed in names, needed

@@ -95,6 +95,8 @@ def test_band_matrix_averages_each_band_once():
         ({"band_edges_hz": [2.0, 1.0]}, "model.spectral.band_edges_hz", "increasing"),
         ({"min_hz": 5.0, "max_hz": 2.0}, "model.spectral.max_hz", "above model.spectral.min_hz"),
         ({"fft_length": 8192}, "model.spectral.fft_length", "longer than the 7200-sample window"),
+        ({"frame_s": 0.02}, "model.spectral.frame_s", "need >= 2"),
+        ({"hop_s": 0.01}, "model.spectral.hop_s", "less than one sample"),
     ],
 )
 def test_settings_that_cannot_work_name_their_key(changes, key, words):
@@ -130,7 +132,7 @@ def test_spectral_preset_architecture_parameters_and_figures():
     assert model.count_params() == 123_056
     arch = architecture(cfg)
     # TCN: 1 + 2 (3 - 1) (1 + 2 + ... + 32) = 253 frames of 1 s hop, plus one FFT span
-    assert receptive_field(arch) == 252 * 40 + 512
+    assert receptive_field(arch) == 252 * 40 + 160  # a frame sees its 4 s Hann window
     assert 1e7 < flops_per_window(arch) < 1e9
     mlp = build_model({**cfg, "overrides": {"tcn_filters": 0, "head": "mlp", "head_units": 256, "dropout_rate": 0.2}})
     assert "tcn" not in [layer.name for layer in mlp.layers] and mlp.output_shape == (None, 32)
@@ -178,9 +180,12 @@ def test_saved_spectral_model_is_self_contained_and_refuses_other_windows(tmp_pa
     assert float(out.stdout.strip().splitlines()[-1]) < 1e-5
     with pytest.raises(InputError, match=r"spectral.keras takes windows of shape \(1600, 3\).*\(7200, 3\)"):
         load_embedding_model(path, n_samples=7200)
+    assert load_embedding_model(path, n_samples=1600, sampling_rate_hz=40.0).input_shape == (None, 1600, 3)
+    with pytest.raises(InputError, match="front end for 40 Hz windows, but the data are sampled at 20 Hz"):
+        load_embedding_model(path, n_samples=1600, sampling_rate_hz=20.0)
 
 
-def test_time_budget_ends_training_and_the_card_says_so(tmp_path):
+def test_time_budget_ends_training_and_the_card_says_so(tmp_path, monkeypatch):
     from seisembed.dataset.build import build_dataset
     from seisembed.dataset.testing import synthetic_metadata, write_partitions
     from seisembed.train import train_model
@@ -211,5 +216,15 @@ def test_time_budget_ends_training_and_the_card_says_so(tmp_path):
     assert saved["stopped_by"] == "max_minutes" and saved["machine"]["cpu_cores"] >= 1
     text = (tmp_path / "m" / "model_card.md").read_text()
     assert "the time budget (train.max_minutes = 0.0001 min), not early stopping" in text
+    # killed after it stopped, before its outputs were written: the resumed run trains no extra epoch
+    import seisembed.train as training
+
+    monkeypatch.setattr(training.shutil, "rmtree", lambda *a, **k: None)
+    train_model(store, tmp_path / "k", config, threads=2)
+    monkeypatch.undo()
+    (tmp_path / "k" / "model.keras").unlink()
+    again = train_model(store, tmp_path / "k", config, threads=2)
+    assert again["epochs"] == 1 and again["stopped_by"] == "max_minutes"
+    assert len(json.loads(json.dumps(again))["provenance"]) and not (tmp_path / "k" / ".resume").exists()
     unbounded = train_model(store, tmp_path / "n", {**config, "train": {**config["train"], "max_minutes": None}})
     assert unbounded["stopped_by"] in ("epochs", "early_stopping") and unbounded["epochs"] >= 2

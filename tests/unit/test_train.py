@@ -92,6 +92,8 @@ def test_model_normalises_raw_windows_and_outputs_unit_vectors():
     out = np.asarray(model(x))
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
     # gain and offset per channel do not matter: the model normalises itself
+    # (an offset of 1e3 on the 0.01 channel would quantise the float32 input itself: its spacing
+    # at 1e3 is 6e-5, 0.6 % of that signal, before any model sees it)
     scaled = x * np.array([3.0, 1e4, 0.01], np.float32) + np.array([5.0, -2.0, 10.0], np.float32)
     np.testing.assert_allclose(np.asarray(model(scaled)), out, atol=2e-3)
 

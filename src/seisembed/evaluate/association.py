@@ -67,7 +67,9 @@ def _store_embedder(store: str, model_path: str, model_id: str):
     from seisembed.use.embedder import Embedder
 
     attrs = xr.open_zarr(store).attrs
-    model = load_embedding_model(model_path, n_samples=int(attrs["n_samples"]), n_channels=3)
+    model = load_embedding_model(
+        model_path, n_samples=int(attrs["n_samples"]), n_channels=3, sampling_rate_hz=attrs.get("sampling_rate_hz")
+    )
     window = {k: attrs[k] for k in ("sampling_rate_hz", "window_before_s", "window_after_s") if k in attrs}
     return Embedder(model, window, model_path=model_path, model_id=model_id)
 

@@ -73,7 +73,9 @@ def measure_runtime(store: str | Path, model_path: str | Path, config: dict, thr
     meta = _metadata(store)
     rate = meta.attrs["sampling_rate_hz"]
     array = open_waveforms(store)
-    model = load_embedding_model(model_path, n_samples=int(array.shape[-1]), n_channels=int(array.shape[1]))
+    model = load_embedding_model(
+        model_path, n_samples=int(array.shape[-1]), n_channels=int(array.shape[1]), sampling_rate_hz=rate
+    )
     table, batch, repeats = TravelTimeTable.load(), int(ev["embed_batch"]), int(ev["runtime_repeats"])
     device = describe_device(tf)
     results: dict = {}

@@ -144,11 +144,11 @@ class Embedder:
         from seisembed.model import load_embedding_model
 
         path = Path(model_path)
-        model = load_embedding_model(path)
         if waveforms is None:
             waveforms = _waveforms_of_model(path)
-            if waveforms is None:
+            if waveforms is None and path.is_file():
                 log.warning("%s has no model_card.json with its window geometry: using the schema's defaults", path)
+        model = load_embedding_model(path, sampling_rate_hz=(waveforms or {}).get("sampling_rate_hz"))
         return cls(model, waveforms, model_path=path, model_id=model_hash(path))
 
     @property
