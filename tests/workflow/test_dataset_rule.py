@@ -32,9 +32,12 @@ def test_build_dataset_rule_runs(repo_root: Path, tmp_path: Path):
             'include: "workflow/rules/common.smk"\ninclude: "workflow/rules/dataset.smk"\n',
         )
         (tmp_path / "Snakefile").write_text(snakefile)
+    # the whole config is checked at parse time, the model too: its spectral front end must fit
+    # these 10 s windows at 10 Hz (the default's 4 s frames in a 512-sample FFT would not)
     config = (
         "waveforms: {sampling_rate_hz: 10.0, window_before_s: 3.0, window_after_s: 7.0}\n"
         "dataset: {held_out_stations: {count: 5}, months: {search_tries: 50}, min_records_per_event: {train: 5}}\n"
+        "model: {spectral: {frame_s: 2.0, hop_s: 0.5, fft_length: 32, bands: 6, min_hz: 0.5, max_hz: 5.0}}\n"
     )
     (tmp_path / "extra.yaml").write_text(config)
     meta = synthetic_metadata(
