@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,30 @@ REPO = Path(__file__).resolve().parents[1]
 def repo_root() -> Path:
     """The repository's top level."""
     return REPO
+
+
+@pytest.fixture
+def reload_difference(tmp_path):
+    """``f(model, x)``: save ``model``, load it in a fresh Python with ``safe_mode=True`` after
+    ``import seisembed``, embed ``x`` there and return the largest difference from ``model(x)``."""
+    import numpy as np
+
+    def difference(model, x) -> float:
+        path = tmp_path / "reloaded.keras"
+        model.save(path)
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "y.npy", np.asarray(model(x)))
+        code = (
+            "import numpy as np, seisembed, keras\n"  # seisembed first: it registers its layers
+            f"m = keras.saving.load_model({str(path)!r}, safe_mode=True)\n"
+            f"y = np.asarray(m(np.load({str(tmp_path / 'x.npy')!r})))\n"
+            f"print(np.abs(y - np.load({str(tmp_path / 'y.npy')!r})).max())\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return float(out.stdout.strip().splitlines()[-1])
+
+    return difference
 
 
 @pytest.fixture(scope="session")

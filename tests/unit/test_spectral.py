@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -160,71 +159,16 @@ def test_front_end_stays_float32_under_mixed_precision():
     assert out.dtype == np.float32 and np.all(np.isfinite(out))
 
 
-def test_saved_spectral_model_is_self_contained_and_refuses_other_windows(tmp_path):
+def test_saved_spectral_model_is_self_contained_and_refuses_other_windows(tmp_path, reload_difference):
     from seisembed.model import load_embedding_model
 
     model = build_model(validate_config({})["model"], n_samples=1600)
+    x = np.random.default_rng(1).normal(0, 5, (3, 1600, 3)).astype(np.float32) + 100.0
+    assert reload_difference(model, x) < 1e-5
     path = tmp_path / "spectral.keras"
     model.save(path)
-    x = np.random.default_rng(1).normal(0, 5, (3, 1600, 3)).astype(np.float32) + 100.0
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", np.asarray(model(x)))
-    code = (
-        "import numpy as np, seisembed, keras\n"
-        f"m = keras.saving.load_model({str(path)!r}, safe_mode=True)\n"
-        f"y = np.asarray(m(np.load({str(tmp_path / 'x.npy')!r})))\n"
-        f"print(np.abs(y - np.load({str(tmp_path / 'y.npy')!r})).max())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert float(out.stdout.strip().splitlines()[-1]) < 1e-5
     with pytest.raises(InputError, match=r"spectral.keras takes windows of shape \(1600, 3\).*\(7200, 3\)"):
         load_embedding_model(path, n_samples=7200)
     assert load_embedding_model(path, n_samples=1600, sampling_rate_hz=40.0).input_shape == (None, 1600, 3)
     with pytest.raises(InputError, match="front end for 40 Hz windows, but the data are sampled at 20 Hz"):
         load_embedding_model(path, n_samples=1600, sampling_rate_hz=20.0)
-
-
-def test_time_budget_ends_training_and_the_card_says_so(tmp_path, monkeypatch):
-    from seisembed.dataset.build import build_dataset
-    from seisembed.dataset.testing import synthetic_metadata, write_partitions
-    from seisembed.train import train_model
-
-    meta = synthetic_metadata(60, n_stations=20, records_per_event=(5, 8), seed=5, box_events=2, before_s=5.0)
-    write_partitions(tmp_path / "w", meta, seed=5, n_samples=800)
-    store_config = validate_config(
-        {
-            "waveforms": {"sampling_rate_hz": 40.0, "window_before_s": 5.0, "window_after_s": 15.0},
-            "dataset": {
-                "held_out_stations": {"count": 2},
-                "min_records_per_event": {"train": 3, "val": 3},
-                "months": {"search_tries": 50},
-            },
-        }
-    )
-    store = build_dataset(tmp_path / "w", tmp_path / "ds" / "waveforms.zarr", store_config).store
-    config = validate_config(
-        {
-            "seed": 2,
-            "sampling": {"events_per_batch": 4, "records_per_event": 3},
-            "train": {"epochs": 5, "steps_per_epoch": 2, "val_batches": 1, "val_pairs": 40, "max_minutes": 1e-4},
-        }
-    )
-    card = train_model(store, tmp_path / "m", config, threads=2)
-    assert card["epochs"] == 1 and card["stopped_by"] == "max_minutes" and card["max_minutes"] == 1e-4
-    saved = json.loads((tmp_path / "m" / "model_card.json").read_text())
-    assert saved["stopped_by"] == "max_minutes" and saved["machine"]["cpu_cores"] >= 1
-    text = (tmp_path / "m" / "model_card.md").read_text()
-    assert "the time budget (train.max_minutes = 0.0001 min), not early stopping" in text
-    # killed after it stopped, before its outputs were written: the resumed run trains no extra epoch
-    import seisembed.train as training
-
-    monkeypatch.setattr(training.shutil, "rmtree", lambda *a, **k: None)
-    train_model(store, tmp_path / "k", config, threads=2)
-    monkeypatch.undo()
-    (tmp_path / "k" / "model.keras").unlink()
-    again = train_model(store, tmp_path / "k", config, threads=2)
-    assert again["epochs"] == 1 and again["stopped_by"] == "max_minutes"
-    assert len(json.loads(json.dumps(again))["provenance"]) and not (tmp_path / "k" / ".resume").exists()
-    unbounded = train_model(store, tmp_path / "n", {**config, "train": {**config["train"], "max_minutes": None}})
-    assert unbounded["stopped_by"] in ("epochs", "early_stopping") and unbounded["epochs"] >= 2

@@ -98,22 +98,10 @@ def test_model_normalises_raw_windows_and_outputs_unit_vectors():
     np.testing.assert_allclose(np.asarray(model(scaled)), out, atol=2e-3)
 
 
-def test_saved_model_loads_in_safe_mode_after_import_seisembed(tmp_path):
+def test_saved_model_loads_in_safe_mode_after_import_seisembed(reload_difference):
     model = build_model(validate_config({})["model"], n_samples=N_SAMPLES)
-    path = tmp_path / "m.keras"
-    model.save(path)
     x = np.random.default_rng(1).normal(0, 1, (2, N_SAMPLES, 3)).astype(np.float32)
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", np.asarray(model(x)))
-    code = (
-        "import numpy as np, seisembed, keras\n"  # seisembed first: its import hook registers on keras import
-        f"m = keras.saving.load_model({str(path)!r}, safe_mode=True)\n"
-        f"y = np.asarray(m(np.load({str(tmp_path / 'x.npy')!r})))\n"
-        f"print(np.abs(y - np.load({str(tmp_path / 'y.npy')!r})).max())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert float(out.stdout.strip().splitlines()[-1]) < 1e-5
+    assert reload_difference(model, x) < 1e-5
 
 
 def test_paper_preset_runs_one_training_step_on_the_cpu():
@@ -196,6 +184,29 @@ def test_two_runs_with_one_seed_give_identical_weights(tiny_store, tmp_path):
     train_model(tiny_store, tmp_path / "b", tiny_config(epochs=2), threads=2)
     for wa, wb in zip(_weights(tmp_path / "a" / "model.keras"), _weights(tmp_path / "b" / "model.keras")):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_time_budget_ends_training_and_the_card_says_so(tiny_store, tmp_path, monkeypatch):
+    import seisembed.train as training
+    from seisembed.train import train_model
+
+    config = tiny_config(epochs=5, max_minutes=1e-4)
+    card = train_model(tiny_store, tmp_path / "m", config, threads=2)
+    assert card["epochs"] == 1 and card["stopped_by"] == "max_minutes" and card["max_minutes"] == 1e-4
+    saved = json.loads((tmp_path / "m" / "model_card.json").read_text())
+    assert saved["stopped_by"] == "max_minutes" and saved["machine"]["cpu_cores"] >= 1
+    text = (tmp_path / "m" / "model_card.md").read_text()
+    assert "the time budget (train.max_minutes = 0.0001 min), not early stopping" in text
+    # killed after it stopped, before its outputs were written: the resumed run trains no extra epoch
+    monkeypatch.setattr(training.shutil, "rmtree", lambda *a, **k: None)
+    train_model(tiny_store, tmp_path / "k", config, threads=2)
+    monkeypatch.undo()
+    (tmp_path / "k" / "model.keras").unlink()
+    again = train_model(tiny_store, tmp_path / "k", config, threads=2)
+    assert again["epochs"] == 1 and again["stopped_by"] == "max_minutes"
+    assert not (tmp_path / "k" / ".resume").exists()
+    unbounded = train_model(tiny_store, tmp_path / "n", tiny_config(epochs=2), threads=2)
+    assert unbounded["stopped_by"] == "epochs" and unbounded["epochs"] == 2 and unbounded["max_minutes"] is None
 
 
 def test_store_without_enough_events_or_a_store_is_named(tiny_store, tmp_path):
