@@ -106,17 +106,14 @@ def score_on_val(model_path: Path, store: Path, config: dict, pairs: int, trials
     import xarray as xr
 
     from seisembed.evaluate.discrimination import discrimination_trials
-    from seisembed.pairs import association_pairs, roc_auc
+    from seisembed.pairs import association_pairs, embedding_auc
     from seisembed.sampling import read_index
 
     index = read_index(store)
     chosen = np.flatnonzero(np.isin(index["split"], ["train", "val"]))
     emb = embed_positions(model_path, store, chosen)
-    where = np.full(len(index["split"]), -1)
-    where[chosen] = np.arange(len(chosen))
     drawn = association_pairs(index, "val", pairs, config["seed"])
-    distance = np.linalg.norm(emb[where[drawn["first"]]] - emb[where[drawn["second"]]], axis=1)
-    result = {"val_auc": roc_auc(-distance, drawn["matched"]), "val_pairs": int(len(distance))}
+    result = {"val_auc": embedding_auc(emb, chosen, drawn), "val_pairs": int(len(drawn["matched"]))}
     frame = pd.DataFrame(emb, columns=[f"emb_{i:02d}" for i in range(emb.shape[1])])
     frame["split"] = index["split"][chosen]
     frame["source_type"] = np.asarray([str(v) for v in xr.open_zarr(store)["source_type"].values])[chosen]

@@ -71,15 +71,11 @@ def val_auc(model, store: Path) -> float:
     import numpy as np
 
     from seisembed.config import validate_config
-    from seisembed.pairs import roc_auc
+    from seisembed.pairs import embedding_auc
     from seisembed.train import _val_pairs
 
     pairs, positions, windows = _val_pairs(store, validate_config({}))
-    emb = np.asarray(model.predict(windows, batch_size=256, verbose=0))
-    where = {p: i for i, p in enumerate(positions)}
-    a = emb[[where[p] for p in pairs["first"]]]
-    b = emb[[where[p] for p in pairs["second"]]]
-    return float(roc_auc(-np.linalg.norm(a - b, axis=1), pairs["matched"]))
+    return float(embedding_auc(np.asarray(model.predict(windows, batch_size=256, verbose=0)), positions, pairs))
 
 
 def measure(

@@ -17,7 +17,7 @@ import numpy as np
 
 from seisembed.errors import InputError
 
-__all__ = ["association_pairs", "roc_auc"]
+__all__ = ["association_pairs", "embedding_auc", "roc_auc"]
 
 #: random stream of the pair draw (the split rules use 1 and 2, the sampler 3)
 STREAM_PAIRS = 4
@@ -70,3 +70,17 @@ def roc_auc(score: np.ndarray, matched: np.ndarray) -> float:
     if matched.all() or not matched.any():
         raise ValueError("roc_auc needs both matched and unmatched pairs")
     return auc(score, matched)
+
+
+def embedding_auc(embeddings: np.ndarray, positions: np.ndarray, pairs: dict) -> float:
+    """Association AUC of ``pairs`` scored by minus the chord distance of their embeddings.
+
+    ``embeddings[i]`` is the embedding of the record at store position ``positions[i]``;
+    ``pairs`` is :func:`association_pairs`' result (every position it names must be in
+    ``positions``).
+    """
+    order = np.argsort(positions)
+    rows = order[np.searchsorted(positions, pairs["first"], sorter=order)]
+    cols = order[np.searchsorted(positions, pairs["second"], sorter=order)]
+    distance = np.linalg.norm(embeddings[rows] - embeddings[cols], axis=1)
+    return roc_auc(-distance, pairs["matched"])

@@ -268,7 +268,7 @@ def _validate(model, loss, val_batches, pairs, positions, windows) -> dict:
     from keras import ops
 
     from seisembed.losses import triplet_metrics
-    from seisembed.pairs import roc_auc
+    from seisembed.pairs import embedding_auc
 
     values: dict[str, float] = {}
     for x, y in val_batches:
@@ -277,12 +277,7 @@ def _validate(model, loss, val_batches, pairs, positions, windows) -> dict:
         for key, value in triplet_metrics(y, emb).items():
             values[f"val_{key}"] = values.get(f"val_{key}", 0.0) + float(ops.convert_to_numpy(value))
     values = {k: v / len(val_batches) for k, v in values.items()}
-    emb = _embed(model, windows)
-    where = {p: i for i, p in enumerate(positions)}
-    a = emb[[where[p] for p in pairs["first"]]]
-    b = emb[[where[p] for p in pairs["second"]]]
-    distance = np.linalg.norm(a - b, axis=1)
-    values["val_auc"] = roc_auc(-distance, pairs["matched"])
+    values["val_auc"] = embedding_auc(_embed(model, windows), positions, pairs)
     return values
 
 

@@ -300,3 +300,14 @@ def test_discrimination_stage_writes_metrics_and_figures(evaluated):
     assert saved["symmetric"]["1"] == record["symmetric"]["1"]
     for name in ("discrimination_roc.png", "discrimination_confusion.png", "tsne.png"):
         assert (work / "disc_fig" / name).is_file()
+
+
+def test_embedding_auc_maps_store_positions_to_rows():
+    from seisembed.pairs import embedding_auc
+
+    positions = np.array([40, 7, 12, 3])  # not sorted: rows follow this order
+    emb = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    pairs = {"first": np.array([40, 12, 40]), "second": np.array([7, 3, 12]), "matched": np.array([True, True, False])}
+    assert embedding_auc(emb, positions, pairs) == 1.0
+    pairs["matched"] = ~pairs["matched"]
+    assert embedding_auc(emb, positions, pairs) == 0.0

@@ -71,7 +71,7 @@ def discrimination_trials(
     val AUC. ``scored="val"`` (model selection, e.g. benchmarks/model_ablation.py): the
     val AUCs only; the test split is neither needed nor read.
     """
-    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, decision_metrics
+    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, confusion_record, decision_metrics
 
     if scored not in ("val", "test"):
         raise ValueError(f"scored split {scored!r} is not 'val' or 'test'")
@@ -134,13 +134,6 @@ def discrimination_trials(
     def mean_of(criterion: str, key: str) -> float:
         return float(np.nanmean([m[key] for m in metrics[criterion]]))
 
-    def confusion_of(criterion: str) -> dict:
-        return {
-            "rows_true": ["earthquake", "explosion"],
-            "columns_predicted": ["earthquake", "explosion"],
-            "counts": confusion[criterion].tolist(),
-        }
-
     balanced = np.asarray([m["balanced_accuracy"] for m in metrics["balanced_accuracy"]])
     summary.update(
         {
@@ -151,7 +144,7 @@ def discrimination_trials(
             "recall": mean_of("accuracy", "recall"),
             "balanced_accuracy": mean_of("accuracy", "balanced_accuracy"),
             "threshold_from": "val (maximum accuracy, same templates)",
-            "confusion_test_summed": confusion_of("accuracy"),
+            "confusion_test_summed": confusion_record(confusion["accuracy"]),
             # with ~18 % explosions the maximum-accuracy cut calls most records earthquakes: the
             # cut maximising balanced accuracy on val is the honest one for a rare class
             "balanced": {
@@ -162,7 +155,7 @@ def discrimination_trials(
                 "balanced_accuracy": float(np.nanmean(balanced)),
                 "balanced_accuracy_p05": float(np.nanpercentile(balanced, 5)),
                 "balanced_accuracy_p95": float(np.nanpercentile(balanced, 95)),
-                "confusion_test_summed": confusion_of("balanced_accuracy"),
+                "confusion_test_summed": confusion_record(confusion["balanced_accuracy"]),
             },
             "n_test_records": int(len(rows["test"])),
             "n_test_explosions": int(explosion[rows["test"]].sum()),

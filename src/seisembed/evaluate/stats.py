@@ -108,6 +108,15 @@ def decision_metrics(
     }
 
 
+def confusion_record(counts: np.ndarray) -> dict:
+    """``(2, 2)`` explosion-vs-earthquake counts (:func:`confusion_counts`) as written to the metrics JSON."""
+    return {
+        "rows_true": ["earthquake", "explosion"],
+        "columns_predicted": ["earthquake", "explosion"],
+        "counts": np.asarray(counts).tolist(),
+    }
+
+
 def confusion_counts(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """``(2, 2)`` int counts: rows true negative/positive class, columns predicted ([[TN, FP], [FN, TP]])."""
     t, p = np.asarray(truth, dtype=bool), np.asarray(predicted, dtype=bool)

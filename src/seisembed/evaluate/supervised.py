@@ -469,7 +469,7 @@ def _subsample_train(positions: np.ndarray, source_type: np.ndarray, per_class: 
 
 
 def _summary(score: dict, truth: dict, events: dict, config: dict) -> dict:
-    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, summarise_split
+    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, confusion_record, summarise_split
 
     threshold = best_threshold(score["val"], truth["val"])
     result = summarise_split(
@@ -477,11 +477,7 @@ def _summary(score: dict, truth: dict, events: dict, config: dict) -> dict:
     )
     result["threshold_from"] = "val (maximum accuracy)"
     result["val_auc"] = float(auc(score["val"], truth["val"]))
-    result["confusion_test"] = {
-        "rows_true": ["earthquake", "explosion"],
-        "columns_predicted": ["earthquake", "explosion"],
-        "counts": confusion_counts(truth["test"], score["test"] >= threshold).tolist(),
-    }
+    result["confusion_test"] = confusion_record(confusion_counts(truth["test"], score["test"] >= threshold))
     result["n_test_records"] = result.pop("n_pairs")
     result["n_test_explosions"] = result.pop("n_matched")
     # top level: the maximum-accuracy cut (balanced_accuracy too); "balanced": the cut maximising it
@@ -491,18 +487,14 @@ def _summary(score: dict, truth: dict, events: dict, config: dict) -> dict:
 
 def balanced_decision(score: dict, truth: dict) -> dict:
     """Test metrics at the val threshold maximising balanced accuracy (``score``/``truth``: per split)."""
-    from seisembed.evaluate.stats import best_threshold, confusion_counts, decision_metrics
+    from seisembed.evaluate.stats import best_threshold, confusion_counts, confusion_record, decision_metrics
 
     threshold = best_threshold(score["val"], truth["val"], criterion="balanced_accuracy")
     return {
         "threshold": float(threshold),
         "threshold_from": "val (maximum balanced accuracy)",
         **decision_metrics(score["test"], truth["test"], threshold),
-        "confusion_test": {
-            "rows_true": ["earthquake", "explosion"],
-            "columns_predicted": ["earthquake", "explosion"],
-            "counts": confusion_counts(truth["test"], score["test"] >= threshold).tolist(),
-        },
+        "confusion_test": confusion_record(confusion_counts(truth["test"], score["test"] >= threshold)),
     }
 
 
