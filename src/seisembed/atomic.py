@@ -10,6 +10,8 @@ interruption never sees half an output. The temporary is removed on failure.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import shutil
 import threading
@@ -18,6 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: key of the record strict JSON adds when it replaced non-finite numbers by null
+NON_FINITE_KEY = "non_finite_values"
 
 
 @contextmanager
@@ -89,9 +96,47 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return Path(path)
 
 
-def write_json_atomic(record: dict, path: str | Path) -> Path:
-    """Write ``record`` as indented, key-sorted JSON to ``path`` atomically."""
-    return write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+def finite_json(value, _where: str = "", _found: list | None = None):
+    """``value`` with every non-finite float (NaN, +-inf; NumPy scalars too) replaced by ``None``.
+
+    Returns ``(clean, paths)``: the cleaned copy and the JSON paths (``a.b[3]``)
+    of the replaced numbers. NumPy scalars and arrays become Python numbers/lists.
+    """
+    found = [] if _found is None else _found
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # NumPy scalar or array
+        value = value.tolist()
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value, found
+        found.append(_where or "$")
+        return None, found
+    if isinstance(value, dict):
+        return {k: finite_json(v, f"{_where}.{k}" if _where else str(k), found)[0] for k, v in value.items()}, found
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v, f"{_where}[{i}]", found)[0] for i, v in enumerate(value)], found
+    return value, found
+
+
+def dumps_strict(record, indent: int | None = 2, sort_keys: bool = True) -> str:
+    """``record`` as strict JSON (RFC 8259: no ``NaN``/``Infinity`` tokens).
+
+    Non-finite numbers are written as ``null``; a dict record then gets a
+    ``non_finite_values`` entry with their count and paths, so a reader knows a
+    number was missing rather than zero. Other objects (timestamps, paths) are
+    written as strings.
+    """
+    clean, found = finite_json(record)
+    if found and isinstance(clean, dict):
+        clean[NON_FINITE_KEY] = {"count": len(found), "paths": found[:50]}
+    return json.dumps(clean, indent=indent, sort_keys=sort_keys, default=str, allow_nan=False)
+
+
+def write_json_atomic(record: dict, path: str | Path, sort_keys: bool = True) -> Path:
+    """Write ``record`` as indented strict JSON to ``path`` atomically (non-finite numbers as null, counted)."""
+    text = dumps_strict(record, sort_keys=sort_keys)
+    if NON_FINITE_KEY in text and isinstance(record, dict) and NON_FINITE_KEY not in record:
+        log.warning("%s: %s non-finite number(s) written as null", path, json.loads(text)[NON_FINITE_KEY]["count"])
+    return write_text_atomic(path, text + "\n")
 
 
 def write_parquet_atomic(table: pd.DataFrame, path: str | Path) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seisembed.atomic import save_figure, write_bytes_atomic
+from seisembed.atomic import save_figure, write_bytes_atomic, write_json_atomic
 from seisembed.columns import SOURCE_TYPES
 from seisembed.dataset.splits import RULE_DESCRIPTIONS, SPLITS, station_ids
 from seisembed.markdown import markdown_table
@@ -314,7 +314,7 @@ def write_card(
         figures / FIGURES["magnitude"],
     )
     _map(frame, details, figures / FIGURES["map"])
-    write_bytes_atomic(out_dir / "card.json", (json.dumps(card, indent=2, sort_keys=False) + "\n").encode())
+    write_json_atomic(card, out_dir / "card.json", sort_keys=False)
     write_bytes_atomic(out_dir / "card.md", _markdown(card).encode())
     log.info("dataset card written to %s", out_dir / "card.md")
     return card
