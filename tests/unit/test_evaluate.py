@@ -208,7 +208,7 @@ def test_embeddings_missing_traces_are_an_error(evaluated, tmp_path):
     work, _, config = evaluated
     embeddings = pd.read_parquet(work / "embeddings.parquet").iloc[:-3]
     embeddings.to_parquet(tmp_path / "short.parquet")
-    with pytest.raises(InputError, match="one row per trace"):
+    with pytest.raises(InputError, match="holds .* records but was written with"):
         evaluate_association(
             work / "waveforms.zarr", tmp_path / "short.parquet", tmp_path / "m", tmp_path / "f", config
         )

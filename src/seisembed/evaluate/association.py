@@ -25,6 +25,7 @@ import pandas as pd
 from seisembed.atomic import atomic_path, save_figure, write_json_atomic, write_parquet_atomic, write_text_atomic
 from seisembed.catalog.geometry import KM_PER_DEG, epicentral_distance_deg
 from seisembed.config import validate_config
+from seisembed.embeddings import EMBEDDING_COLUMNS, embeddings_frame, read_embeddings
 from seisembed.errors import InputError
 from seisembed.markdown import markdown_table
 
@@ -33,16 +34,6 @@ __all__ = ["METHODS", "association_pairs_table", "embed_store", "evaluate_associ
 log = logging.getLogger(__name__)
 
 METHODS = ("embedding", "cross_correlation", "spectral_lda")
-EMBEDDING_COLUMNS = (
-    "trace_name",
-    "source_id",
-    "split",
-    "source_type",
-    "station_network_code",
-    "station_code",
-    "novel_station",
-    "novel_location",
-)
 #: random stream of the evaluation pairs (split rules 1-2, sampler 3, training pairs 4, bootstrap 5)
 STREAM_EVAL_PAIRS = 6
 
@@ -112,7 +103,7 @@ def embed_store(
     from seisembed.cluster import dask_client, uses_cluster
     from seisembed.config import section as config_section
     from seisembed.sampling import open_waveforms
-    from seisembed.use.embedder import embeddings_frame, model_hash
+    from seisembed.use.embedder import model_hash
 
     store = Path(store)
     array = open_waveforms(store)
@@ -359,7 +350,7 @@ def evaluate_association(
     store, out_dir = Path(store), Path(out_dir)
     ev = config["evaluate"]
     meta = _metadata(store)
-    embeddings = pd.read_parquet(embeddings_path)
+    embeddings = read_embeddings(embeddings_path, "embeddings", ("source_id", "split", "source_type"), complete=True)
     tables, available = [], {}
     for split in ("val", "test"):
         table, available[split] = association_pairs_table(meta, split, ev["pairs_per_split"], config["seed"])

@@ -47,11 +47,15 @@ def run(args: argparse.Namespace) -> int:
     from seisembed.atomic import write_parquet_atomic
 
     if args.task == "embed":
+        from seisembed.embeddings import validate_embeddings
         from seisembed.evaluate.association import embed_store
 
         frame = embed_store(
             args.store, args.model, batch=args.config["evaluate"]["embed_batch"], dask_config=args.config["dask"]
         )
+        # the contract every reader checks, checked before writing: a model that gives NaN or
+        # non-unit vectors fails here, naming the records, not in a later stage
+        validate_embeddings(frame, f"embeddings of {args.store} by {args.model}")
         write_parquet_atomic(frame, args.embeddings)
         log.info("wrote %s: %d records", args.embeddings, len(frame))
         return 0

@@ -28,6 +28,7 @@ import pandas as pd
 
 from seisembed.atomic import save_figure, write_json_atomic
 from seisembed.config import validate_config
+from seisembed.embeddings import read_embeddings
 from seisembed.errors import InputError
 
 __all__ = ["discrimination_trials", "evaluate_discrimination", "tsne_figures"]
@@ -319,7 +320,7 @@ def evaluate_discrimination(
 
     config = validate_config(config)
     ev = config["evaluate"]
-    embeddings = pd.read_parquet(embeddings_path)
+    embeddings = read_embeddings(embeddings_path, "embeddings", ("source_id", "split", "source_type"), complete=True)
     curves = _baseline_curves(baselines)  # read first: a bad file fails before the trials
     results: dict[str, dict] = {"symmetric": {}, "authors": {}}
     record: dict = {}

@@ -13,6 +13,15 @@ import logging
 from pathlib import Path
 from types import SimpleNamespace
 
+from seisembed.argtypes import (
+    existing_dir,
+    existing_file,
+    non_negative_int,
+    open_probability,
+    output_dir,
+    output_file,
+    positive_int,
+)
 from seisembed.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -37,6 +46,22 @@ def write_table(frame, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
     return path
+
+
+def table_output(text: str) -> str:
+    """argparse type: a ``.csv`` or ``.parquet`` file to write (checked before any work is done)."""
+    text = output_file(text)
+    if Path(text).suffix not in TABLE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text}: use a .csv or .parquet file name")
+    return text
+
+
+def parquet_output(text: str) -> str:
+    """argparse type: a ``.parquet`` file to write (embeddings keep their model hash in its metadata)."""
+    text = output_file(text)
+    if Path(text).suffix != ".parquet":
+        raise argparse.ArgumentTypeError(f"{text}: embeddings are written as parquet (it keeps the model hash)")
+    return text
 
 
 def _sibling(path: str | Path, tag: str, suffix: str | None = None) -> Path:
@@ -72,16 +97,20 @@ def _embed_parser(parser: argparse.ArgumentParser) -> None:
         "source_id, station_network_code, station_code, [station_location_code], trace_p_arrival_time.\n"
         "The window geometry is the model's (model_card.json); --configfile overrides it."
     )
-    parser.add_argument("--model", required=True, help="a trained model.keras (results/model/model.keras)")
+    parser.add_argument(
+        "--model", required=True, type=existing_file, help="a trained model.keras (results/model/model.keras)"
+    )
     data = parser.add_mutually_exclusive_group(required=True)
-    data.add_argument("--sds", help="root of an SDS miniSEED archive")
-    data.add_argument("--mseed", nargs="+", help="miniSEED files")
-    parser.add_argument("--inventory", required=True, help="StationXML with the stations' channels")
-    parser.add_argument("--picks", required=True, help="P picks: QuakeML, arrivals table or picks table")
+    data.add_argument("--sds", type=existing_dir, help="root of an SDS miniSEED archive")
+    data.add_argument("--mseed", nargs="+", type=existing_file, help="miniSEED files")
+    parser.add_argument("--inventory", required=True, type=existing_file, help="StationXML with the stations' channels")
+    parser.add_argument(
+        "--picks", required=True, type=existing_file, help="P picks: QuakeML, arrivals table or picks table"
+    )
     parser.add_argument("--events", nargs="+", help="embed only the picks of these event ids (source_id)")
-    parser.add_argument("-o", "--output", required=True, help="embeddings table (.parquet)")
-    parser.add_argument("--qc", help="QC table, one row per pick (default: <output>_qc.<suffix>)")
-    parser.add_argument("--batch", type=int, default=256, help="windows per model call (default 256)")
+    parser.add_argument("-o", "--output", required=True, type=parquet_output, help="embeddings table (.parquet)")
+    parser.add_argument("--qc", type=table_output, help="QC table, one row per pick (default: <output>_qc.<suffix>)")
+    parser.add_argument("--batch", type=positive_int, default=256, help="windows per model call (default 256)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -132,17 +161,19 @@ def _index_parser(parser: argparse.ArgumentParser) -> None:
         "exact search (scikit-learn, brute force) by default; --approximate: a FAISS HNSW graph\n"
         "(pip install 'seisembed[search]'). The index records the model hash of its embeddings."
     )
-    parser.add_argument("embeddings", help="embeddings table (parquet) of `seisembed embed` or the evaluation stage")
-    parser.add_argument("-o", "--output", required=True, help="index folder to write")
+    parser.add_argument(
+        "embeddings", type=existing_file, help="embeddings table (parquet) of `seisembed embed` or the evaluation stage"
+    )
+    parser.add_argument("-o", "--output", required=True, type=output_dir, help="index folder to write")
     parser.add_argument("--approximate", action="store_true", help="an HNSW index (FAISS) instead of exact search")
-    parser.add_argument("--m", type=int, default=32, help="HNSW links per node (default 32)")
-    parser.add_argument("--ef-construction", type=int, default=200, help="HNSW build breadth (default 200)")
-    parser.add_argument("--ef-search", type=int, default=128, help="default HNSW search breadth (default 128)")
-    parser.add_argument("--threads", type=int, help="threads for building the HNSW graph")
+    parser.add_argument("--m", type=positive_int, default=32, help="HNSW links per node (default 32)")
+    parser.add_argument("--ef-construction", type=positive_int, default=200, help="HNSW build breadth (default 200)")
+    parser.add_argument("--ef-search", type=positive_int, default=128, help="default HNSW search breadth (default 128)")
+    parser.add_argument("--threads", type=positive_int, help="threads for building the HNSW graph")
 
 
 def _index_run(args) -> int:
-    from seisembed.use.embedder import read_embeddings
+    from seisembed.embeddings import read_embeddings
     from seisembed.use.search import build_index
 
     frame = read_embeddings(args.embeddings)
@@ -166,18 +197,18 @@ def _similar_parser(parser: argparse.ArgumentParser) -> None:
         "  seisembed similar archive.index new/embeddings.parquet --by event -k 5 -o new/similar_events.csv\n"
         "queries must be embedded by the index's model (refused otherwise); a record never matches itself."
     )
-    parser.add_argument("index", help="an index folder of `seisembed index`")
-    parser.add_argument("queries", help="embeddings table of the query records")
-    parser.add_argument("-k", type=int, default=10, help="neighbours per query (default 10)")
+    parser.add_argument("index", type=existing_dir, help="an index folder of `seisembed index`")
+    parser.add_argument("queries", type=existing_file, help="embeddings table of the query records")
+    parser.add_argument("-k", type=positive_int, default=10, help="neighbours per query (default 10)")
     parser.add_argument("--by", choices=("record", "event"), default="record", help="rank records or events")
     parser.add_argument("--exclude-same-event", action="store_true", help="never return the query's own event")
-    parser.add_argument("--ef-search", type=int, help="HNSW search breadth (approximate index)")
-    parser.add_argument("-o", "--output", required=True, help="neighbours table (.csv or .parquet)")
+    parser.add_argument("--ef-search", type=positive_int, help="HNSW search breadth (approximate index)")
+    parser.add_argument("-o", "--output", required=True, type=table_output, help="neighbours table (.csv or .parquet)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _similar_run(args) -> int:
-    from seisembed.use.embedder import read_embeddings
+    from seisembed.embeddings import read_embeddings
     from seisembed.use.search import load_index, similar
 
     index = load_index(args.index)
@@ -209,20 +240,20 @@ def _discriminate_parser(parser: argparse.ArgumentParser) -> None:
         "      new/embeddings.parquet -o new/labels.parquet\n"
         "writes <output> (one row per record), <output>_events (one row per event) and <output>_summary.json."
     )
-    parser.add_argument("queries", help="embeddings table of the records to label")
-    parser.add_argument("--templates", required=True, help="embeddings table of labelled templates")
+    parser.add_argument("queries", type=existing_file, help="embeddings table of the records to label")
+    parser.add_argument("--templates", required=True, type=existing_file, help="embeddings table of labelled templates")
     parser.add_argument("--label-column", default="source_type", help="column of the templates' labels")
     parser.add_argument("--template-split", help="use only templates of this split (e.g. train)")
-    parser.add_argument("--per-class", type=int, help="draw this many templates per class (seeded by --seed)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the template draw (default 0)")
-    parser.add_argument("-o", "--output", required=True, help="per-record labels (.csv or .parquet)")
+    parser.add_argument("--per-class", type=positive_int, help="draw this many templates per class (seeded by --seed)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the template draw (default 0)")
+    parser.add_argument("-o", "--output", required=True, type=table_output, help="per-record labels (.csv or .parquet)")
 
 
 def _discriminate_run(args) -> int:
     import numpy as np
     import pandas as pd
 
-    from seisembed.use.embedder import read_embeddings
+    from seisembed.embeddings import read_embeddings
     from seisembed.use.templates import discriminate
 
     templates = read_embeddings(args.templates, "templates")
@@ -267,27 +298,35 @@ def _score_parser(parser: argparse.ArgumentParser) -> None:
         "the records' source_id is the associator's event id (embed its QuakeML with `seisembed embed`);\n"
         "writes <output> (records), <output>_events and <output>_summary.json."
     )
-    parser.add_argument("events", help="embeddings table of the associator's records (source_id = its event)")
-    parser.add_argument("--calibration", required=True, help="the evaluation stage's embeddings.parquet")
+    parser.add_argument(
+        "events", type=existing_file, help="embeddings table of the associator's records (source_id = its event)"
+    )
+    parser.add_argument(
+        "--calibration", required=True, type=existing_file, help="the evaluation stage's embeddings.parquet"
+    )
     parser.add_argument("--calibration-split", default="val", help="split that sets the threshold (default val)")
-    parser.add_argument("--far", type=float, default=0.05, help="false-alarm rate per correct record (default 0.05)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the wrong-event draws of the calibration")
-    parser.add_argument("-o", "--output", required=True, help="per-record scores (.csv or .parquet)")
+    parser.add_argument(
+        "--far", type=open_probability, default=0.05, help="false-alarm rate per correct record (default 0.05)"
+    )
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the wrong-event draws of the calibration"
+    )
+    parser.add_argument("-o", "--output", required=True, type=table_output, help="per-record scores (.csv or .parquet)")
 
 
 def _score_run(args) -> int:
-    from seisembed.use.embedder import read_embeddings
+    from seisembed.embeddings import read_embeddings
     from seisembed.use.scoring import calibrate, score_events
 
     calibration = calibrate(
-        read_embeddings(args.calibration, "calibration"),
+        read_embeddings(args.calibration, "calibration", ("split", "source_id")),
         args.far,
         split=args.calibration_split,
         seed=args.seed,
         where=f"calibration {args.calibration}",
     )
     records, events, summary = score_events(
-        read_embeddings(args.events, "events"), calibration, where=f"events {args.events}"
+        read_embeddings(args.events, "events", ("source_id",)), calibration, where=f"events {args.events}"
     )
     summary["calibration"]["file"] = str(args.calibration)
     _write_results(records, events, summary, args.output)

@@ -20,7 +20,6 @@ be embedded get a QC row with the waveform stage's statuses (``no_data``,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -30,15 +29,29 @@ import pandas as pd
 
 from seisembed.columns import QC_COLUMNS
 from seisembed.config import section as config_section
+from seisembed.embeddings import (
+    EMBEDDINGS_META_KEY,
+    embedding_matrix,
+    embedding_model_hash,
+    embeddings_frame,
+    read_embeddings,
+    validate_embeddings,
+)
 from seisembed.errors import InputError
-from seisembed.evaluate.association import EMBEDDING_COLUMNS
 
-__all__ = ["EMBEDDINGS_META_KEY", "Embedder", "embeddings_frame", "model_hash", "read_embeddings"]
+__all__ = [
+    "EMBEDDINGS_META_KEY",
+    "Embedder",
+    "embedding_matrix",
+    "embedding_model_hash",
+    "embeddings_frame",
+    "model_hash",
+    "read_embeddings",
+    "validate_embeddings",
+]
 
 log = logging.getLogger(__name__)
 
-#: key of the embeddings parquet's metadata (``DataFrame.attrs``): model hash and path
-EMBEDDINGS_META_KEY = "seisembed"
 #: the QC table of ``seisembed embed``: the waveform stage's ledger columns (no partition or
 #: window index: nothing is stored) plus the window start and SNR of the records that passed
 QC_OUTPUT_COLUMNS = (
@@ -50,50 +63,9 @@ QC_OUTPUT_COLUMNS = (
 
 def model_hash(path: str | Path) -> str:
     """SHA-256 (first 16 hex digits) of a saved model file: identifies the model an embedding came from."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    from seisembed.provenance import file_sha256
 
-
-def embeddings_frame(meta: pd.DataFrame, emb: np.ndarray, model_id: str = "", model_path: str = "") -> pd.DataFrame:
-    """The evaluation stage's embeddings table: identifying columns, ``emb_00`` .. ``emb_NN``, the model hash in ``attrs``."""
-    frame = meta.loc[:, list(EMBEDDING_COLUMNS)].reset_index(drop=True).copy()
-    emb = np.asarray(emb, dtype=np.float32)
-    if emb.ndim != 2 or len(emb) != len(frame):
-        raise ValueError(f"embeddings of shape {emb.shape} for {len(frame)} records")
-    columns = {f"emb_{k:02d}": emb[:, k] for k in range(emb.shape[1])}
-    frame = pd.concat([frame, pd.DataFrame(columns)], axis=1)
-    frame.attrs[EMBEDDINGS_META_KEY] = {"model_hash": model_id, "model": str(model_path), "dim": int(emb.shape[1])}
-    return frame
-
-
-def read_embeddings(path: str | Path, what: str = "embeddings") -> pd.DataFrame:
-    """Read an embeddings parquet; :class:`InputError` naming the file if it is missing, unreadable, empty or has no ``emb_`` columns."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} file {path} does not exist")
-    try:
-        frame = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{what} file {path} is not a readable parquet file: {exc}") from exc
-    if not any(c.startswith("emb_") for c in frame.columns) or "trace_name" not in frame.columns:
-        raise InputError(f"{what} file {path} has no trace_name and emb_NN columns: not a seisembed embeddings table")
-    if frame.empty:
-        raise InputError(f"{what} file {path} holds no records")
-    return frame
-
-
-def embedding_model_hash(frame: pd.DataFrame) -> str:
-    """The model hash an embeddings table records (``""`` when it records none)."""
-    return str(frame.attrs.get(EMBEDDINGS_META_KEY, {}).get("model_hash", ""))
-
-
-def embedding_matrix(frame: pd.DataFrame) -> np.ndarray:
-    """The ``emb_NN`` columns as float32 ``(n, dim)`` (in column order)."""
-    columns = sorted(c for c in frame.columns if c.startswith("emb_"))
-    return frame[columns].to_numpy(dtype=np.float32)
+    return file_sha256(path)[:16]
 
 
 def _waveforms_of_model(path: Path) -> dict | None:

@@ -19,9 +19,9 @@ import logging
 import numpy as np
 import pandas as pd
 
+from seisembed.embeddings import embedding_matrix, embedding_model_hash, validate_embeddings
 from seisembed.errors import InputError
 from seisembed.evaluate.discrimination import unit_vectors
-from seisembed.use.embedder import embedding_matrix, embedding_model_hash
 
 __all__ = ["calibrate", "leave_one_out_distances", "score_events"]
 
@@ -55,6 +55,7 @@ def calibrate(
         raise InputError(f"the false-alarm rate must lie in (0, 1), not {far}")
     if "split" not in embeddings or "source_id" not in embeddings:
         raise InputError(f"{where} has no split / source_id columns: give the evaluation stage's embeddings.parquet")
+    validate_embeddings(embeddings, where, ("split", "source_id"))
     part = embeddings.loc[embeddings["split"].astype(str) == split].reset_index(drop=True)
     emb = embedding_matrix(part).astype(np.float64)
     events = part["source_id"].astype(str).to_numpy()
@@ -105,14 +106,13 @@ def score_events(
     embeddings: pd.DataFrame, calibration: dict, where: str = "events"
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Per record and per event scores of an associator's events; returns ``(records, events, summary)``."""
+    validate_embeddings(embeddings, where, ("source_id",))
     got = embedding_model_hash(embeddings)
     if got != calibration["model_hash"]:
         raise InputError(
             f"{where} was embedded by model {got or '(unknown)'}, the calibration by {calibration['model_hash'] or '(unknown)'}: "
             "the threshold holds only for the model it was set with"
         )
-    if embeddings.empty:
-        raise InputError(f"{where} holds no records")
     emb = embedding_matrix(embeddings).astype(np.float64)
     events = embeddings["source_id"].astype(str).to_numpy()
     dist, codes, _ = leave_one_out_distances(emb, events)

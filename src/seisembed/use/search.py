@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from seisembed.atomic import atomic_path, write_json_atomic, write_parquet_atomic
+from seisembed.embeddings import UNIT_NORM_TOLERANCE, embedding_matrix, embedding_model_hash, validate_embeddings
 from seisembed.errors import InputError
-from seisembed.provenance import provenance
-from seisembed.use.embedder import embedding_matrix, embedding_model_hash
+from seisembed.provenance import file_sha256, provenance
 
 __all__ = ["NeighbourIndex", "build_index", "load_index", "similar"]
 
@@ -41,16 +41,6 @@ INDEX_FORMAT = "seisembed-index/1"
 KINDS = ("exact", "hnsw")
 #: query rows answered per call (bounds memory: chunk x index size distances for exact search)
 QUERY_CHUNK = 256
-
-
-def _unit_rows(x: np.ndarray, where: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    if not np.isfinite(x).all():
-        raise InputError(f"{where}: embeddings hold NaN or infinite values")
-    norms = np.linalg.norm(x, axis=1)
-    if len(x) and not np.allclose(norms, 1.0, atol=1e-3):
-        raise InputError(f"{where}: embeddings are not unit vectors (norms {norms.min():.3f} .. {norms.max():.3f})")
-    return x
 
 
 @dataclass
@@ -104,16 +94,16 @@ def build_index(
     """
     if kind not in KINDS:
         raise InputError(f"unknown index kind {kind!r}; choose one of {KINDS}")
+    for name, value in (("m", m), ("ef_construction", ef_construction), ("ef_search", ef_search)):
+        if int(value) < 1:
+            raise InputError(f"HNSW {name} must be at least 1, not {value}")
     where = source or "embeddings"
+    validate_embeddings(embeddings, where)
     model_id = embedding_model_hash(embeddings)
-    if not model_id:
-        raise InputError(
-            f"{where} records no model hash: embed with `seisembed embed` or `seisembed evaluate embed` of this version"
-        )
-    if embeddings.empty:
-        raise InputError(f"{where} holds no records: nothing to index")
-    vectors = _unit_rows(embedding_matrix(embeddings), where)
+    vectors = embedding_matrix(embeddings)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"index folder {out} is a file: give a folder to write the index to")
     out.mkdir(parents=True, exist_ok=True)
     params: dict = {}
     if kind == "exact":
@@ -136,6 +126,7 @@ def build_index(
     stale.unlink(missing_ok=True)
     records = embeddings.loc[:, [c for c in embeddings.columns if not c.startswith("emb_")]].reset_index(drop=True)
     write_parquet_atomic(records, out / "records.parquet")
+    payload = "vectors.npy" if kind == "exact" else "hnsw.faiss"
     info = {
         "format": INDEX_FORMAT,
         "kind": kind,
@@ -147,6 +138,8 @@ def build_index(
         "events": int(records["source_id"].nunique()) if "source_id" in records else None,
         "params": params,
         "embeddings": source,
+        # checked on load: a damaged or edited file is refused, never searched
+        "sha256": {name: file_sha256(out / name) for name in ("records.parquet", payload)},
         "provenance": provenance({"kind": kind, **params}),
     }
     write_json_atomic(info, out / "index.json")  # last: marks the index complete
@@ -154,44 +147,88 @@ def build_index(
     return info
 
 
+def _index_part(path: Path, name: str, reader, what: str):
+    """Read one file of an index folder; :class:`InputError` naming it when it is missing or damaged."""
+    part = path / name
+    if not part.is_file():
+        raise InputError(f"index {path} is incomplete: {name} is missing (rebuild it with `seisembed index`)")
+    try:
+        return reader(part)
+    except Exception as exc:  # noqa: BLE001 - NumPy, pyarrow and FAISS raise many types for a damaged file
+        raise InputError(
+            f"index {path}: {name} is not a readable {what} ({type(exc).__name__}: {exc}); rebuild the index"
+        ) from exc
+
+
 def load_index(path: str | Path) -> NeighbourIndex:
-    """Load an index folder written by :func:`build_index` (:class:`InputError` naming it if incomplete)."""
+    """Load an index folder written by :func:`build_index`.
+
+    Raises :class:`InputError` naming the folder and the file when it is not an
+    index, is incomplete or damaged (a missing or truncated file, an unknown kind,
+    counts that disagree with ``index.json``, vectors that are not finite unit vectors).
+    """
     path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"index {path} is not a folder (build one with `seisembed index`)")
     meta = path / "index.json"
     if not meta.is_file():
         raise InputError(f"{path} is not a seisembed index (no index.json; build one with `seisembed index`)")
     try:
         info = json.loads(meta.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"index {meta} is unreadable: {exc}") from exc
-    if info.get("format") != INDEX_FORMAT:
-        raise InputError(f"index {path} has format {info.get('format')!r}; this seisembed reads {INDEX_FORMAT}")
-    records = pd.read_parquet(path / "records.parquet")
+    if not isinstance(info, dict) or info.get("format") != INDEX_FORMAT:
+        got = info.get("format") if isinstance(info, dict) else type(info).__name__
+        raise InputError(f"index {path} has format {got!r}; this seisembed reads {INDEX_FORMAT}")
+    if info.get("kind") not in KINDS:
+        raise InputError(f"index {meta}: unknown kind {info.get('kind')!r}; expected one of {list(KINDS)}")
+    for key in ("n", "dim"):
+        if not isinstance(info.get(key), int) or isinstance(info.get(key), bool) or info[key] < 1:
+            raise InputError(f"index {meta}: {key} is {info.get(key)!r}, not a positive whole number")
+    if info["kind"] == "hnsw" and not isinstance(info.get("params", {}).get("ef_search"), int):
+        raise InputError(f"index {meta}: params.ef_search is missing (an HNSW index records its search breadth)")
+    sums = info.get("sha256", {})  # indexes written before checksums were recorded have none
+    for name, expected in sums.items() if isinstance(sums, dict) else ():
+        if name not in ("records.parquet", "vectors.npy", "hnsw.faiss"):
+            raise InputError(f"index {meta}: sha256 names an unknown file {name!r}")
+        got = _index_part(path, name, file_sha256, "file")
+        if got != expected:
+            raise InputError(
+                f"index {path}: {name} changed since the index was written (SHA-256 {got[:12]}..., recorded "
+                f"{str(expected)[:12]}...): a damaged or edited file; rebuild the index"
+            )
+    records = _index_part(path, "records.parquet", pd.read_parquet, "parquet table")
+    if "trace_name" not in records.columns:
+        raise InputError(f"index {path}: records.parquet has no trace_name column; rebuild the index")
     if info["kind"] == "exact":
-        vectors = np.load(path / "vectors.npy")
+        vectors = _index_part(path, "vectors.npy", lambda p: np.load(p, allow_pickle=False), "NumPy array")
         if vectors.shape != (info["n"], info["dim"]) or len(records) != info["n"]:
             raise InputError(f"index {path}: vectors {vectors.shape} / records {len(records)} disagree with index.json")
-        return NeighbourIndex(info, records, vectors=vectors)
+        norms = np.linalg.norm(vectors, axis=1) if np.isfinite(vectors).all() else np.array([np.nan])
+        if not np.all(np.abs(norms - 1.0) <= UNIT_NORM_TOLERANCE):
+            raise InputError(f"index {path}: vectors.npy holds values that are not finite unit vectors; rebuild it")
+        return NeighbourIndex(info, records, vectors=np.asarray(vectors, dtype=np.float32))
     try:
         import faiss
     except ImportError as exc:
         raise InputError(f"index {path} is an HNSW index: install faiss-cpu (pip install 'seisembed[search]')") from exc
-    index = faiss.read_index(str(path / "hnsw.faiss"))
-    if index.ntotal != info["n"] or len(records) != info["n"]:
-        raise InputError(f"index {path}: {index.ntotal} vectors / {len(records)} records disagree with index.json")
+    index = _index_part(path, "hnsw.faiss", lambda p: faiss.read_index(str(p)), "FAISS index")
+    if index.ntotal != info["n"] or len(records) != info["n"] or index.d != info["dim"]:
+        raise InputError(
+            f"index {path}: {index.ntotal} {index.d}-d vectors / {len(records)} records disagree with index.json"
+        )
     return NeighbourIndex(info, records, faiss_index=index)
 
 
 def _check_queries(index: NeighbourIndex, queries: pd.DataFrame, where: str) -> np.ndarray:
-    if queries.empty:
-        raise InputError(f"{where} holds no records: nothing to query")
+    validate_embeddings(queries, where)
     query_hash = embedding_model_hash(queries)
     if query_hash != index.model_hash:
         raise InputError(
             f"{where} was embedded by model {query_hash or '(unknown)'}, but the index holds embeddings of model "
             f"{index.model_hash}: distances between two models mean nothing (re-embed, or rebuild the index)"
         )
-    vectors = _unit_rows(embedding_matrix(queries), where)
+    vectors = embedding_matrix(queries)
     if vectors.shape[1] != index.info["dim"]:
         raise InputError(f"{where} has {vectors.shape[1]}-d embeddings; the index holds {index.info['dim']}-d ones")
     return vectors

@@ -19,9 +19,9 @@ import logging
 import numpy as np
 import pandas as pd
 
+from seisembed.embeddings import embedding_columns, embedding_matrix, embedding_model_hash, validate_embeddings
 from seisembed.errors import InputError
 from seisembed.evaluate.discrimination import EPS, unit_vectors
-from seisembed.use.embedder import embedding_matrix, embedding_model_hash
 
 __all__ = ["centroids", "discriminate"]
 
@@ -69,6 +69,13 @@ def discriminate(
     Raises :class:`InputError` when templates and queries come from different
     models, when the labels are unusable, or when no query is left.
     """
+    validate_embeddings(templates, "templates", (label_column,) if label_column != "source_type" else ())
+    validate_embeddings(queries, where)
+    if len(embedding_columns(templates)) != len(embedding_columns(queries)):
+        raise InputError(
+            f"templates hold {len(embedding_columns(templates))}-d embeddings and {where} "
+            f"{len(embedding_columns(queries))}-d ones: embed both with one model"
+        )
     t_hash, q_hash = embedding_model_hash(templates), embedding_model_hash(queries)
     if t_hash != q_hash:
         raise InputError(

@@ -1,0 +1,112 @@
+"""``argparse`` types shared by the sub-commands: a bad option is refused at parse time.
+
+Each function takes the option's string and returns the converted value, or
+raises :class:`argparse.ArgumentTypeError`; argparse then prints the usage line
+and ``error: argument --batch: ...`` and exits with status 2, before any work is
+done (no traceback after an hour of cutting windows).
+
+Paths are checked for their kind only (an existing file, an existing folder, an
+output that is not a folder): a file that exists but is damaged is the reader's
+to refuse, naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+__all__ = [
+    "existing_dir",
+    "existing_file",
+    "existing_path",
+    "non_negative_int",
+    "open_probability",
+    "output_dir",
+    "output_file",
+    "positive_int",
+]
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (batch sizes, neighbour counts, template counts, threads)."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (seeds)."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def open_probability(text: str) -> float:
+    """A probability strictly between 0 and 1 (false-alarm rates)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, not {text!r}") from None
+    if not (math.isfinite(value) and 0.0 < value < 1.0):
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, not {text}")
+    return value
+
+
+def existing_file(text: str) -> str:
+    """The path of an existing file (not a folder)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; expected a file")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} does not exist")
+    return text
+
+
+def existing_dir(text: str) -> str:
+    """The path of an existing folder."""
+    path = Path(text)
+    if path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} is a file; expected a folder")
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"folder {text} does not exist")
+    return text
+
+
+def existing_path(text: str) -> str:
+    """The path of an existing file or folder."""
+    if not Path(text).exists():
+        raise argparse.ArgumentTypeError(f"{text} does not exist")
+    return text
+
+
+def output_file(text: str) -> str:
+    """A file to write: not an existing folder, and no file where its folder should be."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise argparse.ArgumentTypeError(f"{text}: {parent} is a file, not a folder")
+            break
+    return text
+
+
+def output_dir(text: str) -> str:
+    """A folder to write (created if missing): not an existing file, nor inside one."""
+    path = Path(text)
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise argparse.ArgumentTypeError(f"{text}: {candidate} is a file, not a folder")
+            break
+    return text
