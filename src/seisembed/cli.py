@@ -21,7 +21,8 @@ Errors: a :class:`~seisembed.errors.SeisembedError` (a config mistake, bad input
 an unreachable service) is reported as one line naming the thing at fault (exit
 status 2 for config errors, 1 otherwise). Anything else is a bug or an
 unexpected failure: its full traceback goes to the log (and the rule's log
-file) and the exit status is 1. Log files record DEBUG messages; the terminal
+file) and the exit status is 1. A file-system refusal (permission, full disk)
+is one line naming the path (status 1); an interrupt exits with status 130. Log files record DEBUG messages; the terminal
 shows INFO (``-v``: DEBUG).
 """
 
@@ -161,6 +162,15 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s: %s", type(exc).__name__, exc)
         log.debug("details", exc_info=True)
         return 1
+    except OSError as exc:
+        # the file system refused (permission, full disk, a folder where a file should be): the message
+        # names the path; the traceback is in the log file
+        log.error("could not read or write a file: %s", exc)
+        log.debug("details", exc_info=True)
+        return 1
+    except KeyboardInterrupt:
+        log.error("seisembed %s interrupted; outputs are written atomically, so a rerun starts clean", argv[0])
+        return 130
     except Exception:  # noqa: BLE001 - anything else is a bug: keep its traceback in the log
         log.exception(
             "seisembed %s failed unexpectedly (a bug, or a failure seisembed does not know); the traceback follows",

@@ -450,3 +450,10 @@ def test_property_damaged_index_folders_end_in_a_named_error_or_the_same_answer(
             return
         # a change that leaves the index readable (trailing whitespace of index.json) never changes the answer
         pd.testing.assert_frame_equal(got, expected, atol=1e-5)
+
+
+def test_a_file_system_refusal_is_one_line_naming_the_path(tmp_path, capsys):
+    good = _write(_embeddings(), tmp_path / "good.parquet")
+    code, text = _main(capsys, "index", good, "-o", "/proc/seisembed-no-such-folder")  # /proc takes no folders
+    assert code == 1 and "could not read or write a file" in text and "/proc/seisembed-no-such-folder" in text
+    assert "Traceback" not in text and "unexpectedly" not in text

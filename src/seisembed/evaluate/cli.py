@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from seisembed.argtypes import positive_int
+
 HELP = (
     "embed the dataset store with the model; evaluate association or discrimination; train and score the "
     "supervised discrimination baselines; measure the runtime table"
@@ -38,7 +40,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "results; default: none)",
     )
     parser.add_argument("--out-dir", default="results/metrics", help="metrics folder (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for TensorFlow (runtime; default: all)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads for TensorFlow (runtime; default: all)")
     parser.add_argument("--figures-dir", default="results/figures", help="figures folder (default: %(default)s)")
 
 
