@@ -127,6 +127,11 @@ def test_embed_windows_accepts_both_layouts_and_refuses_other_shapes(study):
     np.testing.assert_allclose(embedder.embed_windows(w[0]), a[:1], atol=1e-6)
     with pytest.raises(InputError, match="expected"):
         embedder.embed_windows(np.zeros((2, 3, 100), np.float32))
+    for batch in (0, -1, 2.5):
+        with pytest.raises(InputError, match="batch must be a whole number >= 1"):
+            embedder.embed_windows(w, batch=batch)
+    with pytest.raises(InputError, match="not an array of numbers"):
+        embedder.embed_windows([["a"] * 3])
 
 
 def test_cli_embed_writes_the_evaluation_columns_and_a_qc_table(study):

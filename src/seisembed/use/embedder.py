@@ -136,7 +136,12 @@ class Embedder:
         """
         from seisembed.sampling import channels_last
 
-        x = np.asarray(windows, dtype=np.float32)
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+            raise InputError(f"batch must be a whole number >= 1, not {batch!r}")
+        try:
+            x = np.asarray(windows, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"windows are not an array of numbers: {exc}") from exc
         n = self.spec.n_samples
         if x.ndim == 2:
             x = x[None]
