@@ -457,3 +457,33 @@ def test_a_file_system_refusal_is_one_line_naming_the_path(tmp_path, capsys):
     code, text = _main(capsys, "index", good, "-o", "/proc/seisembed-no-such-folder")  # /proc takes no folders
     assert code == 1 and "could not read or write a file" in text and "/proc/seisembed-no-such-folder" in text
     assert "Traceback" not in text and "unexpectedly" not in text
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: f.drop(columns="svm36"), r"no column\(s\) \['svm36'\]"),
+        (lambda f: f.assign(svm36=np.where(f.index == 3, np.nan, 0.5)), "svm36 has 1 missing or non-finite score"),
+        (lambda f: f[f["split"] != "val"], "split 'val' holds records of no class"),
+        (lambda f: f[~((f["split"] == "test") & (f["source_type"] == "explosion"))], r"split 'test' holds records of \['earthquake'\]"),
+    ],
+)  # fmt: skip
+def test_damaged_baseline_scores_are_named_before_the_trials(tmp_path, damage, message):
+    from seisembed.evaluate.discrimination import evaluate_discrimination
+    from seisembed.evaluate.supervised import METHODS
+
+    rng = np.random.default_rng(0)
+    n = 60
+    scores = pd.DataFrame(
+        {
+            "split": np.repeat(["train", "val", "test"], n // 3),
+            "source_type": np.tile(["earthquake", "explosion"], n // 2),
+            **{m: rng.random(n) for m in METHODS},
+        }
+    )
+    path = _write(damage(scores).reset_index(drop=True), tmp_path / "b.parquet")
+    emb = _write(_embeddings(n_events=30), tmp_path / "e.parquet")
+    with pytest.raises(InputError, match=message):
+        evaluate_discrimination(emb, tmp_path / "m", tmp_path / "f", {}, baselines=path)
+    with pytest.raises(InputError, match="does not exist"):
+        evaluate_discrimination(emb, tmp_path / "m", tmp_path / "f", {}, baselines=tmp_path / "none.parquet")

@@ -179,10 +179,25 @@ def _baseline_curves(path: str | Path | None) -> dict:
 
     if path is None:
         return {}
-    frame = pd.read_parquet(path)
+    if not Path(path).is_file():
+        raise InputError(f"baselines scores {path} does not exist (run the baselines rule first)")
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"baselines scores {path} is not a readable parquet file: {exc}") from exc
     missing = {"split", "source_type", *METHODS} - set(frame.columns)
     if missing:
         raise InputError(f"{path} has no column(s) {sorted(missing)}: not a baselines_scores.parquet")
+    for method in METHODS:
+        scores = pd.to_numeric(frame[method], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(scores)
+        if bad.any():
+            raise InputError(
+                f"{path}: column {method} has {int(bad.sum())} missing or non-finite score(s), first in row "
+                f"{int(np.flatnonzero(bad)[0])}; rerun the baselines rule"
+            )
+    for split in ("val", "test"):
+        check_both_classes(frame, split, where=str(path))
     out = {}
     for method in METHODS:
         part = {s: frame[frame["split"] == s] for s in ("val", "test")}
