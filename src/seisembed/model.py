@@ -55,6 +55,8 @@ __all__ = [
     "architecture",
     "build_model",
     "flops_per_window",
+    "check_unit_output",
+    "keras_archive_problem",
     "load_embedding_model",
     "receptive_field",
     "spectral_settings",
@@ -528,15 +530,107 @@ def flops_per_window(arch: dict, n_samples: int = 7200, n_channels: int = 3, sam
     return int(total + 2 * features * arch["embedding_dim"])
 
 
+#: how far from 1 the norm of a loaded model's embeddings may be (float32 unit vectors are within 1e-6)
+UNIT_NORM_TOLERANCE = 1e-3
+
+
+def keras_archive_problem(path) -> str | None:
+    """What keeps ``path`` (an existing file) from being a Keras v3 ``.keras`` archive (``"it is ..."``), or ``None``.
+
+    Keras answers "File not found" for any ``.keras`` file that is not a zip archive; this
+    says what the file is instead: another suffix, empty, an HDF5 file, a truncated or
+    damaged zip, a zip without a Keras model in it, or not a zip at all.
+    """
+    import zipfile
+    from pathlib import Path
+
+    path = Path(path)
+    if path.suffix.lower() != ".keras":
+        what = (
+            "a legacy HDF5 model (.h5)"
+            if path.suffix.lower() in (".h5", ".hdf5")
+            else f"suffix {path.suffix or '(none)'!r}"
+        )
+        return (
+            f"it has {what}, not .keras: a seisembed model is a Keras v3 archive ending in .keras "
+            "(as `seisembed train` saves it)"
+        )
+    size = path.stat().st_size
+    if size == 0:
+        return "it is empty (0 bytes; an interrupted copy?)"
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK"):
+            return f"it is a truncated or damaged zip archive ({size} bytes; an interrupted copy?): copy it again"
+        if head.startswith(b"\x89HDF"):
+            return "it is an HDF5 file (a legacy .h5 model renamed .keras?), not a Keras v3 .keras zip archive"
+        return f"it is not a zip archive, as a .keras file is (it starts with {head!r})"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "config.json" not in names:
+                listed = ", ".join(sorted(names)[:5]) or "nothing"
+                return f"it is a zip archive without a Keras model in it (no config.json; it holds {listed})"
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        return f"it is a damaged zip archive ({type(exc).__name__}: {exc}): copy it again"
+    if broken is not None:
+        return f"it is a damaged zip archive (member {broken} fails its CRC check): copy it again"
+    return None
+
+
+def check_unit_output(model, path, n_samples: int | None = None) -> None:
+    """Raise :class:`~seisembed.errors.InputError` unless ``model`` embeds windows as unit vectors.
+
+    Two seeded random windows (the input's length, else ``n_samples``, else 7200 samples)
+    go through the model; each output must be a finite vector of norm 1 within
+    :data:`UNIT_NORM_TOLERANCE`. Running the model checks the contract itself, whatever
+    the last layer is (a custom normalisation, or a unit norm followed by another layer,
+    would fool a look at the last layer), and costs one small batch at load.
+    """
+    import numpy as np
+
+    from seisembed.errors import InputError
+
+    shape = tuple(model.input_shape[1:])
+    length = shape[0] if shape[0] is not None else (n_samples or 7200)
+    x = np.random.default_rng(0).normal(0.0, 1000.0, (2, length, shape[-1])).astype("float32")
+    try:
+        y = np.asarray(model(x, training=False), dtype="float64")
+    except Exception as exc:  # a user's model may fail in any way on a window: name the file
+        raise InputError(
+            f"model file {path} fails on a test window of shape {x.shape[1:]}: {type(exc).__name__}: {exc}"
+        ) from exc
+    if y.ndim != 2:
+        raise InputError(
+            f"model file {path} gives outputs of shape {y.shape[1:]} per window, not one embedding vector: "
+            "not a seisembed embedding model"
+        )
+    if not np.all(np.isfinite(y)):
+        raise InputError(f"model file {path} gives non-finite embeddings (NaN or Inf) for a test window")
+    norms = np.linalg.norm(y, axis=1)
+    worst = float(np.max(np.abs(norms - 1.0)))
+    if worst > UNIT_NORM_TOLERANCE:
+        raise InputError(
+            f"model file {path} gives embeddings of norm {', '.join(f'{n:.4g}' for n in norms)}, not unit vectors "
+            f"(tolerance {UNIT_NORM_TOLERANCE:g}): distances and scores assume unit norm; end the model with "
+            "keras.layers.UnitNormalization (as seisembed.model.build_model does)"
+        )
+
+
 def load_embedding_model(
     path, n_samples: int | None = None, n_channels: int = 3, sampling_rate_hz: float | None = None
 ):
     """Load a saved seisembed model (safe mode) and check it takes ``(n_samples, n_channels)`` windows.
 
     Raises :class:`~seisembed.errors.InputError` naming the file when it does not exist,
-    is not a Keras model, or was trained for another window length or channel count, or —
-    given ``sampling_rate_hz`` (Hz) — when its spectral front end was built for another rate.
+    is not a Keras model archive (saying what it is: :func:`keras_archive_problem`), was
+    trained for another window length or channel count, — given ``sampling_rate_hz`` (Hz) —
+    has a spectral front end built for another rate, or does not embed windows as unit
+    vectors (:func:`check_unit_output`).
     """
+    import zipfile
     from pathlib import Path
 
     import keras
@@ -547,10 +641,13 @@ def load_embedding_model(
     path = Path(path)
     if not path.is_file():
         raise InputError(f"model file {path} does not exist (run the train_model rule first)")
+    problem = keras_archive_problem(path)
+    if problem:
+        raise InputError(f"model file {path} is not a loadable Keras model: {problem}")
     register_keras_objects()
     try:
         model = keras.saving.load_model(path, safe_mode=True)
-    except (ValueError, OSError, TypeError, KeyError) as exc:
+    except (ValueError, OSError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"model file {path} is not a loadable Keras model: {type(exc).__name__}: {exc}") from exc
     shape = tuple(model.input_shape[1:])
     if (n_samples is not None and shape[0] != n_samples) or shape[-1] != n_channels:
@@ -565,4 +662,5 @@ def load_embedding_model(
                 f"model file {path} has a spectral front end for {', '.join(f'{r:g}' for r in rates)} Hz windows, "
                 f"but the data are sampled at {float(sampling_rate_hz):g} Hz: it was trained for another rate"
             )
+    check_unit_output(model, path, n_samples)
     return model

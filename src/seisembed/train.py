@@ -16,21 +16,33 @@
 4. Early stopping after ``train.early_stopping_patience`` epochs without a better
    val AUC; then ``history.csv``, ``model_card.json|md`` and the training curve.
 
+Data check: before the first epoch the train and val windows are scanned for
+NaN/inf and all-zero windows (:func:`seisembed.sampling.scan_windows`); with
+``train.bad_windows: error`` (the default) a bad window stops the run naming the
+split, the counts and the first traces, with ``skip`` they are left out of
+sampling and of the val pairs (counted, logged, and recorded in the model card).
+A val split that cannot be scored (too few events or records left) stops the run
+before the first epoch too.
+
 Resuming: the checkpoint (model with optimizer state, best model, history,
 early-stopping state) is written atomically after every epoch to
-``<out_dir>/.resume/`` with a fingerprint of the config and the store. A run
-killed at any moment restarts from the last completed epoch; with
-``train.deterministic`` it ends with the same weights as an uninterrupted run.
+``<out_dir>/.resume/`` with a fingerprint of the config (less its throughput-only
+keys, :data:`seisembed.workflow.THROUGHPUT_KEYS`) and of the store's content
+(:func:`seisembed.sampling.store_content_hash`: every file's bytes, the model
+card's ``store_hash``). A run killed at any moment restarts from the last
+completed epoch; with ``train.deterministic`` it ends with the same weights as an
+uninterrupted run. A state from another config or store is discarded (logged).
 """
 
 from __future__ import annotations
 
-import hashlib
+import atexit
 import json
 import logging
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -113,8 +125,12 @@ def _strategy(tf, train: dict, gpus: list):
     """The ``tf.distribute`` strategy of ``train.distribute`` (see the schema)."""
     mode = train["distribute"]
     if mode == "multiworker":
-        # one task per node of a SLURM job; the resolver reads SLURM_* (nodes, tasks, GPUs per node)
-        resolver = tf.distribute.cluster_resolver.SlurmClusterResolver()
+        # TF_CONFIG (TensorFlow's cluster description) when set, else one task per node of a SLURM
+        # job: the SLURM resolver reads SLURM_* (nodes, tasks, GPUs per node)
+        if os.environ.get("TF_CONFIG"):
+            resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        else:
+            resolver = tf.distribute.cluster_resolver.SlurmClusterResolver()
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
     if mode == "mirrored" or (mode == "auto" and len(gpus) > 1):
         devices = train["devices"]
@@ -124,13 +140,53 @@ def _strategy(tf, train: dict, gpus: list):
     return tf.distribute.get_strategy()
 
 
+def _worker_scratch(strategy, out_dir: Path) -> Path | None:
+    """A non-chief worker's own output folder (a temporary one); None on the chief and on one worker.
+
+    The workers of a multi-worker run train one model in step; only the chief (worker 0)
+    writes ``out_dir``. Another worker writes its checkpoints and outputs to a temporary
+    folder (removed at the end), starting from a copy of the chief's ``.resume`` state so
+    that all workers resume at the same epoch (``out_dir`` on a shared file system).
+    """
+    if getattr(strategy.extended, "should_checkpoint", True):
+        return None
+    resolver = strategy.cluster_resolver
+    scratch = Path(tempfile.mkdtemp(prefix=f"seisembed-{resolver.task_type}{resolver.task_id}-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    try:
+        shutil.copytree(out_dir / ".resume", scratch / ".resume")
+    except OSError:  # no state (a fresh run), or the chief is clearing a stale one: start over, as the chief does
+        shutil.rmtree(scratch / ".resume", ignore_errors=True)
+    log.info(
+        "worker %s %d of a multi-worker run: the chief writes %s; this worker writes to %s",
+        resolver.task_type,
+        resolver.task_id,
+        out_dir,
+        scratch,
+    )
+    return scratch
+
+
+def _workers_agree(tf, strategy, epoch: int, out_dir: Path) -> None:
+    """Every worker of a multi-worker run starts at the chief's epoch (else they would wait on each other forever)."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    gather = tf.function(lambda: strategy.gather(strategy.run(lambda: tf.constant([epoch], tf.float32)), axis=0))
+    epochs = np.asarray(gather())
+    low, high = int(epochs.min()), int(epochs.max())
+    if low != high:
+        raise TrainingError(
+            f"the workers of this multi-worker run would resume at different epochs ({low} and {high}, this "
+            f"worker {epoch}): the other workers read the chief's resume state from {out_dir / '.resume'}, so "
+            "--out-dir must be on a file system all workers share"
+        )
+
+
 def _store_hash(store: Path) -> str:
-    """Hash of the store's metadata (zarr.json files) and provenance: identifies the data."""
-    digest = hashlib.sha256()
-    for path in sorted(store.rglob("zarr.json")):
-        digest.update(str(path.relative_to(store)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    """Content hash of the store (every file's bytes: :func:`seisembed.sampling.store_content_hash`)."""
+    from seisembed.sampling import store_content_hash
+
+    return store_content_hash(store)
 
 
 def _store_waveforms(store: Path) -> dict:
@@ -145,32 +201,130 @@ def _store_waveforms(store: Path) -> dict:
     return section
 
 
-def _samplers(store: Path, config: dict):
-    """The train sampler (raw windows: the model normalises them itself) and the fixed val batches."""
+def _samplers(store: Path, config: dict, exclude: dict | None = None):
+    """The train sampler (raw windows: the model normalises them itself) and the fixed val batches.
+
+    ``exclude``: per split, store positions never sampled (skipped bad windows).
+    """
     from seisembed.sampling import TripletSampler
 
+    exclude = exclude or {}
     raw = {"normalization": "none", "demean": False}
     trainer = TripletSampler.from_config(
-        store, config, "train", batches_per_epoch=config["train"]["steps_per_epoch"], **raw
+        store,
+        config,
+        "train",
+        batches_per_epoch=config["train"]["steps_per_epoch"],
+        exclude=exclude.get("train"),
+        **raw,
     )
     val_config = {**config, "seed": config["seed"] + 1}
-    with TripletSampler.from_config(
-        store, val_config, "val", max_shift_samples=0, prefetch=0, cache="none", batches_per_epoch=None, **raw
-    ) as val:
+    try:
+        val = TripletSampler.from_config(
+            store,
+            val_config,
+            "val",
+            max_shift_samples=0,
+            prefetch=0,
+            cache="none",
+            batches_per_epoch=None,
+            exclude=exclude.get("val"),
+            **raw,
+        )
+    except InputError as exc:
+        trainer.close()
+        raise InputError(f"the val split cannot be scored, so training does not start: {exc}") from exc
+    with val:
         n = min(config["train"]["val_batches"], len(val))
         val_batches = [val.batch(0, i) for i in range(n)]
     return trainer, val_batches
 
 
-def _val_pairs(store: Path, config: dict) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Fixed val pairs, the distinct store positions they use, and those windows (raw, channels-last)."""
+def _val_pairs(store: Path, config: dict, exclude: np.ndarray | None = None) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Fixed val pairs, the distinct store positions they use, and those windows (raw, channels-last).
+
+    ``exclude``: val store positions no pair may use (skipped bad windows). Raises
+    :class:`InputError` when the val split cannot give matched and unmatched pairs.
+    """
     from seisembed.pairs import association_pairs
     from seisembed.sampling import channels_last, open_waveforms, read_index, read_traces
 
-    pairs = association_pairs(read_index(store), "val", config["train"]["val_pairs"], config["seed"])
+    index = read_index(store)
+    if exclude is not None and len(exclude):
+        index["split"] = index["split"].copy()
+        index["split"][exclude] = ""  # excluded windows belong to no split
+    try:
+        pairs = association_pairs(index, "val", config["train"]["val_pairs"], config["seed"])
+    except InputError as exc:
+        raise InputError(
+            f"the val split of {store} cannot be scored (val association AUC), so training does not start: {exc}"
+        ) from exc
     positions = np.unique(np.concatenate([pairs["first"], pairs["second"]]))
     windows = channels_last(read_traces(open_waveforms(store), positions))
     return pairs, positions, windows
+
+
+def _check_windows(store: Path, config: dict) -> tuple[dict, dict]:
+    """Scan the train and val windows for NaN/inf and all-zero ones; refuse or skip them.
+
+    Returns ``(report, exclude)``: per split the counts and first trace names (with
+    ``policy``, the model card's ``bad_windows``), and per split the store positions
+    to leave out (empty unless ``train.bad_windows`` is ``skip``). Raises
+    :class:`TrainingError` naming the split, counts and first traces when the policy
+    is ``error`` (the default).
+    """
+    from seisembed.sampling import read_index, scan_windows
+
+    policy = config["train"]["bad_windows"]
+    started = time.monotonic()
+    found = scan_windows(store, ("train", "val"))
+    index = read_index(store)
+    report: dict = {"policy": policy}
+    exclude: dict[str, np.ndarray] = {}
+    faults = []
+    for split, bad in found.items():
+        positions = np.union1d(bad["non_finite"], bad["all_zero"])
+        entry = {
+            "windows": int((index["split"] == split).sum()),
+            "non_finite": int(len(bad["non_finite"])),
+            "all_zero": int(len(bad["all_zero"])),
+            "first_traces": [str(n) for n in index["trace_name"][positions[:5]]],
+        }
+        report[split] = entry
+        exclude[split] = positions if policy == "skip" else np.empty(0, np.int64)
+        if len(positions):
+            faults.append(
+                f"split '{split}' holds {entry['non_finite']} window(s) with NaN/inf values and {entry['all_zero']} "
+                f"all-zero window(s) of {entry['windows']} (first: {', '.join(entry['first_traces'])}"
+                f"{' ...' if len(positions) > 5 else ''})"
+            )
+    log.info(
+        "checked the train and val windows of %s for NaN/inf and all-zero ones in %.1f s: %s",
+        store,
+        time.monotonic() - started,
+        "; ".join(f"{s} {report[s]['non_finite']} NaN/inf, {report[s]['all_zero']} all zero" for s in found),
+    )
+    if faults and policy == "error":
+        raise TrainingError(
+            f"dataset store {store}: {'; '.join(faults)}. A NaN/inf window makes the loss or the val AUC NaN; "
+            "an all-zero window carries no signal. Rebuild the store with seisembed dataset (it removes NaN/inf "
+            "windows and counts all-zero ones in its card), or set config key 'train.bad_windows' to 'skip' to "
+            "leave these windows out of training and validation (counted in the model card)"
+        )
+    for fault in faults:
+        log.warning("train.bad_windows is 'skip': %s are left out of sampling and of the val pairs", fault)
+    return report, exclude
+
+
+def _fingerprint_parts(config: dict, store_hash: str, replicas: int) -> dict:
+    """What a resume state must match: the config (less throughput-only keys), the store content, replicas."""
+    from seisembed.workflow import THROUGHPUT_KEYS
+
+    chosen = json.loads(json.dumps({k: config[k] for k in ("model", "train", "sampling", "seed")}))
+    for key in THROUGHPUT_KEYS:
+        section, name = key.split(".", 1)
+        chosen.get(section, {}).pop(name, None)
+    return {"config": config_hash(chosen), "store": store_hash, "replicas": int(replicas)}
 
 
 def _compile(keras, model, train: dict, jit: bool):
@@ -226,8 +380,33 @@ def _train_step_replicated(model, strategy, x: np.ndarray, y: np.ndarray) -> dic
     model.make_train_function()
     model.reset_metrics()
     xd, yd = _split_by_events(strategy, x, y)
-    logs = model.train_function(iter([(xd, yd, None)]))
+    step = _multi_worker_step(model, strategy) or model.train_function
+    logs = step(iter([(xd, yd, None)]))
     return {k: float(np.asarray(v)) for k, v in logs.items()}
+
+
+def _multi_worker_step(model, strategy):
+    """Keras's train step for ``MultiWorkerMirroredStrategy`` (None for other strategies).
+
+    Keras 3.15's ``train_function`` reduces the scalar logs of a multi-worker strategy with
+    ``strategy.reduce("MEAN", v, axis=0)``, which fails on scalars ("Invalid reduction
+    dimension 0 for input with 0 dimensions", tensorflow/tensorflow#72388); this step is
+    Keras's own (``strategy.run(model.train_step)``) with the logs averaged over all
+    replicas of all workers (``axis=None``), what Keras does for one worker's replicas.
+    """
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return None
+    if getattr(model, "_seisembed_multi_worker_step", None) is None:
+
+        @tf.function(reduce_retracing=True)
+        def one_step(data):
+            logs = strategy.run(model.train_step, args=(data,))
+            return {k: strategy.reduce("MEAN", v, axis=None) for k, v in logs.items()}
+
+        model._seisembed_multi_worker_step = lambda iterator: one_step(next(iterator))
+    return model._seisembed_multi_worker_step
 
 
 def _train_epoch(model, sampler, epoch: int, steps: int, strategy=None) -> dict:
@@ -285,8 +464,8 @@ def _validate(model, loss, val_batches, pairs, positions, windows) -> dict:
 class _Checkpoint:
     """The resumable training state under ``<out_dir>/.resume/`` (atomic files, fingerprinted)."""
 
-    def __init__(self, folder: Path, fingerprint: str):
-        self.folder, self.fingerprint = folder, fingerprint
+    def __init__(self, folder: Path, fingerprint: str, parts: dict | None = None):
+        self.folder, self.fingerprint, self.parts = folder, fingerprint, parts or {}
         self.model_path = folder / "checkpoint.keras"
         self.best_path = folder / "best.keras"
         self.state_path = folder / "state.json"
@@ -294,10 +473,26 @@ class _Checkpoint:
     def load(self) -> dict | None:
         """The saved state if it belongs to this run (else the folder is cleared)."""
         if self.state_path.is_file() and self.model_path.is_file():
-            state = json.loads(self.state_path.read_text())
+            try:
+                state = json.loads(self.state_path.read_text())
+            except (OSError, ValueError) as exc:
+                log.warning("resume state %s is unreadable (%s); starting over", self.state_path, exc)
+                state = {}
             if state.get("fingerprint") == self.fingerprint:
                 return state
-            log.info("resume state in %s is from another config or store; starting over", self.folder)
+            if state:
+                was = state.get("fingerprint_parts", {})
+                why = [
+                    f"{name} {was.get(name, 'unrecorded')} -> {value}"
+                    for name, value in self.parts.items()
+                    if was.get(name) != value
+                ]
+                log.warning(
+                    "resume state in %s (after epoch %s) is from another %s; starting over",
+                    self.folder,
+                    state.get("epoch", "?"),
+                    "; ".join(why) or "config or store",
+                )
         shutil.rmtree(self.folder, ignore_errors=True)
         return None
 
@@ -306,15 +501,19 @@ class _Checkpoint:
         if best_model is not None:
             _save_model(best_model, self.best_path)
         _save_model(model, self.model_path)
-        write_json_atomic({**state, "fingerprint": self.fingerprint}, self.state_path)  # last: marks the epoch done
+        record = {**state, "fingerprint": self.fingerprint, "fingerprint_parts": self.parts}
+        write_json_atomic(record, self.state_path)  # last: marks the epoch done
 
 
 def _save_model(model, path: Path) -> None:
     """``model.save`` (with its optimizer state when compiled), atomically."""
     with atomic_path(path) as tmp:
         target = tmp.with_name(tmp.name + ".keras")  # Keras insists on the suffix
-        model.save(target)
-        os.replace(target, tmp)
+        try:
+            model.save(target)
+            os.replace(target, tmp)
+        finally:  # a failed save leaves no orphan (atomic_path removes tmp itself)
+            target.unlink(missing_ok=True)
 
 
 # -- the whole run ---------------------------------------------------------------------------
@@ -324,10 +523,19 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
 
     config = validate_config(config)
     store, out_dir = Path(store), Path(out_dir)
+    _check_out_dir(out_dir)
     if not store.exists():
         raise InputError(f"dataset store {store} does not exist (run the build_dataset rule first)")
     train = config["train"]
+    # the data first (before TensorFlow starts): bad windows and the content hash of the store
+    bad_windows, exclude = _check_windows(store, config)
+    hashed = time.monotonic()
+    store_hash = _store_hash(store)
+    log.info("store %s: content hash %s (%.1f s)", store, store_hash, time.monotonic() - hashed)
     tf, keras, strategy, device, on_gpu = _configure_tensorflow(train, threads)
+    chief_dir, scratch = out_dir, _worker_scratch(strategy, out_dir)
+    if scratch is not None:  # a non-chief worker: writes nothing the chief writes
+        out_dir = scratch
     replicas = strategy.num_replicas_in_sync
     if config["sampling"]["events_per_batch"] % replicas:
         raise TrainingError(
@@ -336,23 +544,23 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
         )
     arch = architecture(config["model"])
     rate = float(_store_waveforms(store).get("sampling_rate_hz", 40.0))
-    sampler, val_batches = _samplers(store, config)
+    sampler, val_batches = _samplers(store, config, exclude)
     if not val_batches:
+        sampler.close()
         raise InputError(
             f"split 'val' of {store} has fewer than L={config['sampling']['events_per_batch']} events of "
             f"K={config['sampling']['records_per_event']} stations: no val batch"
         )
-    pairs, positions, windows = _val_pairs(store, config)
+    try:
+        pairs, positions, windows = _val_pairs(store, config, exclude.get("val"))
+    except InputError:
+        sampler.close()
+        raise
     steps = len(sampler)
-    fingerprint = config_hash(
-        {
-            "config": {k: config[k] for k in ("model", "train", "sampling", "seed")},
-            "store": _store_hash(store),
-            "replicas": replicas,
-        }
-    )
-    checkpoint = _Checkpoint(out_dir / ".resume", fingerprint)
+    parts = _fingerprint_parts(config, store_hash, replicas)
+    checkpoint = _Checkpoint(out_dir / ".resume", config_hash(parts), parts)
     state = checkpoint.load()
+    _workers_agree(tf, strategy, 0 if state is None else state["epoch"], chief_dir)
     keras.utils.set_random_seed(config["seed"])
     with strategy.scope():
         if state is None:
@@ -394,6 +602,8 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
         len(val_batches),
         len(pairs["matched"]),
     )
+    # what the data check found, for the model card (recomputed by every run, resumed or not)
+    state["data_check"] = {"store_hash": store_hash, "bad_windows": bad_windows}
     best = None
     budget = train["max_minutes"]
     # a run that had already stopped (early stopping, the budget) and was killed before its
@@ -423,6 +633,17 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
                 fit["seconds"],
                 100 * fit["input_wait_share"],
             )
+            if not np.isfinite(val["val_auc"]):
+                raise TrainingError(
+                    f"the val association AUC is {val['val_auc']} at epoch {epoch + 1} (val loss {val['val_loss']:.4g}): "
+                    "the model's embeddings of the val windows are not finite, although the windows were checked "
+                    "finite before training; the weights diverged: lower train.learning_rate or set train.clipnorm"
+                    + (
+                        f" (the best model so far, epoch {state['best_epoch']}, is in {checkpoint.folder})"
+                        if best
+                        else ""
+                    )
+                )
             if val["val_mean_distance"] < train["collapse_distance"]:
                 raise TrainingError(
                     f"embeddings collapsed at epoch {epoch + 1}: mean pairwise distance of the val batches "
@@ -457,10 +678,26 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
                     state["best_epoch"],
                 )
                 break
+    except tf.errors.UnavailableError as exc:  # multi-worker: a peer died; its collectives abort (health checks)
+        detail = " ".join(str(exc).rpartition("}}")[2].split("\n")[:2]).strip()[:300]
+        raise TrainingError(
+            f"a worker of this multi-worker run stopped during epoch {state['epoch'] + 1} ({detail}); restart "
+            f"every worker: training resumes after the last finished epoch ({state['epoch']}) from "
+            f"{chief_dir / '.resume'}"
+        ) from exc
     finally:
         sampler.close()
+    if not checkpoint.best_path.is_file():  # every epoch is checked above; a guard, not a path taken
+        raise TrainingError(
+            f"no epoch of {state['epoch']} gave a finite val AUC better than {state['best_auc']}: there is no best "
+            f"model ({checkpoint.best_path} was never written)"
+        )
     best_model = keras.saving.load_model(checkpoint.best_path, compile=False, safe_mode=True)
-    return _write_outputs(out_dir, best_model, arch, state, config, store, device, checkpoint, replicas, rate)
+    try:
+        return _write_outputs(out_dir, best_model, arch, state, config, store, device, checkpoint, replicas, rate)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _write_outputs(
@@ -497,7 +734,10 @@ def _write_outputs(
         "input": {"shape": list(model.input_shape[1:]), "dtype": "float32", "channels": "ZNE", "raw": True},
         "output": {"shape": list(model.output_shape[1:]), "unit_norm": True},
         "store": str(store),
-        "store_hash": _store_hash(store),
+        # seisembed.sampling.store_content_hash (every file's bytes): the dataset card's store_hash
+        "store_hash": state.get("data_check", {}).get("store_hash") or _store_hash(store),
+        # train/val windows holding NaN/inf or all zero found at training start, and train.bad_windows
+        "bad_windows": state.get("data_check", {}).get("bad_windows", {}),
         # how the training windows were cut: what seisembed.Embedder cuts new records with
         "waveforms": _store_waveforms(store),
         "device": device,
@@ -556,13 +796,27 @@ def _card_markdown(card: dict) -> str:
         f"| machine | {card['machine']['text']} |",
         f"| best val association AUC | {card['best_val_auc']:.4f} |",
         f"| training time | {card['training_seconds']:.0f} s |",
-        f"| store | `{card['store']}` (hash {card['store_hash']}) |",
+        f"| store | `{card['store']}` (content hash {card['store_hash']}) |",
+        f"| bad windows (train.bad_windows = {card['bad_windows'].get('policy', '-')}) | {_bad_text(card['bad_windows'])} |",
         f"| git commit | {card['provenance'].get('git_commit', '')} |",
         "",
         "Architecture: `" + json.dumps(card["architecture"], sort_keys=True) + "`",
         "",
     ]
     return "\n".join(lines)
+
+
+def _bad_text(bad: dict) -> str:
+    """The model card's bad-window line: per split NaN/inf and all-zero windows (skipped or none)."""
+    parts = [
+        f"{split}: {v['non_finite']} NaN/inf, {v['all_zero']} all zero of {v['windows']:,}"
+        for split, v in bad.items()
+        if isinstance(v, dict)
+    ]
+    skipped = bad.get("policy") == "skip" and any(
+        v["non_finite"] + v["all_zero"] for v in bad.values() if isinstance(v, dict)
+    )
+    return "; ".join(parts) + (" (skipped)" if skipped else "") if parts else "not checked"
 
 
 def _plot_history(history, path: Path) -> None:
@@ -590,19 +844,50 @@ def _plot_history(history, path: Path) -> None:
     save_figure(fig, path)
 
 
+def _check_out_dir(out_dir: Path) -> None:
+    """Raise :class:`InputError` when ``out_dir`` or one of its parents exists and is not a folder."""
+    for path in (out_dir, *out_dir.parents):
+        if path.exists() and not path.is_dir():
+            what = "the output folder" if path == out_dir else f"a parent of the output folder {out_dir}"
+            raise InputError(f"{path} is {what} but it is a file, not a folder: give --out-dir a folder path")
+        if path.exists():
+            return
+
+
 # -- command line (seisembed train) ------------------------------------------------------------
 HELP = "train the embedding model on the dataset store (results/model/)"
 
 
 def configure_parser(parser) -> None:
     """Add the ``seisembed train`` options."""
+    from seisembed.argtypes import non_negative_int
+
     group = parser.add_argument_group("train options")
     group.add_argument("--store", default="results/dataset/waveforms.zarr", help="dataset store (default: %(default)s)")
     group.add_argument("--out-dir", default="results/model", help="output folder (default: %(default)s)")
     group.add_argument("--threads", type=int, default=None, help="CPU threads for TensorFlow (default: all)")
+    # throughput-only settings: the workflow passes them outside --config-json (as Snakemake
+    # resources), so changing them does not rerun training; they override the config's
+    group.add_argument(
+        "--prefetch-batches",
+        type=non_negative_int,
+        default=None,
+        help="batches read ahead (overrides sampling.prefetch_batches; throughput only, same result)",
+    )
+    group.add_argument(
+        "--cache",
+        choices=("none", "memory"),
+        default=None,
+        help="read the split into memory first (overrides sampling.cache; throughput only, same result)",
+    )
 
 
 def run(args) -> int:
     """Train from ``args.config``; return the exit status."""
-    train_model(args.store, args.out_dir, args.config, threads=args.threads)
+    config = args.config
+    overrides = {"prefetch_batches": args.prefetch_batches, "cache": args.cache}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        config = {**config, "sampling": {**config["sampling"], **overrides}}
+    train_model(args.store, args.out_dir, config, threads=args.threads)
     return 0

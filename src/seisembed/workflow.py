@@ -22,6 +22,7 @@ from seisembed.model import check_model_config
 
 __all__ = [
     "INPUT_FILE_KEYS",
+    "THROUGHPUT_KEYS",
     "catalog_inputs",
     "check_config",
     "check_partition",
@@ -36,6 +37,11 @@ __all__ = [
 #: config keys naming input files that must exist before the workflow starts
 INPUT_FILE_KEYS = ("catalog.file", "catalog.inventory", "catalog.station_networks")
 
+#: settings that change how fast a job runs, never what it writes: :func:`config_json` leaves
+#: them out (so changing one reruns nothing) and the rules hand them to the job as Snakemake
+#: resources (not a rerun trigger); the training's resume fingerprint ignores them too
+THROUGHPUT_KEYS = ("sampling.prefetch_batches", "sampling.cache")
+
 
 # -- config ---------------------------------------------------------------------------
 def _value(config: dict, key: str):
@@ -43,6 +49,30 @@ def _value(config: dict, key: str):
     for part in key.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+#: config keys whose values become input or output paths of rules: a '{' or '}' there would be
+#: read by Snakemake as a wildcard (the rules quote them in shell lines: spaces and ';' are fine)
+PATH_PATTERN_KEYS = (
+    "synthetic.arrivals",
+    "synthetic.output_dir",
+    "synthetic.calibration",
+    "catalog.file",
+    "catalog.inventory",
+    "catalog.station_networks",
+    "waveforms.sds.inventory",
+)
+
+
+def check_path_keys(config: dict) -> None:
+    """Raise :class:`ConfigError` for a configured rule path holding ``{`` or ``}`` (Snakemake wildcards)."""
+    for key in PATH_PATTERN_KEYS:
+        value = _value(config, key)
+        if value is not None and ("{" in str(value) or "}" in str(value)):
+            raise ConfigError(
+                f"config key '{key}': path {value!r} holds '{{' or '}}', which Snakemake would read as a "
+                "wildcard; use a path without braces"
+            )
 
 
 def check_input_files(config: dict, base: str | Path = ".") -> None:
@@ -68,12 +98,14 @@ def check_config(config: dict, schema: str | Path | None = None) -> dict:
     On a mistake it prints one line naming the key to stderr and exits with
     status 1 (a config mistake is not a bug: no traceback). Also checks the model
     section (preset, overrides, the spectral front end against the configured window),
-    that the configured input files exist and that the study period gives valid partitions.
+    that configured rule paths hold no braces (:data:`PATH_PATTERN_KEYS`), that the configured
+    input files exist and that the study period gives valid partitions.
     """
     try:
         loaded = yaml.safe_load(Path(schema).read_text()) if schema else None
         config = validate_config(config, loaded)
         check_model_config(config)
+        check_path_keys(config)
         check_input_files(config)
         month_partitions(config["catalog"]["starttime"], config["catalog"]["endtime"])
     except ConfigError as exc:
@@ -86,16 +118,27 @@ def config_json(config: dict, *sections: str) -> str:
     """JSON of the named config sections (plus ``seed`` and ``study``) for ``--config-json``.
 
     Rules pass only the sections they use, so editing one section reruns only its stages;
-    ``"section.key"`` passes one key of a section (``"evaluate.embed_batch"``), so editing
-    another key of that section does not rerun the rule either.
+    ``"section.key"`` passes one key of a section (``"evaluate.embed_batch"``), and
+    ``"section.key.sub"`` one key of a sub-section (``"evaluate.srspec.size"``), so editing
+    another key does not rerun the rule either. The :data:`THROUGHPUT_KEYS` are never
+    passed (the job takes them from its own options, or the schema's defaults). Snakemake
+    reruns a job when this string (a ``params`` value) changes.
     """
     chosen: dict = {}
     for name in sections:
-        if "." in name:
-            section, key = name.split(".", 1)
-            chosen.setdefault(section, {})[key] = config[section][key]
-        else:
-            chosen[name] = config[name]
+        *parents, key = name.split(".")
+        source, target = config, chosen
+        for part in parents:
+            source = source[part]
+            target = target.setdefault(part, {})
+        target[key] = json.loads(json.dumps(source[key]))  # a copy: the config itself is not touched
+    for name in THROUGHPUT_KEYS:
+        *parents, key = name.split(".")
+        target = chosen
+        for part in parents:
+            target = target.get(part) if isinstance(target, dict) else None
+        if isinstance(target, dict):
+            target.pop(key, None)
     chosen["seed"] = config["seed"]
     chosen["study"] = config["study"]
     return json.dumps(chosen, sort_keys=True)

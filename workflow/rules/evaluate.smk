@@ -139,11 +139,21 @@ rule evaluate_runtime:
         "../../envs/train.yaml"
     threads: 2
     params:
+        # only what the timed steps use: the SVM-36 features and the SRSpec spectrograms, not the
+        # classifiers' training settings (evaluate.svm.c_grid, evaluate.srspec.epochs, ...)
         config=config_json(
             "evaluate.embed_batch",
             "evaluate.runtime_repeats",
-            "evaluate.svm",
-            "evaluate.srspec",
+            "evaluate.svm.bands_hz",
+            "evaluate.svm.filter_order",
+            "evaluate.svm.source_depth_km",
+            "evaluate.svm.window_min_s",
+            "evaluate.svm.window_max_s",
+            "evaluate.svm.min_window_s",
+            "evaluate.srspec.band_hz",
+            "evaluate.srspec.size",
+            "evaluate.srspec.segment_s",
+            "evaluate.srspec.hop_s",
         ),
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
     shell:

@@ -20,6 +20,8 @@ rule synthesize:
     params:
         config=config_json("synthetic"),
         out_dir=lambda wildcards, output: os.path.dirname(output.events),
+    # the three paths come from the config (synthetic.arrivals, .output_dir, .calibration):
+    # quoted, so a space or ';' in them stays inside one argument
     shell:
-        "seisembed synth --config-json {params.config:q} --arrivals {input.arrivals}"
-        " --out-dir {params.out_dir} --calibration {output.calibration} --log {log}"
+        "seisembed synth --config-json {params.config:q} --arrivals {input.arrivals:q}"
+        " --out-dir {params.out_dir:q} --calibration {output.calibration:q} --log {log}"

@@ -2,6 +2,8 @@
 # training curve). Logic: src/seisembed/train.py (docs/training.md). TensorFlow is imported
 # only by the job, never when the workflow is parsed. A killed job resumes from its last
 # epoch (results/model/.resume/); the GPU, when a node has one, is used automatically.
+# Throughput-only settings (sampling.prefetch_batches, sampling.cache: the same batches either
+# way) reach the job as resources, which are not rerun triggers: changing them retrains nothing.
 
 
 rule train_model:
@@ -34,9 +36,12 @@ rule train_model:
     resources:
         mem_mb=6000,
         runtime=60,
+        prefetch_batches=config["sampling"]["prefetch_batches"],
+        sampling_cache=config["sampling"]["cache"],
     params:
         config=config_json("model", "train", "sampling"),
         out_dir=lambda wildcards, output: os.path.dirname(output.model),
     shell:
         "seisembed train --config-json {params.config:q} --store {input.store}"
         " --out-dir {params.out_dir} --threads {threads} --log {log}"
+        " --prefetch-batches {resources.prefetch_batches:q} --cache {resources.sampling_cache:q}"

@@ -100,6 +100,8 @@ OPTIONAL_NUMBERS = ("depth_km", "magnitude", "station_elev", "distance_deg")
 
 _SUFFIX = re.compile(r"(?:[._]\d+)$")
 _HEADER_LINE = re.compile(r"^\s*EVENTID\s*,", re.IGNORECASE)
+#: an ISC header whose columns a spreadsheet separated by something other than commas
+_OTHER_SEPARATOR_HEADER = re.compile(r"^\s*EVENTID\s*([;\t|])", re.IGNORECASE)
 _DATA_LINE = re.compile(r"^\s*\d")
 _TAG = re.compile(r"<[^>]+>")
 BUSY_MARKERS = ("Sorry", "too busy", "busy at the moment")
@@ -153,6 +155,12 @@ def csv_lines(text: str, *, origin: str = "reply", skips: Skips | None = None) -
     if header_at is None:
         if any(marker.lower() in text.lower() for marker in NO_DATA_MARKERS):
             return [], []
+        wrong = next(filter(None, (_OTHER_SEPARATOR_HEADER.match(line) for line in lines)), None)
+        if wrong is not None:
+            label = {";": "';'", "\t": "tabs", "|": "'|'"}[wrong.group(1)]
+            raise InputError(
+                f"{origin}: its columns are separated by {label} — use commas (ISC's CSV is comma-separated)"
+            )
         snippet = " ".join(_TAG.sub(" ", text).split())[:200]
         raise InputError(
             f"{origin}: no ISC arrivals CSV header (a line starting 'EVENTID,') found; the text starts: {snippet!r}"

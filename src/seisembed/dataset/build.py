@@ -55,7 +55,15 @@ from seisembed.dataset.inputs import Partition, iter_blocks, open_partition, rea
 from seisembed.dataset.splits import SplitResult, assign_splits, station_ids
 from seisembed.errors import ConfigError, InputError
 
-__all__ = ["BuildResult", "build_dataset", "load_partitions", "scan_non_finite", "write_store", "STORE_NAME"]
+__all__ = [
+    "BuildResult",
+    "build_dataset",
+    "load_partitions",
+    "scan_bad_windows",
+    "scan_non_finite",
+    "write_store",
+    "STORE_NAME",
+]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +93,10 @@ class BuildResult:
     sampling_rate_hz: float
     n_samples: int
     inputs: dict = field(default_factory=dict)
+    #: :func:`seisembed.sampling.store_content_hash` of the written store (the model card's ``store_hash``)
+    store_hash: str = ""
+    #: per split: windows in the store that hold NaN/inf or are all zero (counts and the first trace names)
+    bad_windows: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -166,9 +178,16 @@ def check_window_geometry(
     return before, after
 
 
-def scan_non_finite(parts: list[Partition], meta: pd.DataFrame, block: int = 512) -> np.ndarray:
-    """Boolean mask (rows of ``meta``) of windows holding NaN or inf; reads each partition once."""
+def scan_bad_windows(parts: list[Partition], meta: pd.DataFrame, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (rows of ``meta``) of windows holding NaN/inf and of all-zero windows.
+
+    Reads each partition once, ``block`` windows at a time. A window is all-zero
+    when all three components are exactly 0 in every sample (the waveform stage's
+    QC refuses dead components, so such a window comes from elsewhere); a window
+    holding NaN/inf is counted as non-finite only.
+    """
     mask = np.zeros(len(meta), dtype=bool)
+    zero = np.zeros(len(meta), dtype=bool)
     offsets = {name: idx for name, idx in meta.groupby("partition", sort=False).indices.items()}
     total = sum(p.n_windows for p in parts)
     done, start, last = 0, time.monotonic(), time.monotonic()
@@ -177,12 +196,14 @@ def scan_non_finite(parts: list[Partition], meta: pd.DataFrame, block: int = 512
             continue
         rows = offsets[part.name]
         for first, windows in iter_blocks(part, block):
+            flat = windows.reshape(len(windows), -1)
             # A row sum is finite iff every value is (barring float32 overflow of huge
             # values, which the exact check of the suspects below rules out).
-            suspect = np.flatnonzero(~np.isfinite(windows.reshape(len(windows), -1).sum(axis=1)))
+            suspect = np.flatnonzero(~np.isfinite(flat.sum(axis=1)))
             bad = np.zeros(len(windows), dtype=bool)
-            bad[suspect] = ~np.isfinite(windows[suspect]).all(axis=(1, 2))
+            bad[suspect] = ~np.isfinite(flat[suspect]).all(axis=1)
             mask[rows[first : first + len(windows)]] = bad
+            zero[rows[first : first + len(windows)]] = ~flat.any(axis=1)
             done += len(windows)
             if time.monotonic() - last > 10:
                 last = time.monotonic()
@@ -195,7 +216,28 @@ def scan_non_finite(parts: list[Partition], meta: pd.DataFrame, block: int = 512
             ", ".join(names[:5]),
             " ..." if len(names) > 5 else "",
         )
-    return mask
+    return mask, zero
+
+
+def scan_non_finite(parts: list[Partition], meta: pd.DataFrame, block: int = 512) -> np.ndarray:
+    """Boolean mask (rows of ``meta``) of windows holding NaN or inf; reads each partition once."""
+    return scan_bad_windows(parts, meta, block)[0]
+
+
+def bad_window_counts(frame: pd.DataFrame, non_finite: set, all_zero: set, first: int = 5) -> dict:
+    """Per split of ``frame`` (the store's records): non-finite and all-zero windows and the first trace names."""
+    out = {}
+    names = frame["trace_name"].astype(str)
+    for split in SPLITS:
+        in_split = names[frame["split"] == split]
+        nf, zero = in_split[in_split.isin(non_finite)], in_split[in_split.isin(all_zero)]
+        out[split] = {
+            "windows": int(len(in_split)),
+            "non_finite": int(len(nf)),
+            "all_zero": int(len(zero)),
+            "first_traces": [*nf.tolist()[:first], *zero.tolist()[:first]][:first],
+        }
+    return out
 
 
 # --------------------------------------------------------------------------- store
@@ -434,12 +476,27 @@ def build_dataset(
     before, after = check_window_geometry(meta, n_samples, rate, config["waveforms"])
     log.info("%d windows in %d partitions (%d samples at %g Hz)", len(meta), len(parts), n_samples, rate)
     qc_counts = _qc_counts(waveforms_dir, [p.name for p in parts])  # before writing: a bad ledger stops the build early
-    non_finite = scan_non_finite(parts, meta)
+    non_finite, all_zero = scan_bad_windows(parts, meta)
     windows_in = int(len(meta))
+    zero_names = set(meta.loc[all_zero, "trace_name"].astype(str))
     result = assign_splits(meta, dataset_cfg, seed, non_finite)
     del meta  # only the retained rows are kept from here on (memory)
     frame = store_order(result.frame)
     result.frame = frame
+    # non-finite windows were removed by the split rule 'non_finite'; all-zero ones are kept and
+    # counted here: training refuses or skips them (config key 'train.bad_windows')
+    bad_windows = bad_window_counts(frame, set(), zero_names)
+    for split, entry in bad_windows.items():
+        if entry["all_zero"]:
+            log.warning(
+                "split %s: %d of %d windows are all zero (%s%s); training refuses them unless "
+                "train.bad_windows is 'skip'",
+                split,
+                entry["all_zero"],
+                entry["windows"],
+                ", ".join(entry["first_traces"]),
+                " ..." if entry["all_zero"] > len(entry["first_traces"]) else "",
+            )
     record = provenance({k: config[k] for k in ("dataset", "waveforms", "seed", "study")})
     attrs = {
         "title": "seisembed waveform dataset",
@@ -452,12 +509,18 @@ def build_dataset(
         "time_zone": "UTC",
         "split_details": json.loads(json.dumps(result.details, default=str)),
         "removed_by_rule": result.removed,
+        "bad_windows": bad_windows,
         "config_hash": record["config_hash"],
         "git_commit": record["git_commit"],
         "packages": record["packages"],
         "provenance": json.loads(json.dumps(record, default=str)),
     }
     store = write_store(out, parts, frame, attrs, dataset_cfg, threads=threads, dask_config=config["dask"])
+    from seisembed.sampling import store_content_hash
+
+    hashed = time.monotonic()
+    store_hash = store_content_hash(store, threads=threads)
+    log.info("store content hash %s (%.1f s)", store_hash, time.monotonic() - hashed)
     elapsed = time.monotonic() - started
     log.info(
         "dataset store %s complete: %d traces, %d events in %.1f s (%.0f records/s)",
@@ -471,5 +534,12 @@ def build_dataset(
     if summary and Path(summary).is_file():
         inputs["waveforms_summary"] = json.loads(Path(summary).read_text())
     return BuildResult(
-        store=store, frame=frame, splits=result, sampling_rate_hz=rate, n_samples=n_samples, inputs=inputs
+        store=store,
+        frame=frame,
+        splits=result,
+        sampling_rate_hz=rate,
+        n_samples=n_samples,
+        inputs=inputs,
+        store_hash=store_hash,
+        bad_windows=bad_windows,
     )

@@ -188,6 +188,11 @@ def _markdown(card: dict) -> str:
         f"{card['window']['window_before_s']:g} s before to {card['window']['window_after_s']:g} s after P. Config hash `{card['config_hash']}`, commit `{card['git_commit']}`.",
         "",
     ]
+    if card.get("store_hash"):
+        out += [
+            f"Store content hash `{card['store_hash']}` (every file's bytes: the model card's `store_hash` names this store).",
+            "",
+        ]
     out += [
         "## Splits",
         "",
@@ -237,6 +242,25 @@ def _markdown(card: dict) -> str:
         ),
         "",
     ]
+    bad = card.get("bad_windows") or {}
+    if bad:
+        removed = card["removed"].get("non_finite", {}).get("records", 0)
+        out += [
+            "## Bad windows in the store",
+            "",
+            f"Windows holding NaN/inf are removed before the split (rule `non_finite`: {removed:,} records). "
+            "All-zero windows (every sample of all three components 0) are kept and counted; training refuses "
+            "them, or skips them with `train.bad_windows: skip`.",
+            "",
+            markdown_table(
+                ["split", "windows", "NaN/inf", "all zero", "first traces"],
+                [
+                    [s, v["windows"], v["non_finite"], v["all_zero"], ", ".join(v["first_traces"]) or "-"]
+                    for s, v in bad.items()
+                ],
+            ),
+            "",
+        ]
     details = card["split_details"]
     out += ["## Split choices", "", f"- split by: {details.get('split_by')}"]
     if "months" in details:
@@ -272,7 +296,8 @@ def write_card(
     """Write ``card.json``, ``card.md`` and ``figures/*.png`` under ``out_dir``; return the card.
 
     ``frame``: the retained records (store order) with ``split``, ``novel_*``.
-    ``attrs``: the store's attributes (window, provenance).
+    ``attrs``: the store's attributes (window, provenance, ``bad_windows``), plus
+    ``store`` (its path) and ``store_hash`` (:func:`seisembed.sampling.store_content_hash`).
     """
     import matplotlib
 
@@ -282,6 +307,8 @@ def write_card(
         "study": attrs.get("study", ""),
         "store": attrs.get("store", "waveforms.zarr"),
         "config_hash": attrs.get("config_hash", ""),
+        # seisembed.sampling.store_content_hash: the model card's store_hash of a model trained on it
+        "store_hash": attrs.get("store_hash", ""),
         "git_commit": attrs.get("git_commit", ""),
         "window": {
             k: attrs[k]
@@ -289,6 +316,8 @@ def write_card(
         },
         "counts": card_counts(frame),
         "removed": {rule: {**v, "description": RULE_DESCRIPTIONS.get(rule, "")} for rule, v in removed.items()},
+        # per split: windows holding NaN/inf and all-zero windows in the store, first trace names
+        "bad_windows": json.loads(json.dumps(attrs.get("bad_windows", {}), default=str)),
         "split_details": json.loads(json.dumps(details, default=str)),
         "inputs": json.loads(json.dumps(inputs, default=str)),
         "figures": {k: f"figures/{v}" for k, v in FIGURES.items()},

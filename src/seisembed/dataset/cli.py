@@ -52,5 +52,6 @@ def run(args: argparse.Namespace) -> int:
 
     attrs = dict(xr.open_zarr(result.store).attrs)
     attrs["store"] = str(result.store)
+    attrs["store_hash"] = result.store_hash
     write_card(out_dir, result.frame, result.splits.removed, result.splits.details, result.inputs, attrs)
     return 0

@@ -40,7 +40,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "results; default: none)",
     )
     parser.add_argument("--out-dir", default="results/metrics", help="metrics folder (default: %(default)s)")
-    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads for TensorFlow (runtime; default: all)")
+    parser.add_argument(
+        "--threads", type=positive_int, default=None, help="CPU threads for TensorFlow (runtime; default: all)"
+    )
     parser.add_argument("--figures-dir", default="results/figures", help="figures folder (default: %(default)s)")
 
 

@@ -9,6 +9,11 @@ paper's); the sentences under the headline tables that say whether ours is above
 the paper and the baselines are computed (:func:`compare`). Figures are embedded as
 ``data:`` URIs: the page makes no network request and opens from disk.
 
+Every input is checked first against its contract (:mod:`seisembed.report.schemas`: a
+JSON schema per JSON input, required columns per CSV table, with ranges): a bad input is an
+:class:`~seisembed.errors.InputError` naming the file, the key and the value. An undefined
+metric (``null``) is shown as "n/a" with its reason and never compared.
+
 Headline numbers carry a ``data-metric`` attribute naming where they come from
 (``association.embedding.test.auc``), so a browser test can check the page against the
 metrics files.

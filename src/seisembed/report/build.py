@@ -6,13 +6,13 @@ import base64
 import hashlib
 import json
 import logging
+import math
 from pathlib import Path
 
-import pandas as pd
-
 from seisembed import paper
-from seisembed.atomic import write_text_atomic
+from seisembed.atomic import finite_json, write_text_atomic
 from seisembed.errors import InputError
+from seisembed.report.schemas import NA, read_csv_input, read_json_input
 
 __all__ = ["INPUTS", "build_report", "compare"]
 
@@ -50,11 +50,32 @@ METHOD_LABELS = {
 
 
 # --------------------------------------------------------------------------- reading
+#: the last chunk of every complete PNG file
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def _read_png(path: Path, what: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc}) [{what}]") from exc
+    if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise InputError(f"{path}: not a PNG file (no PNG signature) [{what}]")
+    if not raw.endswith(PNG_END):
+        raise InputError(f"{path}: a truncated PNG file (no end chunk; {len(raw)} bytes) [{what}]")
+    return "data:image/png;base64," + base64.b64encode(raw).decode("ascii")
+
+
 def _read(inputs: dict[str, str | Path | None]) -> dict:
+    """Every input read and checked against its contract (:mod:`seisembed.report.schemas`).
+
+    JSON inputs come back as dicts and CSV inputs as lists of row dicts, with undefined
+    values as :class:`~seisembed.report.schemas.NA`; ``data["_undefined"]`` lists them all.
+    """
     unknown = set(inputs) - set(INPUTS)
     if unknown:
         raise InputError(f"report: unknown input(s) {sorted(unknown)}; known: {', '.join(INPUTS)}")
-    data = {}
+    data: dict = {"_undefined": []}
     for name, (kind, required, what) in INPUTS.items():
         path = inputs.get(name)
         if path is None:
@@ -65,18 +86,13 @@ def _read(inputs: dict[str, str | Path | None]) -> dict:
         path = Path(path)
         if not path.is_file():
             raise InputError(f"report: {what} {path} does not exist (run the stage that makes it first)")
-        try:
-            if kind == "json":
-                data[name] = json.loads(path.read_text())
-            elif kind == "csv":
-                data[name] = pd.read_csv(path)
-            else:
-                raw = path.read_bytes()
-                if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
-                    raise ValueError("not a PNG file")
-                data[name] = "data:image/png;base64," + base64.b64encode(raw).decode("ascii")
-        except (ValueError, OSError, pd.errors.ParserError) as exc:
-            raise InputError(f"report: cannot read {what} {path}: {exc}") from exc
+        if kind == "json":
+            data[name], undefined = read_json_input(name, path, what)
+        elif kind == "csv":
+            data[name], undefined = read_csv_input(name, path, what)
+        else:
+            data[name], undefined = _read_png(path, what), []
+        data["_undefined"].extend(undefined)
     return data
 
 
@@ -92,23 +108,64 @@ def _hashes(inputs: dict[str, str | Path | None]) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- sentences
+def _number(value) -> float | None:
+    """``value`` as a float when it is a finite number, else ``None`` (n/a, null, NaN, a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _why(value) -> str:
+    """Why ``value`` is not a number the report can compare."""
+    if isinstance(value, NA):
+        return value.text()
+    if value is None:
+        return "missing"
+    return f"not a finite number: {value!r}"
+
+
+def _fmt(value, spec: str = ".3f") -> str:
+    number = _number(value)
+    return "n/a" if number is None else format(number, spec)
+
+
 def _where(value: float, reference: float) -> str:
     return "above" if value > reference else "below" if value < reference else "equal to"
+
+
+def _interval(interval) -> tuple[float, float] | None:
+    """``(low, high)`` of a two-number ordered interval, else ``None``."""
+    if interval is None or isinstance(interval, NA) or len(interval) != 2:
+        return None
+    lo, hi = (_number(v) for v in interval)
+    return None if lo is None or hi is None or lo > hi else (lo, hi)
 
 
 def compare(name: str, value: float, interval: list[float] | None, reference: float, reference_name: str) -> str:
     """A sentence saying whether ``value`` (with its 95 % interval) is above or below ``reference``.
 
+    A value that is not a finite number (n/a, null, NaN) is never compared: the sentence
+    says it is not available, and why.
+
     >>> compare("Our AUC", 0.80, [0.78, 0.82], 0.868, "the paper's")
     "Our AUC 0.800 [0.780, 0.820] is below the paper's 0.868 (the 95 % interval excludes it)."
+    >>> compare("Our AUC", float("nan"), [0.78, 0.82], 0.868, "the paper's")
+    "Our AUC is not available (not a finite number: nan), so it is not compared with the paper's 0.868."
     """
-    where = _where(value, reference)
-    text = f"{name} {value:.3f}"
+    number = _number(value)
+    if number is None:
+        return f"{name} is not available ({_why(value)}), so it is not compared with {reference_name} {reference:.3f}."
+    where = _where(number, reference)
+    text = f"{name} {number:.3f}"
     if interval is not None:
-        lo, hi = interval
-        text += f" [{lo:.3f}, {hi:.3f}]"
-        inside = lo <= reference <= hi
-        tail = " (within the 95 % interval: not distinguishable)" if inside else " (the 95 % interval excludes it)"
+        bounds = _interval(interval)
+        if bounds is None:
+            tail = " (the 95 % interval is not available)"
+        else:
+            lo, hi = bounds
+            text += f" [{lo:.3f}, {hi:.3f}]"
+            inside = lo <= reference <= hi
+            tail = " (within the 95 % interval: not distinguishable)" if inside else " (the 95 % interval excludes it)"
     else:
         tail = ""
     return f"{text} is {where} {reference_name} {reference:.3f}{tail}."
@@ -146,32 +203,51 @@ def _association_sentences(assoc: dict) -> list[str]:
             "the paper's",
         )
     )
+    ours = _number(t["auc"])
     for method in ("cross_correlation", "spectral_lda"):
         if method not in assoc:
             continue
         b = assoc[method]["test"]
-        overlap = not (t["auc_ci95"][1] < b["auc_ci95"][0] or b["auc_ci95"][1] < t["auc_ci95"][0])
-        where = "above" if t["auc"] > b["auc"] else "below"
-        out.append(
-            f"The embedding's test AUC {t['auc']:.3f} is {where} the {METHOD_LABELS[method]}'s {b['auc']:.3f} "
-            f"[{b['auc_ci95'][0]:.3f}, {b['auc_ci95'][1]:.3f}] on the same pairs"
-            + (" (the intervals overlap)." if overlap else " (the intervals do not overlap).")
-        )
+        theirs = _number(b["auc"])
+        label = METHOD_LABELS[method]
+        if ours is None:
+            out.append(
+                f"The embedding's test AUC is not available ({_why(t['auc'])}), so it is not compared with "
+                f"the {label}'s {_fmt(b['auc'])}."
+            )
+            continue
+        if theirs is None:
+            out.append(
+                f"The embedding's test AUC {ours:.3f} is not compared with the {label}'s, which is not available "
+                f"({_why(b['auc'])})."
+            )
+            continue
+        text = f"The embedding's test AUC {ours:.3f} is {_where(ours, theirs)} the {label}'s {theirs:.3f}"
+        mine, other = _interval(t["auc_ci95"]), _interval(b["auc_ci95"])
+        if other is not None:
+            text += f" [{other[0]:.3f}, {other[1]:.3f}]"
+        text += " on the same pairs"
+        if mine is None or other is None:
+            text += " (an interval is not available)."
+        else:
+            overlap = not (mine[1] < other[0] or other[1] < mine[0])
+            text += " (the intervals overlap)." if overlap else " (the intervals do not overlap)."
+        out.append(text)
     return out
 
 
-def _distance_table(frame: pd.DataFrame) -> list[dict]:
+def _distance_table(table: list[dict]) -> list[dict]:
     reference = {row[0]: row[1:] for row in paper.TABLE_II}
     rows = []
-    for r in frame.to_dict("records"):
+    for r in table:
         p = reference.get(str(r["distance_km"]))
         rows.append({**r, "paper_precision": p and p[0], "paper_recall": p and p[1], "paper_accuracy": p and p[2]})
     return rows
 
 
-def _novelty_table(frame: pd.DataFrame) -> list[dict]:
+def _novelty_table(table: list[dict]) -> list[dict]:
     rows = []
-    for r in frame.to_dict("records"):
+    for r in table:
         p = paper.TABLES_III_V.get(str(r["pairs"]), {}).get("yes")
         rows.append({**r, "paper_count": p and p[0], "paper_accuracy": p and p[2]})
     return rows
@@ -198,27 +274,50 @@ def _discrimination(disc: dict, baselines: dict) -> dict:
                     "the paper's",
                 ).replace("95 % interval", "5-95 % range of the trials")
             )
+    paper_balanced = paper.DISCRIMINATION["balanced_accuracy"]
     for row in rows:
         s = row["symmetric"]
         b = s["balanced"]
+        balanced = _number(b["balanced_accuracy"])
+        if balanced is None:
+            versus = (
+                f"; that balanced accuracy is not available ({_why(b['balanced_accuracy'])}), so it is not "
+                f"compared with the paper's {paper_balanced:.3f}."
+            )
+        else:
+            versus = (
+                f", {_where(balanced, paper_balanced)} the paper's {paper_balanced:.3f} (from its confusion "
+                "counts; its threshold was chosen on test)."
+            )
         sentences.append(
             f"With {row['k']} template(s) per class the maximum-accuracy cut (val) gives test accuracy "
-            f"{s['accuracy']:.3f}, explosion recall {s['recall']:.3f} and balanced accuracy "
-            f"{s['balanced_accuracy']:.3f}; the maximum-balanced-accuracy cut (val) gives balanced accuracy "
-            f"{b['balanced_accuracy']:.3f} (5-95 % of trials {b['balanced_accuracy_p05']:.3f}-"
-            f"{b['balanced_accuracy_p95']:.3f}) with explosion recall {b['recall']:.3f}, {_where(b['balanced_accuracy'], paper.DISCRIMINATION['balanced_accuracy'])} "
-            f"the paper's {paper.DISCRIMINATION['balanced_accuracy']:.3f} (from its confusion counts; its threshold "
-            "was chosen on test)."
+            f"{_fmt(s['accuracy'])}, explosion recall {_fmt(s['recall'])} and balanced accuracy "
+            f"{_fmt(s['balanced_accuracy'])}; the maximum-balanced-accuracy cut (val) gives balanced accuracy "
+            f"{_fmt(b['balanced_accuracy'])} (5-95 % of trials {_fmt(b['balanced_accuracy_p05'])}-"
+            f"{_fmt(b['balanced_accuracy_p95'])}) with explosion recall {_fmt(b['recall'])}{versus}"
         )
     best = max(rows, key=lambda r: r["k"])
     for method in ("svm36", "srspec_cnn"):
         b = baselines[method]
-        mean = best["symmetric"]["auc_mean"]
-        where = "above" if mean > b["auc"] else "below"
+        mean, theirs = _number(best["symmetric"]["auc_mean"]), _number(b["auc"])
+        bounds = _interval(b["auc_ci95"])
+        interval = "" if bounds is None else f" [{bounds[0]:.3f}, {bounds[1]:.3f}]"
+        if mean is None:
+            sentences.append(
+                f"With {best['k']} templates the one-shot embedding's mean test AUC is not available "
+                f"({_why(best['symmetric']['auc_mean'])}), so it is not compared with the supervised "
+                f"{b['method']}'s {_fmt(theirs)}."
+            )
+            continue
+        if theirs is None:
+            sentences.append(
+                f"With {best['k']} templates the one-shot embedding's mean test AUC {mean:.3f} is not compared "
+                f"with the supervised {b['method']}'s, which is not available ({_why(b['auc'])})."
+            )
+            continue
         sentences.append(
-            f"With {best['k']} templates the one-shot embedding's mean test AUC {mean:.3f} is {where} the "
-            f"supervised {b['method']}'s {b['auc']:.3f} [{b['auc_ci95'][0]:.3f}, {b['auc_ci95'][1]:.3f}], "
-            "trained on every train record."
+            f"With {best['k']} templates the one-shot embedding's mean test AUC {mean:.3f} is {_where(mean, theirs)} "
+            f"the supervised {b['method']}'s {theirs:.3f}{interval}, trained on every train record."
         )
     cnn = baselines["srspec_cnn"]
     sentences.append(
@@ -230,7 +329,9 @@ def _discrimination(disc: dict, baselines: dict) -> dict:
             "the paper's SRSpec-CNN",
         )  # fmt: skip
     )
-    return {"rows": rows, "sentences": sentences}
+    first = rows[0]["symmetric"]
+    share = first["n_test_explosions"] / first["n_test_records"] if first["n_test_records"] else None
+    return {"rows": rows, "sentences": sentences, "explosion_percent": None if share is None else round(100 * share)}
 
 
 def _runtime(runtime: dict) -> dict:
@@ -244,10 +345,10 @@ def _runtime(runtime: dict) -> dict:
             row[split] = runtime["splits"][split][f"{task}_ms_per_window"]
         rows.append(row)
     sentences = []
+    paper_ratio = paper.RUNTIME_MS_PER_WINDOW["svm36_features"] / paper.RUNTIME_MS_PER_WINDOW["embedding"]
     for split in splits:
         values = runtime["splits"][split]
-        ratio = values["svm36_features_ms_per_window"] / values["embedding_ms_per_window"]
-        paper_ratio = paper.RUNTIME_MS_PER_WINDOW["svm36_features"] / paper.RUNTIME_MS_PER_WINDOW["embedding"]
+        ratio = values["svm36_features_ms_per_window"] / values["embedding_ms_per_window"]  # both > 0 (schema)
         sentences.append(
             f"On the {split} windows embedding is {ratio:.2f}x as fast as the SVM-36 feature extraction "
             f"({'faster' if ratio > 1 else 'slower'}), against the paper's {paper_ratio:.1f}x "
@@ -274,6 +375,33 @@ def _calibration(cal: dict | None) -> list[dict] | None:
 
 
 # --------------------------------------------------------------------------- the page
+def _number_filter(spec: str):
+    """A Jinja filter: ``–`` for no value (a paper cell left empty), the :class:`NA` itself for n/a."""
+
+    def apply(value):
+        if isinstance(value, NA):
+            return value
+        if value is None or value != value:
+            return "–"
+        return format(int(value), spec) if spec == "," else format(value, spec)
+
+    return apply
+
+
+def _ci_filter(value):
+    if isinstance(value, NA) or not value:
+        return value or ""
+    lo, hi = value
+    if isinstance(lo, NA) or isinstance(hi, NA):
+        return lo if isinstance(lo, NA) else hi
+    return f"[{lo:.3f}, {hi:.3f}]"
+
+
+def _strict_dumps(value, **kwargs) -> str:
+    """``tojson`` in the page: strict JSON (non-finite numbers as null, never a NaN token)."""
+    return json.dumps(finite_json(value)[0], allow_nan=False, default=str, **kwargs)
+
+
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -284,17 +412,26 @@ def _environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["f3"] = lambda v: "–" if v is None or v != v else f"{v:.3f}"
-    env.filters["f2"] = lambda v: "–" if v is None or v != v else f"{v:.2f}"
-    env.filters["int"] = lambda v: "–" if v is None or v != v else f"{int(v):,}"
-    env.filters["ci"] = lambda v: "" if not v else f"[{v[0]:.3f}, {v[1]:.3f}]"
+    env.filters["f3"] = _number_filter(".3f")
+    env.filters["f2"] = _number_filter(".2f")
+    env.filters["int"] = _number_filter(",")
+    env.filters["ci"] = _ci_filter
+    env.policies["json.dumps_function"] = _strict_dumps
     return env
+
+
+def _plain(value):
+    """A headline value: the number, or ``None`` where it is n/a."""
+    return None if isinstance(value, NA) else value
 
 
 def build_report(inputs: dict[str, str | Path | None], out: str | Path, config: dict) -> dict:
     """Render ``out`` (index.html) from the stage outputs named in ``inputs`` (see :data:`INPUTS`).
 
-    Returns the headline numbers the page shows, keyed by their ``data-metric`` path.
+    Every input is checked against its contract first (:mod:`seisembed.report.schemas`): a
+    missing key, a wrong type or a value out of range raises :class:`InputError` naming
+    the file, the key and the value. Returns the headline numbers the page shows, keyed
+    by their ``data-metric`` path (``None`` where a value is undefined, shown as n/a).
     """
     from seisembed.provenance import provenance
 
@@ -325,27 +462,31 @@ def build_report(inputs: dict[str, str | Path | None], out: str | Path, config: 
         "figures": {name: data[name] for name, (kind, _, _) in INPUTS.items() if kind == "png"},
         "provenance": provenance(config),
         "hashes": _hashes(inputs),
+        "undefined": data["_undefined"],
     }
     html = _environment().get_template("index.html.j2").render(**context)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out, html)
     headline = {
-        "association.embedding.test.auc": assoc["embedding"]["test"]["auc"],
-        "association.embedding.test.accuracy": assoc["embedding"]["test"]["accuracy"],
-        "association.cross_correlation.test.auc": assoc["cross_correlation"]["test"]["auc"],
-        "association.spectral_lda.test.auc": assoc["spectral_lda"]["test"]["auc"],
-        "baselines.svm36.auc": base["svm36"]["auc"],
-        "baselines.srspec_cnn.auc": base["srspec_cnn"]["auc"],
-        "baselines.svm36.balanced.balanced_accuracy": base["svm36"]["balanced"]["balanced_accuracy"],
-        "baselines.srspec_cnn.balanced.balanced_accuracy": base["srspec_cnn"]["balanced"]["balanced_accuracy"],
-        **{f"discrimination.symmetric.{k}.auc_mean": disc["symmetric"][k]["auc_mean"] for k in disc["symmetric"]},
-        **{
-            f"discrimination.symmetric.{k}.balanced.balanced_accuracy": disc["symmetric"][k]["balanced"][
-                "balanced_accuracy"
-            ]
-            for k in disc["symmetric"]
-        },
+        key: _plain(value)
+        for key, value in {
+            "association.embedding.test.auc": assoc["embedding"]["test"]["auc"],
+            "association.embedding.test.accuracy": assoc["embedding"]["test"]["accuracy"],
+            "association.cross_correlation.test.auc": assoc["cross_correlation"]["test"]["auc"],
+            "association.spectral_lda.test.auc": assoc["spectral_lda"]["test"]["auc"],
+            "baselines.svm36.auc": base["svm36"]["auc"],
+            "baselines.srspec_cnn.auc": base["srspec_cnn"]["auc"],
+            "baselines.svm36.balanced.balanced_accuracy": base["svm36"]["balanced"]["balanced_accuracy"],
+            "baselines.srspec_cnn.balanced.balanced_accuracy": base["srspec_cnn"]["balanced"]["balanced_accuracy"],
+            **{f"discrimination.symmetric.{k}.auc_mean": disc["symmetric"][k]["auc_mean"] for k in disc["symmetric"]},
+            **{
+                f"discrimination.symmetric.{k}.balanced.balanced_accuracy": disc["symmetric"][k]["balanced"][
+                    "balanced_accuracy"
+                ]
+                for k in disc["symmetric"]
+            },
+        }.items()
     }
     log.info("wrote %s (%.0f kB)", out, len(html) / 1e3)
     return headline

@@ -260,7 +260,13 @@ def _discriminate_run(args) -> int:
     if args.template_split:
         if "split" not in templates:
             raise InputError(f"templates {args.templates} have no split column (--template-split)")
+        splits = sorted(set(templates["split"].astype(str)))
         templates = templates[templates["split"].astype(str) == args.template_split]
+        if templates.empty:
+            raise InputError(
+                f"templates {args.templates} hold no record of split {args.template_split!r} (--template-split); "
+                f"its splits are {splits}"
+            )
     if args.per_class:
         if args.label_column not in templates:
             raise InputError(f"templates {args.templates} have no column {args.label_column!r}")

@@ -12,17 +12,24 @@ at least the columns of :data:`PICK_COLUMNS`, plus ``trace_name`` and
   (:func:`seisembed.catalog.readers.read_arrivals_table`);
 * a minimal picks table (``.csv`` or ``.parquet``) with the columns
   ``source_id``, ``station_network_code``, ``station_code``, ``trace_p_arrival_time``
-  (ISO 8601, UTC) and optionally ``station_location_code`` and ``source_type``.
+  (ISO 8601 with a date and a time of day, any precision, UTC unless an offset is
+  given) and optionally ``station_location_code`` and ``source_type`` (``earthquake``,
+  ``explosion`` or empty). A CSV is comma-separated: one separated by ``;``, tabs or
+  ``|`` is refused with a message saying so (not read as an ISC arrivals CSV).
 """
 
 from __future__ import annotations
 
+import datetime
+import gzip
 import logging
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from seisembed.columns import trace_names
+from seisembed.columns import SOURCE_TYPES, trace_names
 from seisembed.errors import InputError
 
 __all__ = ["PICK_COLUMNS", "normalise_picks", "read_picks"]
@@ -34,14 +41,64 @@ PICK_COLUMNS = ("source_id", "station_network_code", "station_code", "trace_p_ar
 QUAKEML_SUFFIXES = (".xml", ".qml", ".quakeml")
 
 
+#: a picks time: an ISO 8601 date and time of day (extended or basic format), any precision and offset
+_TIME_TEXT = re.compile(r"^\d{4}-?\d{2}-?\d{2}[T ]\d{2}:?\d{2}")
+#: separators of spreadsheets' "CSV" exports that are not commas, as a message names them
+OTHER_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+#: what a source_type may say in a picks table ("": the input does not say)
+PICK_SOURCE_TYPES = ("", *SOURCE_TYPES)
+_TIME_RANGE = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
+
+
+def _parse_times(values: pd.Series) -> pd.Series:
+    """UTC times of ``values`` (NaT where a value is not a date with a time of day).
+
+    Strings are read as ISO 8601 (``format="ISO8601"``: each value on its own, so mixed
+    precisions and offsets are fine; without an offset a time is UTC); datetime values
+    are kept; numbers are never read as times (an epoch in seconds would be read as
+    nanoseconds, silently wrong).
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
+        times = pd.to_datetime(values, utc=True)
+    elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    else:
+
+        def clean(value):
+            if isinstance(value, str):
+                value = value.strip()
+                return value if _TIME_TEXT.match(value) else None
+            return value if isinstance(value, (datetime.datetime, np.datetime64)) else None
+
+        times = pd.to_datetime(values.map(clean), utc=True, errors="coerce", format="ISO8601")
+    outside = (times < _TIME_RANGE[0]) | (times > _TIME_RANGE[1])
+    return times.mask(outside).astype("datetime64[ns, UTC]")
+
+
+def _first_bad_row(name: str, out: pd.DataFrame, bad: pd.Series, column: str, value, what: str) -> InputError:
+    row = int(np.flatnonzero(bad.to_numpy())[0])
+    value = value.item() if isinstance(value, np.generic) else value
+    return InputError(
+        f"{name}: row {row} ({out.at[row, 'source_id']} {out.at[row, 'station_network_code']}."
+        f"{out.at[row, 'station_code']}): {column} {value!r} {what}"
+        + (f" ({int(bad.sum())} such rows)" if int(bad.sum()) > 1 else "")
+    )
+
+
 def normalise_picks(picks: pd.DataFrame, name: str = "picks") -> pd.DataFrame:
     """Check and normalise a picks table (codes as str, UTC times, one row per event and station).
 
-    Raises :class:`InputError` naming ``name`` and the row for missing columns,
-    unparseable times or repeated (event, station, location) rows.
+    Codes are stripped of surrounding blanks; times are ISO 8601 strings (each read on its
+    own: mixed precisions and offsets are fine; no offset means UTC) or datetime values.
+    Raises :class:`InputError` naming ``name`` and the row for repeated or missing columns,
+    an empty ``source_id`` or ``station_code``, an unknown ``source_type``, a time that is
+    not a date with a time of day, or repeated (event, station, location) rows.
     """
     if not isinstance(picks, pd.DataFrame):
         raise InputError(f"{name}: expected a pandas DataFrame of picks, got {type(picks).__name__}")
+    repeated_columns = sorted({str(c) for c in picks.columns[picks.columns.duplicated()]})
+    if repeated_columns:
+        raise InputError(f"{name}: repeated column(s) {repeated_columns}; give each column once")
     missing = [c for c in PICK_COLUMNS if c not in picks.columns]
     if missing:
         raise InputError(f"{name}: missing column(s) {missing}; a picks table needs {list(PICK_COLUMNS)}")
@@ -53,24 +110,69 @@ def normalise_picks(picks: pd.DataFrame, name: str = "picks") -> pd.DataFrame:
     if "source_type" not in out.columns:
         out["source_type"] = ""
     for column in ("source_id", "station_network_code", "station_code", "station_location_code", "source_type"):
-        out[column] = out[column].fillna("").astype(str)
-    times = pd.to_datetime(out["trace_p_arrival_time"], utc=True, errors="coerce")
+        out[column] = out[column].fillna("").astype(str).str.strip()
+    for column in ("source_id", "station_code"):
+        empty = out[column] == ""
+        if empty.any():
+            raise _first_bad_row(name, out, empty, column, picks[column].iloc[int(empty.idxmax())], "is empty")
+    unknown = ~out["source_type"].isin(PICK_SOURCE_TYPES)
+    if unknown.any():
+        raise _first_bad_row(
+            name,
+            out,
+            unknown,
+            "source_type",
+            out.at[int(unknown.idxmax()), "source_type"],
+            f"is not one of {', '.join(SOURCE_TYPES)} (or empty: not known)",
+        )
+    times = _parse_times(out["trace_p_arrival_time"])
     bad = times.isna()
     if bad.any():
-        row = int(bad.idxmax())
-        raise InputError(
-            f"{name}: row {row} ({out.at[row, 'source_id']} {out.at[row, 'station_network_code']}."
-            f"{out.at[row, 'station_code']}): trace_p_arrival_time {picks['trace_p_arrival_time'].iloc[row]!r} is not a time"
+        raise _first_bad_row(
+            name,
+            out,
+            bad,
+            "trace_p_arrival_time",
+            picks["trace_p_arrival_time"].iloc[int(bad.idxmax())],
+            "is not a time: give ISO 8601 UTC times with a date and a time of day, e.g. 2014-01-01T00:00:01.25Z",
         )
-    out["trace_p_arrival_time"] = times.astype("datetime64[ns, UTC]")
+    out["trace_p_arrival_time"] = times
     out["trace_name"] = trace_names(out)
     repeated = out["trace_name"].duplicated()
     if repeated.any():
         raise InputError(
             f"{name}: {int(repeated.sum())} repeated (event, station, location) row(s), first "
-            f"{out.loc[repeated, 'trace_name'].iloc[0]}; give one P pick per event and station"
+            f"{out.loc[repeated, 'trace_name'].iloc[0]} (row {int(repeated.idxmax())}); give one P pick per event and station"
         )
     return out
+
+
+def _first_line(path: Path) -> str:
+    """The first line of a plain or gzipped text file (empty for an empty file)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            data = handle.readline(65536)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"picks file {path} cannot be read (truncated, or not gzip?): {exc}") from exc
+    try:
+        return data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        return data.decode("latin-1").strip()
+
+
+def _check_separator(path: Path, header: str) -> None:
+    """Refuse a table whose header is separated by ';', tabs or '|' rather than commas."""
+    if "," in header:
+        return
+    known = {*PICK_COLUMNS, "station_location_code", "source_type", "EVENTID"}
+    for separator, label in OTHER_SEPARATORS.items():
+        names = {n.strip().strip('"').strip() for n in header.split(separator)}
+        if len(names) > 1 and names & known:
+            raise InputError(
+                f"picks file {path}: its columns are separated by {label} — use commas (save it as a "
+                f"comma-separated CSV); header {header[:200]!r}"
+            )
 
 
 def read_picks(path: str | Path, inventory=None) -> pd.DataFrame:
@@ -91,12 +193,19 @@ def read_picks(path: str | Path, inventory=None) -> pd.DataFrame:
         except (OSError, ValueError) as exc:
             raise InputError(f"picks file {path} is not a readable parquet file: {exc}") from exc
     elif name.endswith((".csv", ".csv.gz")):
+        if path.stat().st_size == 0:
+            raise InputError(f"picks file {path} is empty; a picks table needs the columns {list(PICK_COLUMNS)}")
+        _check_separator(path, _first_line(path))
         try:
             header = pd.read_csv(path, nrows=0)
-        except (OSError, ValueError, pd.errors.ParserError) as exc:
+        except (OSError, EOFError, ValueError, pd.errors.ParserError) as exc:
             raise InputError(f"picks file {path} is not a readable CSV file: {exc}") from exc
-        if set(header.columns) & set(PICK_COLUMNS):  # a picks table (checked below), else ISC's format
-            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if {str(c).strip() for c in header.columns} & set(PICK_COLUMNS):  # a picks table (checked below)
+            try:
+                table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            except (OSError, EOFError, ValueError, pd.errors.ParserError) as exc:
+                raise InputError(f"picks file {path} is not a readable CSV file: {exc}") from exc
+            table.columns = [str(c).strip() for c in table.columns]
         else:  # an ISC arrivals CSV
             from seisembed.catalog.readers import read_arrivals_table
 

@@ -14,12 +14,13 @@ import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from obspy import Stream, read
+from obspy import Stream
 from obspy.core.inventory import Inventory
+from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 
 from seisembed.errors import InputError
 from seisembed.waveforms.base import FetchResult, WindowRequest
-from seisembed.waveforms.sds import UNREADABLE, station_inventory
+from seisembed.waveforms.sds import UNREADABLE, read_checked_miniseed, station_inventory
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,10 @@ log = logging.getLogger(__name__)
 def read_miniseed_files(paths: Iterable[str | Path]) -> Stream:
     """Read loose miniSEED files into one stream.
 
-    Raises :class:`InputError` naming the file when one does not exist or is not
-    miniSEED (ObsPy's reader is told the format: nothing else is guessed).
+    Raises :class:`InputError` naming the file when one does not exist, is not
+    miniSEED (ObsPy's reader is told the format: nothing else is guessed), is
+    truncated (ends inside a record, e.g. an interrupted copy: ObsPy would read
+    the records before the cut with only a warning) or has damaged records.
     """
     stream = Stream()
     paths = [Path(p) for p in paths]
@@ -38,9 +41,16 @@ def read_miniseed_files(paths: Iterable[str | Path]) -> Stream:
         if not path.is_file():
             raise InputError(f"miniSEED file {path} does not exist")
         try:
-            stream += read(str(path), format="MSEED")
+            part, problem = read_checked_miniseed(path)
+        except ObsPyMSEEDFilesizeTooSmallError as exc:
+            raise InputError(
+                f"miniSEED file {path} is truncated or empty: {path.stat().st_size} bytes, less than one record"
+            ) from exc
         except UNREADABLE as exc:
             raise InputError(f"{path} is not a readable miniSEED file: {type(exc).__name__}: {exc}") from exc
+        if problem:
+            raise InputError(f"miniSEED file {path} is {problem}; replace or repair it (or leave it out)")
+        stream += part
     log.info("read %d trace(s) from %d miniSEED file(s)", len(stream), len(paths))
     return stream
 
