@@ -860,12 +860,14 @@ HELP = "train the embedding model on the dataset store (results/model/)"
 
 def configure_parser(parser) -> None:
     """Add the ``seisembed train`` options."""
-    from seisembed.argtypes import non_negative_int
+    from seisembed.argtypes import non_negative_int, output_dir, positive_int
 
     group = parser.add_argument_group("train options")
     group.add_argument("--store", default="results/dataset/waveforms.zarr", help="dataset store (default: %(default)s)")
-    group.add_argument("--out-dir", default="results/model", help="output folder (default: %(default)s)")
-    group.add_argument("--threads", type=int, default=None, help="CPU threads for TensorFlow (default: all)")
+    group.add_argument(
+        "--out-dir", type=output_dir, default="results/model", help="output folder (default: %(default)s)"
+    )
+    group.add_argument("--threads", type=positive_int, default=None, help="CPU threads for TensorFlow (default: all)")
     # throughput-only settings: the workflow passes them outside --config-json (as Snakemake
     # resources), so changing them does not rerun training; they override the config's
     group.add_argument(
