@@ -25,6 +25,13 @@ from seisembed.waveforms.sds import UNREADABLE, read_checked_miniseed, station_i
 log = logging.getLogger(__name__)
 
 
+def _starts_like_miniseed(path: Path) -> bool:
+    """Whether ``path`` begins with a miniSEED fixed header (sequence number, quality code D/R/Q/M)."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    return len(head) >= 7 and all(c in b"0123456789 " for c in head[:6]) and head[6:7] in (b"D", b"R", b"Q", b"M")
+
+
 def read_miniseed_files(paths: Iterable[str | Path]) -> Stream:
     """Read loose miniSEED files into one stream.
 
@@ -43,9 +50,13 @@ def read_miniseed_files(paths: Iterable[str | Path]) -> Stream:
         try:
             part, problem = read_checked_miniseed(path)
         except ObsPyMSEEDFilesizeTooSmallError as exc:
-            raise InputError(
-                f"miniSEED file {path} is truncated or empty: {path.stat().st_size} bytes, less than one record"
-            ) from exc
+            if _starts_like_miniseed(path):
+                raise InputError(
+                    f"miniSEED file {path} is truncated: {path.stat().st_size} bytes, less than one record"
+                ) from exc
+            if path.stat().st_size == 0:
+                raise InputError(f"miniSEED file {path} is empty (0 bytes)") from exc
+            raise InputError(f"{path} is not a readable miniSEED file: {type(exc).__name__}: {exc}") from exc
         except UNREADABLE as exc:
             raise InputError(f"{path} is not a readable miniSEED file: {type(exc).__name__}: {exc}") from exc
         if problem:
