@@ -6,19 +6,88 @@
 set. Dataset assembly (:func:`seisembed.dataset.build.write_store`) and batch embedding
 (:func:`seisembed.evaluate.association.embed_store`) use it; each task holds one block
 of traces, so a worker's memory is bounded by the block size, not by the store.
+
+Faults: a worker that dies mid-run loses its tasks and the results it held; the
+scheduler runs them again on the other workers (the tasks are pure functions of the
+store: the result is the same). A scheduler that does not answer within
+``dask.connect_timeout_s``, or an address that is not one, is a :class:`ConfigError`
+naming ``dask.scheduler_address``; a cluster left without any worker for
+``dask.no_workers_timeout_s`` while work is pending stops the work with a
+:class:`ClusterError` instead of waiting for workers forever.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from contextlib import contextmanager
 
 from seisembed.config import section as config_section
-from seisembed.errors import ConfigError
+from seisembed.errors import ConfigError, SeisembedError
 
-__all__ = ["dask_client", "uses_cluster"]
+__all__ = ["ClusterError", "dask_client", "uses_cluster"]
 
 log = logging.getLogger(__name__)
+
+
+class ClusterError(SeisembedError):
+    """The Dask cluster could not finish the work: no worker left (or no scheduler) for too long."""
+
+
+class _Watchdog(threading.Thread):
+    """Closes ``client`` when its cluster has had no worker (or no scheduler) for ``timeout`` seconds.
+
+    Closing the client cancels its pending futures, so the thread waiting on them gets
+    ``CancelledError`` instead of waiting for a worker forever; :func:`dask_client` turns
+    that into a :class:`ClusterError`.
+    """
+
+    def __init__(self, client, timeout: float, where: str):
+        super().__init__(name="seisembed-dask-watchdog", daemon=True)
+        self.client, self.timeout, self.where = client, float(timeout), where
+        self.stopped = threading.Event()
+        self.fault: str | None = None
+
+    def run(self) -> None:
+        since = None
+        while not self.stopped.wait(min(1.0, self.timeout / 4)):
+            try:
+                workers = len(self.client.nthreads())
+                reason = "no worker"
+            except Exception as exc:  # noqa: BLE001 - the scheduler itself stopped answering
+                workers, reason = 0, f"the scheduler stopped answering ({type(exc).__name__})"
+            if workers:
+                since = None
+                continue
+            since = since if since is not None else time.monotonic()
+            if time.monotonic() - since >= self.timeout:
+                self.fault = f"{reason} at {self.where} for {self.timeout:g} s (dask.no_workers_timeout_s)"
+                log.error("Dask: %s; cancelling the work", self.fault)
+                try:
+                    self.client.close(timeout=10)
+                except Exception:  # noqa: BLE001 - the futures are cancelled even when closing times out
+                    log.debug("closing the Dask client after the watchdog fired failed", exc_info=True)
+                return
+
+
+@contextmanager
+def _watched(client, dask: dict, where: str):
+    """Run the ``with`` body under a :class:`_Watchdog`; its firing becomes a :class:`ClusterError`."""
+    watchdog = _Watchdog(client, dask["no_workers_timeout_s"], where)
+    watchdog.start()
+    try:
+        yield client
+    except Exception as exc:
+        if watchdog.fault is not None:
+            raise ClusterError(
+                f"the Dask cluster stopped the work: {watchdog.fault}; start workers (dask worker "
+                "--scheduler-file ...) and run the stage again"
+            ) from exc
+        raise
+    finally:
+        watchdog.stopped.set()
+        watchdog.join()
 
 
 def uses_cluster(section: dict | None) -> bool:
@@ -39,17 +108,19 @@ def dask_client(section: dict | None):
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
         raise ConfigError("config section 'dask' needs the 'distributed' package (pip install distributed)") from exc
     if dask["scheduler_address"]:
+        address = dask["scheduler_address"]
         try:
-            client = Client(dask["scheduler_address"], timeout="30s")
-        except OSError as exc:
+            client = Client(address, timeout=f"{dask['connect_timeout_s']}s")
+        except (OSError, ValueError, TypeError) as exc:  # refused / timed out; not an address ("http://", no port)
             raise ConfigError(
-                f"config key 'dask.scheduler_address': no Dask scheduler answers at {dask['scheduler_address']} ({exc})"
+                f"config key 'dask.scheduler_address': no Dask scheduler answers at {address!r} within "
+                f"dask.connect_timeout_s ({dask['connect_timeout_s']:g} s): {exc}; give the address the scheduler "
+                "prints (tcp://host:port) or in its --scheduler-file"
             ) from exc
-        log.info(
-            "Dask: connected to %s (%d workers)", dask["scheduler_address"], len(client.scheduler_info()["workers"])
-        )
+        log.info("Dask: connected to %s (%d workers)", address, len(client.scheduler_info()["workers"]))
         try:
-            yield client
+            with _watched(client, dask, address):
+                yield client
         finally:
             client.close()
         return
@@ -68,7 +139,8 @@ def dask_client(section: dict | None):
         dask["memory_limit"],
     )
     try:
-        yield client
+        with _watched(client, dask, "the LocalCluster"):
+            yield client
     finally:
         client.close()
         cluster.close()
