@@ -16,10 +16,14 @@ import argparse
 import math
 from pathlib import Path
 
+from seisembed.errors import InputError
+
 __all__ = [
+    "check_distinct",
     "existing_dir",
     "existing_file",
     "existing_path",
+    "int_range",
     "non_negative_int",
     "open_probability",
     "output_dir",
@@ -28,26 +32,42 @@ __all__ = [
 ]
 
 
-def positive_int(text: str) -> int:
-    """An integer >= 1 (batch sizes, neighbour counts, template counts, threads)."""
+#: largest whole number an option takes: C int, what FAISS and TensorFlow accept
+MAX_INT = 2**31 - 1
+
+
+def _whole(text: str, low: int, high: int) -> int:
     try:
         value = int(text)
     except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, not {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {low}, not {value}" if low else f"must be 0 or more, not {value}"
+        )
+    if value > high:
+        raise argparse.ArgumentTypeError(f"must be at most {high}, not {value}")
     return value
+
+
+def int_range(low: int, high: int = MAX_INT):
+    """An argparse type: a whole number in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        return _whole(text, low, high)
+
+    parse.__name__ = f"int in [{low}, {high}]"
+    return parse
+
+
+def positive_int(text: str) -> int:
+    """An integer in [1, 2**31 - 1] (batch sizes, neighbour counts, template counts, threads)."""
+    return _whole(text, 1, MAX_INT)
 
 
 def non_negative_int(text: str) -> int:
-    """An integer >= 0 (seeds)."""
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+    """An integer in [0, 2**31 - 1] (seeds)."""
+    return _whole(text, 0, MAX_INT)
 
 
 def open_probability(text: str) -> float:
@@ -62,10 +82,12 @@ def open_probability(text: str) -> float:
 
 
 def existing_file(text: str) -> str:
-    """The path of an existing file (not a folder)."""
+    """The path of an existing regular file (not a folder, FIFO or device)."""
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder; expected a file")
+    if path.exists() and not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} is not a regular file (a FIFO, socket or device?)")
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{text} does not exist")
     return text
@@ -110,3 +132,23 @@ def output_dir(text: str) -> str:
                 raise argparse.ArgumentTypeError(f"{text}: {candidate} is a file, not a folder")
             break
     return text
+
+
+def check_distinct(inputs, outputs) -> None:
+    """Refuse (before any work) an output that is one of the inputs or another output: nothing is overwritten.
+
+    ``inputs`` / ``outputs``: paths (``None`` skipped); one file may be several
+    inputs. Paths are compared after resolving links, so ``./a.parquet`` and
+    ``a.parquet`` are one file.
+    """
+    read = {Path(p).resolve(): p for p in inputs if p is not None}
+    written: dict[Path, str] = {}
+    for path in outputs:
+        if path is None:
+            continue
+        key = Path(path).resolve()
+        if key in read:
+            raise InputError(f"output {path} is also an input of this command ({read[key]}): give another name")
+        if key in written:
+            raise InputError(f"output {path} is written twice by this command ({written[key]}): give another name")
+        written[key] = str(path)

@@ -142,6 +142,26 @@ def _stage_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
     return parser, module
 
 
+def _log_problem(log_file: str, argv: list[str]) -> str | None:
+    """Why ``--log`` cannot be used (a folder, or a file the command reads or writes), else ``None``.
+
+    The log is opened for writing before the command runs: pointed at an input it
+    would destroy it first.
+    """
+    path = Path(log_file)
+    if path.is_dir():
+        return f"{log_file} is a folder; give a file name"
+    if not path.exists():
+        return None
+    for value in argv:
+        candidate = Path(value)
+        if value != log_file and candidate.is_file() and candidate.resolve() == path.resolve():
+            return f"{log_file} is also an input or output of this command; the log would overwrite it"
+    if argv.count(log_file) > 1:
+        return f"{log_file} is also an input or output of this command; the log would overwrite it"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``seisembed`` console command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -150,7 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     parser, module = _stage_parser(argv[0])
     args = parser.parse_args(argv[1:])
-    setup_logging(args.log, args.verbose)
+    if args.log:
+        problem = _log_problem(args.log, argv[1:])
+        if problem:
+            parser.error(f"argument --log: {problem}")
+    try:
+        setup_logging(args.log, args.verbose)
+    except OSError as exc:
+        parser.error(f"argument --log: cannot write the log file: {exc}")
     try:
         args.config = _load_config(args)
         return int(module.run(args) or 0)

@@ -93,8 +93,9 @@ def embeddings_frame(meta: pd.DataFrame, emb: np.ndarray, model_id: str = "", mo
 
 
 def embedding_columns(frame: pd.DataFrame) -> list[str]:
-    """The ``emb_NN`` column names of ``frame``, in dimension order."""
-    return sorted(c for c in frame.columns if isinstance(c, str) and c.startswith("emb_"))
+    """The ``emb_NN`` column names of ``frame``, in dimension order (``emb_99`` before ``emb_100``)."""
+    names = [c for c in frame.columns if isinstance(c, str) and c.startswith("emb_")]
+    return sorted(names, key=lambda c: (int(c[4:]) if c[4:].isdigit() else float("inf"), c))
 
 
 def embedding_model_hash(frame: pd.DataFrame) -> str:
@@ -115,6 +116,25 @@ def _rows(frame: pd.DataFrame, mask: np.ndarray) -> str:
     shown = ", ".join(f"row {p}" + (f" ({names[p]})" if names is not None else "") for p in positions)
     more = int(mask.sum()) - len(positions)
     return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _blank(column: pd.Series) -> np.ndarray:
+    """Rows of ``column`` that are missing or blank text (any dtype: object, str, string, categorical)."""
+    missing = column.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(column) and not isinstance(column.dtype, pd.CategoricalDtype):
+        return missing
+    text = column.astype(object).where(~column.isna(), "").astype(str)
+    return missing | (text.str.strip() == "").to_numpy()
+
+
+def _meta_int(meta: dict, key: str, where: str) -> int | None:
+    """``meta[key]`` as a whole number, ``None`` when absent; :class:`InputError` when it is not one."""
+    if key not in meta:
+        return None
+    value = meta[key]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"{where}: parquet metadata '{EMBEDDINGS_META_KEY}.{key}' is {value!r}, not a whole number")
+    return int(value)
 
 
 def validate_embeddings(
@@ -156,10 +176,15 @@ def validate_embeddings(
     if frame.empty:
         raise InputError(f"{where} holds no records")
     for column in columns:
-        if not (pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])):
+        dtype = frame[column].dtype
+        if not (
+            pd.api.types.is_numeric_dtype(dtype)
+            and not pd.api.types.is_bool_dtype(dtype)
+            and not pd.api.types.is_complex_dtype(dtype)
+        ):
             raise InputError(f"{where}: column {column} holds {frame[column].dtype} values, not numbers")
     names = frame["trace_name"]
-    blank = names.isna().to_numpy() | (names.astype(str).str.strip() == "").to_numpy()
+    blank = _blank(names)
     if blank.any():
         raise InputError(f"{where}: column trace_name is empty in {int(blank.sum())} row(s): {_rows(frame, blank)}")
     repeated = names.duplicated(keep=False).to_numpy()
@@ -169,9 +194,7 @@ def validate_embeddings(
             "each record must appear once"
         )
     for column in require:
-        empty = frame[column].isna().to_numpy()
-        if frame[column].dtype == object:
-            empty |= (frame[column].astype(str).str.strip() == "").to_numpy()
+        empty = _blank(frame[column])
         if column in ("source_id", "trace_name") and empty.any():
             raise InputError(f"{where}: column {column} is empty in {int(empty.sum())} row(s): {_rows(frame, empty)}")
         allowed = {"split": SPLITS, "source_type": SOURCE_TYPES}.get(column)
@@ -199,6 +222,7 @@ def validate_embeddings(
             f"tolerance {UNIT_NORM_TOLERANCE:g}): {_rows(frame, off)}; an embedding model ends in a normalisation"
         )
     meta = frame.attrs.get(EMBEDDINGS_META_KEY)
+    meta = meta if isinstance(meta, dict) else {}
     if model_hash and not embedding_model_hash(frame):
         raise InputError(
             f"{where} records no model hash (parquet metadata '{EMBEDDINGS_META_KEY}'): embed with `seisembed embed` "
@@ -208,18 +232,21 @@ def validate_embeddings(
         hashes = sorted(set(frame["model_hash"].astype(str)))
         if len(hashes) > 1:
             raise InputError(f"{where} mixes embeddings of {len(hashes)} models {hashes[:SHOW]}: use one model")
-    if isinstance(meta, dict) and "dim" in meta and int(meta["dim"]) != len(columns):
-        raise InputError(f"{where} records {meta['dim']}-d embeddings but has {len(columns)} emb_NN columns")
-    written = meta.get("n") if isinstance(meta, dict) else None
-    if (
-        complete
-        and written is not None
-        and (int(written) != len(frame) or meta.get("trace_names_hash") != _names_hash(names))
-    ):
-        raise InputError(
-            f"{where} holds {len(frame)} records but was written with {written}, or its records changed order "
-            "since it was written: rows were lost, repeated or edited; rerun the embed rule"
-        )
+    dim = _meta_int(meta, "dim", where)
+    if dim is not None and dim != len(columns):
+        raise InputError(f"{where} records {dim}-d embeddings but has {len(columns)} emb_NN columns")
+    if complete:
+        written = _meta_int(meta, "n", where)
+        if written is None or "trace_names_hash" not in meta:
+            raise InputError(
+                f"{where} does not record the rows it was written with (an embeddings table of an older "
+                "seisembed, or one rewritten without its metadata): rerun the embed rule"
+            )
+        if written != len(frame) or meta.get("trace_names_hash") != _names_hash(names):
+            raise InputError(
+                f"{where} holds {len(frame)} records but was written with {written}, or its records changed "
+                "order since it was written: rows were lost, repeated or edited; rerun the embed rule"
+            )
     return frame
 
 

@@ -639,6 +639,8 @@ def load_embedding_model(
     from seisembed.errors import InputError
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"model file {path} is a folder; expected a saved model (model.keras)")
     if not path.is_file():
         raise InputError(f"model file {path} does not exist (run the train_model rule first)")
     problem = keras_archive_problem(path)

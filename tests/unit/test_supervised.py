@@ -198,10 +198,15 @@ def test_discrimination_draws_the_baselines_and_rejects_a_wrong_file(tiny):
     import xarray as xr
 
     ds = xr.open_zarr(store)
-    frame = pd.DataFrame({c: ds[c].values.tolist() for c in ("trace_name", "source_id", "split", "source_type")})
-    for k in range(8):
-        frame[f"emb_{k:02d}"] = rng.normal(size=len(frame)).astype(np.float32)
-    frame.to_parquet(work / "emb.parquet")
+    from seisembed.embeddings import EMBEDDING_COLUMNS, embeddings_frame
+
+    meta_columns = [c for c in EMBEDDING_COLUMNS if not c.startswith("novel_")]
+    frame = pd.DataFrame({c: ds[c].values.tolist() for c in meta_columns}).assign(
+        novel_station=False, novel_location=False
+    )
+    emb = rng.normal(size=(len(frame), 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)  # the contract: unit vectors of one (here random) model
+    embeddings_frame(frame, emb, model_id="random").to_parquet(work / "emb.parquet")
     cfg = {**config, "evaluate": {**config["evaluate"], "discrimination_trials": 5, "discrimination_templates": [1]}}
     record = evaluate_discrimination(
         work / "emb.parquet", work / "d", work / "f", cfg, baselines=work / "m1" / "baselines_scores.parquet"

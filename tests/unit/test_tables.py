@@ -227,7 +227,7 @@ def test_non_unit_vectors_are_refused_by_every_command(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("index", "{good}", "-o", "{tmp}/i", "--approximate", "--m", "0"), "argument --m: must be at least 1, not 0"),
+        (("index", "{good}", "-o", "{tmp}/i", "--approximate", "--m", "0"), "argument --m: must be at least 2, not 0"),
         (("index", "{good}", "-o", "{tmp}/i", "--ef-construction", "-1"), "--ef-construction: must be at least 1"),
         (("index", "{good}", "-o", "{good}"), "is a file, not a folder"),
         (("index", "{tmp}/none.parquet", "-o", "{tmp}/i"), "none.parquet does not exist"),
@@ -327,7 +327,7 @@ def test_build_index_refuses_an_output_that_is_a_file_and_bad_hnsw_settings(tmp_
     (tmp_path / "f").write_text("")
     with pytest.raises(InputError, match="is a file"):
         build_index(_embeddings(), tmp_path / "f")
-    with pytest.raises(InputError, match="HNSW m must be at least 1, not 0"):
+    with pytest.raises(InputError, match=r"HNSW m must be a whole number in \[2, 1024\], not 0"):
         build_index(_embeddings(), tmp_path / "h", "hnsw", m=0)
     assert not (tmp_path / "h").exists()
 
@@ -411,7 +411,8 @@ def test_property_damaged_embeddings_end_in_a_named_error_or_the_same_answer(dam
         names = set(queries["trace_name"])
         want = expected_similar[expected_similar["query_trace_name"].isin(names)].reset_index(drop=True)
         got = got_similar[got_similar["query_trace_name"].isin(set(want["query_trace_name"]))].reset_index(drop=True)
-        pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False, atol=1e-6)
+        answer = ["query_trace_name", "rank", "distance", "match_trace_name"]  # the neighbours found
+        pd.testing.assert_frame_equal(got[answer], want[answer], check_dtype=False, atol=1e-6)
         want_l = expected_labels.set_index("trace_name").sort_index()
         got_l = got_labels.set_index("trace_name").sort_index().loc[want_l.index.intersection(names)]
         assert (got_l["label"] == want_l.loc[got_l.index, "label"]).all()
@@ -487,3 +488,190 @@ def test_damaged_baseline_scores_are_named_before_the_trials(tmp_path, damage, m
         evaluate_discrimination(emb, tmp_path / "m", tmp_path / "f", {}, baselines=path)
     with pytest.raises(InputError, match="does not exist"):
         evaluate_discrimination(emb, tmp_path / "m", tmp_path / "f", {}, baselines=tmp_path / "none.parquet")
+
+
+# -- the independent re-test's cases (issue 20) -------------------------------------------------------
+def test_hnsw_settings_faiss_cannot_take_are_refused_not_a_crash(tmp_path, capsys):
+    from seisembed.use.search import build_index
+
+    good = _write(_embeddings(), tmp_path / "good.parquet")
+    for argv in (("--m", "1"), ("--m", "1e20"), ("--m", "2000"), ("--ef-construction", str(2**40)), ("--threads", "0")):
+        code, text = _main(capsys, "index", good, "-o", tmp_path / "i", "--approximate", *argv)
+        assert code == 2 and "Traceback" not in text, (argv, text)  # before: a segfault (--m 1), FAISS tracebacks
+    assert not (tmp_path / "i").exists()
+    for bad in ({"m": 1}, {"m": 1.5}, {"m": True}, {"ef_search": 2**40}, {"threads": 0}):
+        with pytest.raises(InputError, match="must be a whole number in"):
+            build_index(_embeddings(), tmp_path / "h", "hnsw", **bad)
+    build_index(_embeddings(), tmp_path / "h", "hnsw")
+    code, text = _main(capsys, "similar", tmp_path / "h", good, "--ef-search", str(2**40), "-o", tmp_path / "s.csv")
+    assert code == 2 and "must be at most 2147483647" in text
+
+
+def test_identifiers_of_other_types_are_compared_as_text(tmp_path, capsys):
+    from seisembed.use.search import build_index, load_index, similar
+
+    frame = _embeddings()
+    as_int = frame.assign(source_id=frame["source_id"].str[2:].astype(int), trace_name=np.arange(len(frame)))
+    build_index(as_int, tmp_path / "i")
+    index = load_index(tmp_path / "i")
+    got = similar(index, as_int, 3, exclude_same_event=True)  # before: 16 % same-event matches
+    assert (got["match_source_id"].astype(str) != got["query_source_id"]).all()
+    got = similar(index, as_int, 3)  # before: every query's nearest record was itself
+    assert (got["match_trace_name"].astype(str) != got["query_trace_name"]).all()
+
+
+def test_event_options_need_events_in_the_index_and_the_queries(tmp_path):
+    from seisembed.use.search import build_index, load_index, similar
+
+    frame = _embeddings()
+    build_index(frame.drop(columns="source_id"), tmp_path / "i")
+    for options in ({"by": "event"}, {"exclude_same_event": True}):
+        with pytest.raises(InputError, match="the index holds no source_id"):
+            similar(load_index(tmp_path / "i"), frame, 3, **options)
+    build_index(frame, tmp_path / "j")
+    with pytest.raises(InputError, match="queries has no source_id"):
+        similar(load_index(tmp_path / "j"), frame.drop(columns="source_id"), 3, exclude_same_event=True)
+
+
+def test_blank_event_ids_of_any_text_dtype_are_refused():
+    frame = _embeddings()
+    for dtype in (object, "string", "category"):
+        blank = frame.assign(source_id=np.where(frame.index == 6, " ", frame["source_id"])).astype({"source_id": dtype})
+        with pytest.raises(InputError, match=r"source_id is empty in 1 row.*row 6"):
+            validate_embeddings(blank, "events", ("source_id",))
+
+
+def test_tables_of_a_hundred_dimensions_and_more_keep_their_order(tmp_path):
+    frame = _embeddings(dim=128)
+    back = read_embeddings(_write(frame, tmp_path / "e.parquet"))  # before: "emb_[] break the numbering"
+    from seisembed.embeddings import embedding_columns, embedding_matrix
+
+    assert embedding_columns(back)[98:101] == ["emb_98", "emb_99", "emb_100"]
+    np.testing.assert_array_equal(embedding_matrix(back), embedding_matrix(frame))
+
+
+def test_metadata_of_the_wrong_type_and_tables_without_row_records_are_named(tmp_path):
+    frame = _embeddings()
+    frame.attrs = {EMBEDDINGS_META_KEY: {**frame.attrs[EMBEDDINGS_META_KEY], "dim": "abc"}}
+    with pytest.raises(InputError, match="'seisembed.dim' is 'abc', not a whole number"):
+        validate_embeddings(frame, "t")
+    legacy = _embeddings()
+    legacy.attrs = {EMBEDDINGS_META_KEY: {"model_hash": "m1", "model": "", "dim": 8}}  # before the row records
+    validate_embeddings(legacy, "t")
+    with pytest.raises(InputError, match="does not record the rows it was written with"):
+        validate_embeddings(legacy, "t", complete=True)  # before: 3 rows lost changed the metrics silently
+    with pytest.raises(InputError, match="holds complex(64|128) values"):
+        validate_embeddings(_embeddings().assign(emb_00=lambda f: f["emb_00"] + 0j), "t")
+
+
+def test_score_events_refuses_embeddings_of_another_dimension_and_scores_mixed_id_types(tmp_path):
+    from seisembed.use.scoring import calibrate, score_events
+
+    frame = _embeddings(n_events=60, per=5)
+    calibration = calibrate(frame, 0.1)
+    with pytest.raises(InputError, match="16-d embeddings, the calibration 8-d"):
+        score_events(_embeddings(n_events=60, per=5, dim=16), calibration)
+    mixed = frame.copy()
+    mixed["source_id"] = mixed["source_id"].astype(object)
+    mixed.loc[0:4, "source_id"] = 123  # one event's id given as a number
+    records, events, _ = score_events(mixed, calibration)
+    assert "123" in set(events["source_id"]) and len(events) == 60
+    with pytest.raises(InputError, match="false-alarm rate must be a number"):
+        calibrate(frame, "0.1")
+    with pytest.raises(InputError, match="the calibration record lacks"):
+        score_events(frame, {"model_hash": "m1"})
+
+
+def test_template_labels_are_checked_before_the_draw_and_errors_name_the_file(tmp_path, capsys):
+    frame = _embeddings(n_events=30)
+    labels = frame["source_type"].astype("category")
+    labels.iloc[0] = np.nan  # a categorical label left empty
+    templates = _write(frame.assign(source_type=labels), tmp_path / "t.parquet")
+    queries = _write(frame, tmp_path / "q.parquet")
+    for extra in ((), ("--per-class", "3")):  # before: a TypeError / the template dropped silently
+        code, text = _main(capsys, "discriminate", queries, "--templates", templates, *extra, "-o", tmp_path / "l.csv")
+        assert code == 1 and f"templates file {templates}: 1 template(s) have no label" in text, text
+        assert "ev0_XX.S0." in text
+    code, text = _main(capsys, "discriminate", queries, "--templates", queries, "--label-column", "nope", "-o", tmp_path / "l.csv")  # fmt: skip
+    assert code == 1 and f"templates file {queries} has no column 'nope'" in text
+    code, text = _main(capsys, "discriminate", queries, "--templates", queries, "--template-split", "", "-o", tmp_path / "l.csv")  # fmt: skip
+    assert code == 1 and "no record of split ''" in text
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("index", "{d}/records.parquet", "-o", "{d}"),
+        ("similar", "{d}/idx", "{d}/q.parquet", "-o", "{d}/q.parquet"),
+        ("discriminate", "{d}/q.parquet", "--templates", "{d}/t.parquet", "-o", "{d}/q.parquet"),
+        ("discriminate", "{d}/q.parquet", "--templates", "{d}/t.parquet", "-o", "{d}/t.parquet"),
+        ("discriminate", "{d}/x_events.parquet", "--templates", "{d}/t.parquet", "-o", "{d}/x.parquet"),
+        ("score-events", "{d}/q.parquet", "--calibration", "{d}/t.parquet", "-o", "{d}/./t.parquet"),
+    ],
+)
+def test_an_output_never_overwrites_an_input(tmp_path, capsys, argv):
+    frame = _embeddings(n_events=30)
+    for name in ("records.parquet", "q.parquet", "t.parquet", "x_events.parquet"):
+        _write(frame, tmp_path / name)
+    from seisembed.use.search import build_index
+
+    build_index(frame, tmp_path / "idx")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")}
+    code, text = _main(capsys, *(a.format(d=tmp_path) for a in argv))
+    assert code == 1 and "is also an input of this command" in text, text
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")} == before  # before: the input was replaced
+
+
+def test_the_log_never_overwrites_an_input_and_a_bad_log_path_is_named(tmp_path, capsys):
+    good = _write(_embeddings(), tmp_path / "good.parquet")
+    before = Path(good).read_bytes()
+    code, text = _main(capsys, "index", good, "-o", tmp_path / "i", "--log", good)
+    assert code == 2 and "the log would overwrite it" in text and Path(good).read_bytes() == before
+    code, text = _main(capsys, "index", good, "-o", tmp_path / "i", "--log", tmp_path)
+    assert code == 2 and "argument --log" in text and "is a folder" in text and "Traceback" not in text
+    code, text = _main(capsys, "index", good, "-o", tmp_path / "i", "--log", "/proc/seisembed/x.log")
+    assert code == 2 and "cannot write the log file" in text and "Traceback" not in text
+
+
+def test_a_damaged_hnsw_record_in_index_json_is_named(tmp_path):
+    from seisembed.use.search import load_index
+
+    folder = _index(tmp_path, "hnsw")
+    for change, message in (
+        ({"params": None}, "params.ef_search is None"),
+        ({"params": {"ef_search": 10**20}}, "params.ef_search is 100000000000000000000"),
+        ({"model_hash": None}, "model_hash is None"),
+    ):
+        info = json.loads((folder / "index.json").read_text())
+        _edit(folder, **change)
+        with pytest.raises(InputError, match=message):
+            load_index(folder)
+        (folder / "index.json").write_text(json.dumps(info))
+
+
+def test_a_folder_given_for_a_file_is_called_a_folder(tmp_path):
+    from seisembed.catalog.quakeml import read_catalog_file
+    from seisembed.model import load_embedding_model
+    from seisembed.use.picks import read_picks
+
+    for reader, name in (
+        (load_embedding_model, "model file"),
+        (read_picks, "picks file"),
+        (read_catalog_file, "QuakeML file"),
+    ):
+        with pytest.raises(InputError, match=f"{name} {tmp_path} is a folder"):
+            reader(tmp_path)  # before: "does not exist"
+
+
+def test_quakeml_obspy_cannot_sniff_says_what_is_wrong_or_is_read(tmp_path):
+    from seisembed.catalog.quakeml import read_catalog_file
+
+    body = (
+        '<?xml version="1.0"?><q:quakeml xmlns:q="http://quakeml.org/xmlns/quakeml/1.2"><eventParameters '
+        'publicID="x"><event publicID="e1"/></eventParameters></q:quakeml>'
+    )
+    (tmp_path / "nons.xml").write_text(body)  # no BED namespace: ObsPy's sniffing says "Unknown format"
+    assert len(read_catalog_file(tmp_path / "nons.xml")) == 1
+    (tmp_path / "cut.xml").write_text(body[:90])
+    with pytest.raises(InputError, match=r"cut.xml cannot be read: not valid QUAKEML \(.*parse"):
+        read_catalog_file(tmp_path / "cut.xml")  # before: "TypeError: Unknown format for file"

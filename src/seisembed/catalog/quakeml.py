@@ -118,12 +118,25 @@ def read_catalog_file(path: str | Path):
 def _read_with_obspy(reader, path: str | Path, what: str, key_hint: str, as_format: str):
     """``reader(path)``; :class:`InputError` naming ``path`` when it is missing or unreadable."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a folder; expected a file{key_hint}")
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist{key_hint}")
     try:
         return reader(str(path))
     except Exception as exc:  # noqa: BLE001 - ObsPy raises many types for bad files
-        raise InputError(f"{what} {path} cannot be read{as_format}: {type(exc).__name__}: {exc}") from exc
+        detail = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TypeError) and "Unknown format" in str(exc):
+            # ObsPy's format sniffing failed: read it as the format we expect to say what is wrong in it
+            expected = "QUAKEML" if "QuakeML" in what else "STATIONXML"
+            try:
+                result = reader(str(path), format=expected)
+            except Exception as strict:  # noqa: BLE001 - the parser's own message is the point
+                detail = f"not valid {expected} ({type(strict).__name__}: {strict})"
+            else:
+                log.warning("%s %s is not recognisable as %s (namespace?); read as %s", what, path, expected, expected)
+                return result
+        raise InputError(f"{what} {path} cannot be read{as_format}: {detail}") from exc
 
 
 def _event_rows(event, book: StationBook, skips: Skips, origin_name: str) -> list[dict]:

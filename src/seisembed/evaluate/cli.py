@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from seisembed.argtypes import positive_int
+from seisembed.argtypes import output_dir, positive_int
 
 HELP = (
     "embed the dataset store with the model; evaluate association or discrimination; train and score the "
@@ -39,11 +39,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="baselines_scores.parquet written by the baselines task (discrimination: drawn beside the one-shot "
         "results; default: none)",
     )
-    parser.add_argument("--out-dir", default="results/metrics", help="metrics folder (default: %(default)s)")
+    parser.add_argument(
+        "--out-dir", type=output_dir, default="results/metrics", help="metrics folder (default: %(default)s)"
+    )
     parser.add_argument(
         "--threads", type=positive_int, default=None, help="CPU threads for TensorFlow (runtime; default: all)"
     )
-    parser.add_argument("--figures-dir", default="results/figures", help="figures folder (default: %(default)s)")
+    parser.add_argument(
+        "--figures-dir", type=output_dir, default="results/figures", help="figures folder (default: %(default)s)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from seisembed.argtypes import check_distinct, output_file
 from seisembed.report.build import INPUTS
 
 HELP = "render the one-page HTML report from the stage outputs"
@@ -20,12 +21,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
             metavar=kind.upper(),
             help=what + ("" if required else " (optional)"),
         )
-    parser.add_argument("--out", default="results/report/index.html", help="the page to write (default: %(default)s)")
+    parser.add_argument(
+        "--out", type=output_file, default="results/report/index.html", help="the page to write (default: %(default)s)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Render the report; return the exit status."""
     from seisembed.report.build import build_report
 
+    check_distinct([getattr(args, name) for name in INPUTS], [args.out])  # the page never replaces an input
     build_report({name: getattr(args, name) for name in INPUTS}, args.out, args.config)
     return 0

@@ -459,7 +459,7 @@ def read_json_input(name: str, path: str | Path, what: str) -> tuple[dict, list[
     """Read and validate the JSON input ``name``; return it (undefined values as :class:`NA`) and its NAs."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda token: _NON_FINITE)
+        record = json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=lambda token: _NON_FINITE)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON ({_one_line(exc)}; truncated?) [{what}]") from exc
     except (ValueError, OSError) as exc:

@@ -14,8 +14,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from seisembed.argtypes import (
+    check_distinct,
     existing_dir,
     existing_file,
+    int_range,
     non_negative_int,
     open_probability,
     output_dir,
@@ -62,6 +64,11 @@ def parquet_output(text: str) -> str:
     if Path(text).suffix != ".parquet":
         raise argparse.ArgumentTypeError(f"{text}: embeddings are written as parquet (it keeps the model hash)")
     return text
+
+
+def _result_paths(output) -> list[Path]:
+    """The three files of :func:`_write_results`."""
+    return [Path(output), _sibling(output, "events"), _sibling(output, "summary", ".json")]
 
 
 def _sibling(path: str | Path, tag: str, suffix: str | None = None) -> Path:
@@ -121,10 +128,8 @@ def _embed_run(args) -> int:
     from seisembed.waveforms.memory import StreamSource, read_miniseed_files
     from seisembed.waveforms.sds import SDSSource
 
-    if Path(args.output).suffix != ".parquet":
-        raise InputError(
-            f"output {args.output}: embeddings are written as parquet (it keeps the model hash); use a .parquet name"
-        )
+    qc_path = args.qc or _sibling(args.output, "qc")
+    check_distinct([args.model, args.inventory, args.picks, *(args.mseed or [])], [args.output, qc_path])
     embedder = Embedder.load(args.model, waveforms=_user_waveforms(args))
     if args.sds:
         source = SDSSource(args.sds, args.inventory)
@@ -139,7 +144,6 @@ def _embed_run(args) -> int:
             raise InputError(f"picks file {args.picks} has no event(s) {unknown[:5]} (--events)")
         picks = picks[picks["source_id"].isin(args.events)].reset_index(drop=True)
     frame, qc = embedder.embed_source(picks, source, batch=args.batch, progress=not args.no_progress)
-    qc_path = args.qc or _sibling(args.output, "qc")
     write_table(qc, qc_path)
     write_table(frame, args.output)
     counts = qc["qc_status"].value_counts().to_dict()
@@ -166,16 +170,18 @@ def _index_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-o", "--output", required=True, type=output_dir, help="index folder to write")
     parser.add_argument("--approximate", action="store_true", help="an HNSW index (FAISS) instead of exact search")
-    parser.add_argument("--m", type=positive_int, default=32, help="HNSW links per node (default 32)")
+    parser.add_argument("--m", type=int_range(2, 1024), default=32, help="HNSW links per node (default 32)")
     parser.add_argument("--ef-construction", type=positive_int, default=200, help="HNSW build breadth (default 200)")
     parser.add_argument("--ef-search", type=positive_int, default=128, help="default HNSW search breadth (default 128)")
-    parser.add_argument("--threads", type=positive_int, help="threads for building the HNSW graph")
+    parser.add_argument("--threads", type=int_range(1, 1024), help="threads for building the HNSW graph")
 
 
 def _index_run(args) -> int:
     from seisembed.embeddings import read_embeddings
     from seisembed.use.search import build_index
 
+    out = Path(args.output)
+    check_distinct([args.embeddings], [out / n for n in ("index.json", "records.parquet", "vectors.npy", "hnsw.faiss")])
     frame = read_embeddings(args.embeddings)
     build_index(
         frame,
@@ -211,6 +217,10 @@ def _similar_run(args) -> int:
     from seisembed.embeddings import read_embeddings
     from seisembed.use.search import load_index, similar
 
+    check_distinct(
+        [args.queries, *(Path(args.index) / n for n in ("index.json", "records.parquet", "vectors.npy", "hnsw.faiss"))],
+        [args.output],
+    )
     index = load_index(args.index)
     queries = read_embeddings(args.queries, "queries")
     table = similar(
@@ -254,10 +264,12 @@ def _discriminate_run(args) -> int:
     import pandas as pd
 
     from seisembed.embeddings import read_embeddings
-    from seisembed.use.templates import discriminate
+    from seisembed.use.templates import discriminate, template_labels
 
+    check_distinct([args.queries, args.templates], _result_paths(args.output))
+    where = f"templates file {args.templates}"
     templates = read_embeddings(args.templates, "templates")
-    if args.template_split:
+    if args.template_split is not None:
         if "split" not in templates:
             raise InputError(f"templates {args.templates} have no split column (--template-split)")
         splits = sorted(set(templates["split"].astype(str)))
@@ -267,12 +279,11 @@ def _discriminate_run(args) -> int:
                 f"templates {args.templates} hold no record of split {args.template_split!r} (--template-split); "
                 f"its splits are {splits}"
             )
+    labels = template_labels(templates, args.label_column, where)  # every template labelled, before any draw
     if args.per_class:
-        if args.label_column not in templates:
-            raise InputError(f"templates {args.templates} have no column {args.label_column!r}")
         rng = np.random.default_rng(args.seed)
         picked = []
-        for label, group in templates.groupby(args.label_column, sort=True):
+        for label, group in templates.groupby(labels, sort=True):
             if len(group) < args.per_class:
                 raise InputError(
                     f"templates {args.templates}: class {label!r} has {len(group)} < {args.per_class} records"
@@ -284,7 +295,9 @@ def _discriminate_run(args) -> int:
     if templates.empty:
         raise InputError(f"templates {args.templates}: no template left (check --template-split)")
     queries = read_embeddings(args.queries, "queries")
-    records, events, summary = discriminate(templates, queries, args.label_column, where=f"queries {args.queries}")
+    records, events, summary = discriminate(
+        templates, queries, args.label_column, where=f"queries {args.queries}", templates_where=where
+    )
     summary["templates"] = {
         "file": str(args.templates),
         "split": args.template_split,
@@ -324,6 +337,7 @@ def _score_run(args) -> int:
     from seisembed.embeddings import read_embeddings
     from seisembed.use.scoring import calibrate, score_events
 
+    check_distinct([args.events, args.calibration], _result_paths(args.output))
     calibration = calibrate(
         read_embeddings(args.calibration, "calibration", ("split", "source_id")),
         args.far,

@@ -51,8 +51,8 @@ def calibrate(
     embeddings: pd.DataFrame, far: float, split: str = "val", seed: int = 0, where: str = "calibration"
 ) -> dict:
     """The distance threshold flagging ``far`` of the correctly associated records of ``split``."""
-    if not 0.0 < far < 1.0:
-        raise InputError(f"the false-alarm rate must lie in (0, 1), not {far}")
+    if isinstance(far, bool) or not isinstance(far, (int, float, np.floating)) or not 0.0 < far < 1.0:
+        raise InputError(f"the false-alarm rate must be a number in (0, 1), not {far!r}")
     if "split" not in embeddings or "source_id" not in embeddings:
         raise InputError(f"{where} has no split / source_id columns: give the evaluation stage's embeddings.parquet")
     validate_embeddings(embeddings, where, ("split", "source_id"))
@@ -87,6 +87,7 @@ def calibrate(
         "matched_distance_median": float(np.median(matched)),
         "wrong_distance_median": float(np.median(wrong)),
         "model_hash": embedding_model_hash(embeddings),
+        "dim": int(emb.shape[1]),
         "seed": int(seed),
         "sorted_matched": np.sort(matched),
     }
@@ -107,6 +108,11 @@ def score_events(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Per record and per event scores of an associator's events; returns ``(records, events, summary)``."""
     validate_embeddings(embeddings, where, ("source_id",))
+    missing = {"model_hash", "threshold", "sorted_matched", "far", "dim"} - set(calibration)
+    if missing:
+        raise InputError(
+            f"the calibration record lacks {sorted(missing)}: make it with seisembed.use.scoring.calibrate"
+        )
     got = embedding_model_hash(embeddings)
     if got != calibration["model_hash"]:
         raise InputError(
@@ -114,6 +120,11 @@ def score_events(
             "the threshold holds only for the model it was set with"
         )
     emb = embedding_matrix(embeddings).astype(np.float64)
+    if emb.shape[1] != calibration["dim"]:
+        raise InputError(
+            f"{where} holds {emb.shape[1]}-d embeddings, the calibration {calibration['dim']}-d ones: "
+            "embed both with one model"
+        )
     events = embeddings["source_id"].astype(str).to_numpy()
     dist, codes, _ = leave_one_out_distances(emb, events)
     sorted_matched = calibration["sorted_matched"]
@@ -121,6 +132,7 @@ def score_events(
     exceed[~np.isfinite(dist)] = np.nan
     keep = [c for c in ("trace_name", "source_id", "station_network_code", "station_code") if c in embeddings]
     records = embeddings[keep].reset_index(drop=True).copy()
+    records["source_id"] = events  # as text, as grouped: 123 and "123" are one event
     records["centroid_distance"] = dist
     records["val_exceedance"] = exceed  # share of correctly associated val records at least this far
     records["flagged"] = np.isfinite(dist) & (dist > calibration["threshold"])
@@ -146,6 +158,12 @@ def score_events(
         "flagged_events": int(per_event["flag"].sum()),
         "calibration": {k: v for k, v in calibration.items() if k != "sorted_matched"},
     }
+    if summary["scored_records"] == 0:
+        log.warning(
+            "%s: no record could be scored: every event has a single record (a record is scored against "
+            "the other records of its event)",
+            where,
+        )
     log.info(
         "%d of %d records flagged (%d of %d events) at FAR %.3g (threshold %.4f)",
         summary["flagged_records"],

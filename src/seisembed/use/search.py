@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 
 INDEX_FORMAT = "seisembed-index/1"
 KINDS = ("exact", "hnsw")
+#: HNSW links per node: FAISS crashes below 2; typical values are 16-64
+M_RANGE = (2, 1024)
+#: search/build breadths and thread counts: C ints
+INT_MAX = 2**31 - 1
 #: query rows answered per call (bounds memory: chunk x index size distances for exact search)
 QUERY_CHUNK = 256
 
@@ -75,6 +79,13 @@ class NeighbourIndex:
         return dist.astype(np.float32), pos.astype(np.int64)
 
 
+def _check_int(name: str, value, low: int, high: int) -> int:
+    """``value`` as an int in ``[low, high]``, else :class:`InputError` naming ``name`` (FAISS would crash)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise InputError(f"{name} must be a whole number in [{low}, {high}], not {value!r}")
+    return int(value)
+
+
 def build_index(
     embeddings: pd.DataFrame,
     out_dir: str | Path,
@@ -94,9 +105,11 @@ def build_index(
     """
     if kind not in KINDS:
         raise InputError(f"unknown index kind {kind!r}; choose one of {KINDS}")
-    for name, value in (("m", m), ("ef_construction", ef_construction), ("ef_search", ef_search)):
-        if int(value) < 1:
-            raise InputError(f"HNSW {name} must be at least 1, not {value}")
+    _check_int("HNSW m", m, *M_RANGE)
+    _check_int("HNSW ef_construction", ef_construction, 1, INT_MAX)
+    _check_int("HNSW ef_search", ef_search, 1, INT_MAX)
+    if threads is not None:
+        _check_int("threads", threads, 1, 1024)
     where = source or "embeddings"
     validate_embeddings(embeddings, where)
     model_id = embedding_model_hash(embeddings)
@@ -185,8 +198,16 @@ def load_index(path: str | Path) -> NeighbourIndex:
     for key in ("n", "dim"):
         if not isinstance(info.get(key), int) or isinstance(info.get(key), bool) or info[key] < 1:
             raise InputError(f"index {meta}: {key} is {info.get(key)!r}, not a positive whole number")
-    if info["kind"] == "hnsw" and not isinstance(info.get("params", {}).get("ef_search"), int):
-        raise InputError(f"index {meta}: params.ef_search is missing (an HNSW index records its search breadth)")
+    if not isinstance(info.get("model_hash"), str) or not info["model_hash"]:
+        raise InputError(f"index {meta}: model_hash is {info.get('model_hash')!r}; an index records its model")
+    if info["kind"] == "hnsw":
+        params = info.get("params")
+        ef = params.get("ef_search") if isinstance(params, dict) else None
+        if isinstance(ef, bool) or not isinstance(ef, int) or not 1 <= ef <= INT_MAX:
+            raise InputError(
+                f"index {meta}: params.ef_search is {ef!r}, not a whole number in [1, {INT_MAX}] "
+                "(an HNSW index records its search breadth)"
+            )
     sums = info.get("sha256", {})  # indexes written before checksums were recorded have none
     for name, expected in sums.items() if isinstance(sums, dict) else ():
         if name not in ("records.parquet", "vectors.npy", "hnsw.faiss"):
@@ -200,6 +221,9 @@ def load_index(path: str | Path) -> NeighbourIndex:
     records = _index_part(path, "records.parquet", pd.read_parquet, "parquet table")
     if "trace_name" not in records.columns:
         raise InputError(f"index {path}: records.parquet has no trace_name column; rebuild the index")
+    if records["trace_name"].duplicated().any():
+        first = records.loc[records["trace_name"].duplicated(), "trace_name"].iloc[0]
+        raise InputError(f"index {path}: records.parquet repeats trace_name {first!r}; rebuild the index")
     if info["kind"] == "exact":
         vectors = _index_part(path, "vectors.npy", lambda p: np.load(p, allow_pickle=False), "NumPy array")
         if vectors.shape != (info["n"], info["dim"]) or len(records) != info["n"]:
@@ -256,12 +280,21 @@ def similar(
     """
     if by not in ("record", "event"):
         raise InputError(f"by must be 'record' or 'event', not {by!r}")
-    if k < 1:
-        raise InputError(f"k must be at least 1, not {k}")
+    k = _check_int("k", k, 1, INT_MAX)
+    if ef_search is not None:
+        ef_search = _check_int("ef_search", ef_search, 1, INT_MAX)
     vectors = _check_queries(index, queries, where)
     records = index.records
-    names = records["trace_name"].to_numpy()
-    events = records["source_id"].to_numpy() if "source_id" in records else names
+    if (by == "event" or exclude_same_event) and "source_id" not in records:
+        raise InputError(
+            "the index holds no source_id (its embeddings table had none): by event and excluding the query's "
+            "own event need the records' events; rebuild the index from a table with source_id"
+        )
+    if exclude_same_event and "source_id" not in queries:
+        raise InputError(f"{where} has no source_id column: excluding the query's own event needs it")
+    # identifiers compared as text: an integer source_id in one table and a string in the other still match
+    names = records["trace_name"].astype(str).to_numpy()
+    events = records["source_id"].astype(str).to_numpy() if "source_id" in records else names
     per_event = int(pd.Series(events).value_counts().max())
     want = k + 1 if by == "record" else (k + 1) * per_event
     want = int(min(want + (per_event if exclude_same_event else 0), len(records)))

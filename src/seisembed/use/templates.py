@@ -23,20 +23,32 @@ from seisembed.embeddings import embedding_columns, embedding_matrix, embedding_
 from seisembed.errors import InputError
 from seisembed.evaluate.discrimination import EPS, unit_vectors
 
-__all__ = ["centroids", "discriminate"]
+__all__ = ["centroids", "discriminate", "template_labels"]
 
 log = logging.getLogger(__name__)
+
+
+def template_labels(templates: pd.DataFrame, label_column: str = "source_type", where: str = "templates") -> pd.Series:
+    """The templates' labels as text; :class:`InputError` naming ``where`` and the rows when one is missing or blank."""
+    if label_column not in templates.columns:
+        raise InputError(f"{where} has no column {label_column!r} holding the template labels (--label-column)")
+    column = templates[label_column]
+    missing = column.isna().to_numpy()
+    labels = column.astype(object).where(~missing, "").astype(str).str.strip()
+    blank = labels.to_numpy() == ""
+    if blank.any():
+        names = templates["trace_name"].astype(str).to_numpy()[blank][:5] if "trace_name" in templates else []
+        raise InputError(
+            f"{where}: {int(blank.sum())} template(s) have no label in {label_column!r}, first {list(names)}"
+        )
+    return labels.set_axis(templates.index)
 
 
 def centroids(
     templates: pd.DataFrame, label_column: str = "source_type", where: str = "templates"
 ) -> dict[str, np.ndarray]:
     """``{label: unit centroid}`` of the template embeddings (labels from ``label_column``)."""
-    if label_column not in templates.columns:
-        raise InputError(f"{where} has no column {label_column!r} holding the template labels (--label-column)")
-    labels = templates[label_column].fillna("").astype(str)
-    if (labels == "").any():
-        raise InputError(f"{where}: {int((labels == '').sum())} template(s) have no label in {label_column!r}")
+    labels = template_labels(templates, label_column, where)
     classes = sorted(labels.unique())
     if len(classes) < 2:
         raise InputError(f"{where}: templates of {classes} only; discrimination needs at least two classes")
@@ -62,27 +74,31 @@ def _label(emb: np.ndarray, cents: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 def discriminate(
-    templates: pd.DataFrame, queries: pd.DataFrame, label_column: str = "source_type", where: str = "queries"
+    templates: pd.DataFrame,
+    queries: pd.DataFrame,
+    label_column: str = "source_type",
+    where: str = "queries",
+    templates_where: str = "templates",
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Label each query record and each query event; returns ``(records, events, summary)``.
 
     Raises :class:`InputError` when templates and queries come from different
     models, when the labels are unusable, or when no query is left.
     """
-    validate_embeddings(templates, "templates", (label_column,) if label_column != "source_type" else ())
+    validate_embeddings(templates, templates_where, (label_column,) if label_column != "source_type" else ())
     validate_embeddings(queries, where)
     if len(embedding_columns(templates)) != len(embedding_columns(queries)):
         raise InputError(
-            f"templates hold {len(embedding_columns(templates))}-d embeddings and {where} "
+            f"{templates_where} hold {len(embedding_columns(templates))}-d embeddings and {where} "
             f"{len(embedding_columns(queries))}-d ones: embed both with one model"
         )
     t_hash, q_hash = embedding_model_hash(templates), embedding_model_hash(queries)
     if t_hash != q_hash:
         raise InputError(
-            f"templates were embedded by model {t_hash or '(unknown)'} and {where} by {q_hash or '(unknown)'}: "
+            f"{templates_where} were embedded by model {t_hash or '(unknown)'} and {where} by {q_hash or '(unknown)'}: "
             "embed both with one model"
         )
-    cents = centroids(templates, label_column)
+    cents = centroids(templates, label_column, templates_where)
     is_template = queries["trace_name"].isin(set(templates["trace_name"]))
     scored = queries.loc[~is_template].reset_index(drop=True)
     if scored.empty:
@@ -101,7 +117,7 @@ def discriminate(
     events = pd.DataFrame({"source_id": firsts, "records": np.bincount(codes, minlength=len(firsts))})
     events = pd.concat([events, _label(unit_vectors(sums), cents)], axis=1)
     summary = {
-        "classes": {c: int((templates[label_column].astype(str) == c).sum()) for c in cents},
+        "classes": {c: int((template_labels(templates, label_column, templates_where) == c).sum()) for c in cents},
         "label_column": label_column,
         "model_hash": q_hash,
         "query_records": int(len(queries)),
