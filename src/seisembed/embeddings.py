@@ -259,6 +259,8 @@ def read_embeddings(
     complete: bool = False,
 ) -> pd.DataFrame:
     """Read an embeddings parquet and check it (:func:`validate_embeddings`); errors name ``what`` and the file."""
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise InputError(f"{what}: expected the path of an embeddings table, not {path!r}")
     path = Path(path)
     where = f"{what} file {path}"
     if path.is_dir():

@@ -226,6 +226,8 @@ def load_index(path: str | Path) -> NeighbourIndex:
         raise InputError(f"index {path}: records.parquet repeats trace_name {first!r}; rebuild the index")
     if info["kind"] == "exact":
         vectors = _index_part(path, "vectors.npy", lambda p: np.load(p, allow_pickle=False), "NumPy array")
+        if vectors.dtype.kind != "f":
+            raise InputError(f"index {path}: vectors.npy holds {vectors.dtype} values, not real numbers; rebuild it")
         if vectors.shape != (info["n"], info["dim"]) or len(records) != info["n"]:
             raise InputError(f"index {path}: vectors {vectors.shape} / records {len(records)} disagree with index.json")
         norms = np.linalg.norm(vectors, axis=1) if np.isfinite(vectors).all() else np.array([np.nan])
