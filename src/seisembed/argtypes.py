@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
 from seisembed.errors import InputError
 
 __all__ = [
     "check_distinct",
+    "check_outside",
     "existing_dir",
     "existing_file",
     "existing_path",
+    "input_path",
     "int_range",
     "non_negative_int",
     "open_probability",
@@ -152,3 +155,43 @@ def check_distinct(inputs, outputs) -> None:
         if key in written:
             raise InputError(f"output {path} is written twice by this command ({written[key]}): give another name")
         written[key] = str(path)
+
+
+def input_path(path, what: str, kind: str = "file") -> Path:
+    """``path`` as a :class:`~pathlib.Path` of an existing regular file (``kind="file"``) or folder.
+
+    For the library functions that read a user's file: :class:`InputError` naming
+    ``what`` when ``path`` is not a path at all (``None``, a number), is missing, or
+    is of the wrong kind (a folder, a FIFO, a device).
+    """
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise InputError(f"{what}: expected a path, not {path!r}")
+    path = Path(path)
+    if kind == "dir":
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{what} {path} is a file; expected a folder")
+        if not path.is_dir():
+            raise InputError(f"{what} {path} does not exist")
+        return path
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a folder; expected a file")
+    if path.exists() and not path.is_file():
+        raise InputError(f"{what} {path} is not a regular file (a FIFO, socket or device?)")
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist")
+    return path
+
+
+def check_outside(folder, outputs, what: str = "the dataset store") -> None:
+    """Refuse (before any work) an output that is ``folder`` or lies inside it (e.g. inside the store it reads)."""
+    if folder is None:
+        return
+    inside = Path(folder).resolve()
+    for path in outputs:
+        if path is None:
+            continue
+        target = Path(path).resolve()
+        if target == inside or inside in target.parents:
+            raise InputError(
+                f"output {path} lies in {what} {folder}: writing there would change it; give another folder"
+            )

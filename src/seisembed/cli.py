@@ -96,6 +96,9 @@ def setup_logging(log_file: str | None, verbose: int = 0) -> None:
     # third-party chatter stays at INFO even in a DEBUG log file
     for name in ("matplotlib", "PIL", "urllib3", "numcodecs", "asyncio", "fsspec", "h5py", "absl"):
         logging.getLogger(name).setLevel(logging.INFO)
+    # FAISS's loader reports at INFO each CPU build it could not load ("No module named
+    # 'faiss.swigfaiss_avx512'") before it loads one that works: not news to a user
+    logging.getLogger("faiss").setLevel(logging.WARNING)
 
 
 def _load_config(args: argparse.Namespace) -> dict:
@@ -151,6 +154,11 @@ def _log_problem(log_file: str, argv: list[str]) -> str | None:
     path = Path(log_file)
     if path.is_dir():
         return f"{log_file} is a folder; give a file name"
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{log_file}: {parent} is a file, not a folder"
+            break
     if not path.exists():
         return None
     for value in argv:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seisembed.argtypes import input_path
 from seisembed.columns import SOURCE_TYPES, SPLITS
 from seisembed.errors import InputError
 
@@ -89,6 +90,8 @@ def embeddings_frame(meta: pd.DataFrame, emb: np.ndarray, model_id: str = "", mo
         "n": int(len(frame)),
         "trace_names_hash": _names_hash(frame["trace_name"]),
     }
+    if len(frame):  # the writer keeps the contract too: NaN or non-unit vectors are never written
+        validate_embeddings(frame, f"embeddings of model {model_path or model_id or '(in memory)'}", model_hash=False)
     return frame
 
 
@@ -242,10 +245,15 @@ def validate_embeddings(
                 f"{where} does not record the rows it was written with (an embeddings table of an older "
                 "seisembed, or one rewritten without its metadata): rerun the embed rule"
             )
-        if written != len(frame) or meta.get("trace_names_hash") != _names_hash(names):
+        if written != len(frame):
             raise InputError(
-                f"{where} holds {len(frame)} records but was written with {written}, or its records changed "
-                "order since it was written: rows were lost, repeated or edited; rerun the embed rule"
+                f"{where} holds {len(frame)} records but was written with {written}: rows were lost or "
+                "repeated since; rerun the embed rule"
+            )
+        if meta.get("trace_names_hash") != _names_hash(names):
+            raise InputError(
+                f"{where}: its records were reordered or renamed since it was written (the trace names no longer "
+                "match the record of them); rerun the embed rule"
             )
     return frame
 
@@ -259,14 +267,8 @@ def read_embeddings(
     complete: bool = False,
 ) -> pd.DataFrame:
     """Read an embeddings parquet and check it (:func:`validate_embeddings`); errors name ``what`` and the file."""
-    if not isinstance(path, (str, Path)) or not str(path):
-        raise InputError(f"{what}: expected the path of an embeddings table, not {path!r}")
-    path = Path(path)
+    path = input_path(path, f"{what} file")
     where = f"{what} file {path}"
-    if path.is_dir():
-        raise InputError(f"{where} is a folder; expected an embeddings table (.parquet)")
-    if not path.is_file():
-        raise InputError(f"{where} does not exist")
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError, TypeError) as exc:

@@ -636,13 +636,12 @@ def load_embedding_model(
     import keras
 
     from seisembed import register_keras_objects
+    from seisembed.argtypes import input_path
     from seisembed.errors import InputError
 
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"model file {path} is a folder; expected a saved model (model.keras)")
-    if not path.is_file():
+    if path is not None and not Path(str(path)).exists():
         raise InputError(f"model file {path} does not exist (run the train_model rule first)")
+    path = input_path(path, "model file")
     problem = keras_archive_problem(path)
     if problem:
         raise InputError(f"model file {path} is not a loadable Keras model: {problem}")

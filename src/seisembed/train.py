@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seisembed.argtypes import check_outside
 from seisembed.atomic import atomic_path, save_figure, write_json_atomic, write_text_atomic
 from seisembed.config import config_hash, validate_config
 from seisembed.errors import ConfigError, InputError, SeisembedError
@@ -524,6 +525,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
     config = validate_config(config)
     store, out_dir = Path(store), Path(out_dir)
     _check_out_dir(out_dir)
+    check_outside(store, [out_dir])  # the model never goes inside the store (its content hash would change)
     if not store.exists():
         raise InputError(f"dataset store {store} does not exist (run the build_dataset rule first)")
     train = config["train"]

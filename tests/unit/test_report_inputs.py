@@ -235,6 +235,7 @@ CSV_CASES = [
     ("association_by_distance", DISTANCE.replace("0-250,10,", "0-250,,"), ["line 2", "column pairs is empty"]),
     ("association_by_distance", DISTANCE.replace("0-250,10,4,", "0-250,10,11,"), ["column matched = 11", "pairs = 10"]),
     ("association_by_distance", DISTANCE.replace("0-250,", "250-0,"), ["distance_km = '250-0'", "low < high"]),
+    ("association_by_distance", DISTANCE + DISTANCE.splitlines()[1] + "\n", ["distance_km = '0-250' repeats a bin"]),
     ("association_by_distance", DISTANCE.replace("0.4,0.25,0.25", "inf,0.25,0.25"), ["embedding_accuracy = inf"]),
     ("association_by_novelty", "x,y\n1,2\n", ["column(s) pairs, count"]),
     (
@@ -341,7 +342,8 @@ def test_null_metrics_are_shown_as_na_with_their_reason_and_never_compared(tmp_p
     joined = " ".join(sentences)
     assert (
         "Our embedding's test AUC is not available (association.json: embedding.test.auc is undefined: "
-        "one class is absent from the scored set), so it is not compared with the paper's 0.868." in joined
+        "the file gives no number (an AUC is undefined when the scored set lacks one class)), so it is not compared "
+        "with the paper's 0.868." in joined
     )
     assert "With 1 template(s) per class our mean test AUC is not available" in joined
     assert "SVM-36 (Kortström et al. 2016)'s, which is not available" in joined

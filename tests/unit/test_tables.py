@@ -129,7 +129,7 @@ def test_lost_rows_are_found_where_completeness_matters(tmp_path):
         read_embeddings(path, complete=True)  # ... not for the evaluation stage
     swapped = frame.iloc[::-1].reset_index(drop=True)
     swapped.attrs = frame.attrs
-    with pytest.raises(InputError, match="changed order"):
+    with pytest.raises(InputError, match="reordered or renamed since it was written"):
         validate_embeddings(swapped, complete=True)
 
 
@@ -675,3 +675,56 @@ def test_quakeml_obspy_cannot_sniff_says_what_is_wrong_or_is_read(tmp_path):
     (tmp_path / "cut.xml").write_text(body[:90])
     with pytest.raises(InputError, match=r"cut.xml cannot be read: not valid QUAKEML \(.*parse"):
         read_catalog_file(tmp_path / "cut.xml")  # before: "TypeError: Unknown format for file"
+
+
+# -- the second re-test's cases ------------------------------------------------------------------
+def test_library_readers_name_a_missing_path_and_a_fifo(tmp_path):
+    import os
+
+    from seisembed.model import load_embedding_model
+    from seisembed.use.picks import read_picks
+    from seisembed.use.search import load_index
+
+    os.mkfifo(tmp_path / "fifo.parquet")
+    for reader in (read_embeddings, read_picks, load_embedding_model):
+        with pytest.raises(InputError, match="expected a path, not None|does not exist"):
+            reader(None)  # before: TypeError from pathlib
+        with pytest.raises(InputError, match="is not a regular file"):
+            reader(tmp_path / "fifo.parquet")  # before: "does not exist"
+    with pytest.raises(InputError, match="expected a path, not None"):
+        load_index(None)
+
+
+def test_outputs_inside_the_store_are_refused(tmp_path, capsys):
+    store = tmp_path / "waveforms.zarr"
+    store.mkdir()
+    (store / "zarr.json").write_text("{}")
+    code, text = _main(
+        capsys, "evaluate", "association", "--store", store, "--embeddings", tmp_path / "e.parquet",
+        "--out-dir", store, "--figures-dir", tmp_path / "f",
+    )  # fmt: skip
+    assert code == 1 and "lies in the dataset store" in text  # before: six outputs written into the store
+    assert sorted(p.name for p in store.iterdir()) == ["zarr.json"]
+    code, text = _main(capsys, "train", "--store", store, "--out-dir", store / "model")
+    assert code == 1 and "lies in the dataset store" in text and not (store / "model").exists()
+
+
+def test_the_writer_keeps_the_contract_too():
+    frame = _embeddings()
+    emb = frame[[c for c in frame if c.startswith("emb_")]].to_numpy()
+    meta = frame.drop(columns=[c for c in frame if c.startswith("emb_")])
+    with pytest.raises(InputError, match="NaN or infinite"):
+        embeddings_frame(meta, np.where(np.arange(len(emb))[:, None] == 3, np.nan, emb), "m1")
+    with pytest.raises(InputError, match="not unit vectors"):
+        embeddings_frame(meta, 2 * emb, "m1")
+    assert embeddings_frame(meta.iloc[:0], emb[:0], "m1").empty  # nothing to embed is not an error
+
+
+def test_an_unknown_calibration_split_lists_the_splits_and_a_log_under_a_file_is_named(tmp_path, capsys):
+    from seisembed.use.scoring import calibrate
+
+    with pytest.raises(InputError, match=r"no record of split 'nope'.*\['test', 'train', 'val'\]"):
+        calibrate(_embeddings(n_events=60, per=5), 0.1, split="nope")
+    good = _write(_embeddings(), tmp_path / "good.parquet")
+    code, text = _main(capsys, "index", good, "-o", tmp_path / "i", "--log", f"{good}/x.log")
+    assert code == 2 and "good.parquet is a file, not a folder" in text

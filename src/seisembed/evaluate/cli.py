@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from seisembed.argtypes import output_dir, positive_int
+from seisembed.argtypes import check_outside, output_dir, positive_int
 
 HELP = (
     "embed the dataset store with the model; evaluate association or discrimination; train and score the "
@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the task from ``args.config``; return the exit status."""
     from seisembed.atomic import write_parquet_atomic
 
+    # the metrics, figures and embeddings never go inside the store they are computed from
+    written = [args.out_dir, args.figures_dir] + ([args.embeddings] if args.task == "embed" else [])
+    check_outside(args.store, written)
     if args.task == "embed":
         from seisembed.embeddings import validate_embeddings
         from seisembed.evaluate.association import embed_store

@@ -30,6 +30,7 @@ from html import escape
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pandas as pd
 
 from seisembed.errors import InputError
@@ -77,7 +78,7 @@ SECONDS = {"type": "number", "minimum": 0}
 TEXT = {"type": "string"}
 THRESHOLD = {"type": ["number", "null"], NA_KEY: "no threshold could be chosen on val"}
 
-AUC = _fraction("one class is absent from the scored set")
+AUC = _fraction("the file gives no number (an AUC is undefined when the scored set lacks one class)")
 ACCURACY = _fraction("nothing was scored")
 PRECISION = _fraction("nothing was predicted positive")
 RECALL = _fraction("no positive in the scored set")
@@ -417,6 +418,17 @@ def _ordered(record: dict, where: list, problems: list[str]) -> None:
             lo, hi = value
             if _is_number(lo) and _is_number(hi) and lo > hi:
                 problems.append(f"{_key_path([*where, key])} = {_short(value)} is not ordered (low > high)")
+            estimate = record.get(key[: -len("_ci95")])
+            if _is_number(lo) and _is_number(hi) and _is_number(estimate) and not lo - 1e-9 <= estimate <= hi + 1e-9:
+                # a percentile bootstrap interval need not hold its estimate, but far outside is worth a look
+                log.warning(
+                    "%s = %s lies outside its 95 %% interval %s = %s (possible for a percentile bootstrap; "
+                    "check the file if it is far outside)",
+                    _key_path([*where, key[: -len("_ci95")]]),
+                    _short(estimate),
+                    _key_path([*where, key]),
+                    _short(value),
+                )
         elif key.endswith("_p05") and _is_number(value):
             hi = record.get(key[:-4] + "_p95")
             if _is_number(hi) and value > hi:
@@ -575,7 +587,13 @@ _BIN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$")
 
 
 def _check_distance_rows(frame: pd.DataFrame, path: Path, what: str) -> None:
-    """``distance_km`` labels are ``low-high`` bins with low < high."""
+    """``distance_km`` labels are ``low-high`` bins with low < high, each once."""
+    repeated = frame["distance_km"].astype(str).duplicated()
+    if repeated.any():
+        i = int(np.flatnonzero(repeated.to_numpy())[0])
+        raise InputError(
+            f"{path}: line {i + 2}, column distance_km = {frame['distance_km'].iloc[i]!r} repeats a bin [{what}]"
+        )
     for i, label in enumerate(frame["distance_km"].astype(str)):
         m = _BIN.match(label)
         if not m or float(m.group(1)) >= float(m.group(2)):

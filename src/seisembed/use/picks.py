@@ -177,11 +177,9 @@ def _check_separator(path: Path, header: str) -> None:
 
 def read_picks(path: str | Path, inventory=None) -> pd.DataFrame:
     """Read picks from QuakeML (needs ``inventory``: a StationXML path or Inventory), an arrivals table or a picks table."""
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"picks file {path} is a folder; expected a file")
-    if not path.is_file():
-        raise InputError(f"picks file {path} does not exist")
+    from seisembed.argtypes import input_path
+
+    path = input_path(path, "picks file")
     name = path.name.lower()
     if name.endswith(QUAKEML_SUFFIXES):
         from seisembed.catalog.quakeml import read_quakeml

@@ -56,6 +56,9 @@ def calibrate(
     if "split" not in embeddings or "source_id" not in embeddings:
         raise InputError(f"{where} has no split / source_id columns: give the evaluation stage's embeddings.parquet")
     validate_embeddings(embeddings, where, ("split", "source_id"))
+    splits = sorted(set(embeddings["split"].astype(str)))
+    if split not in splits:
+        raise InputError(f"{where} holds no record of split {split!r} (--calibration-split); its splits are {splits}")
     part = embeddings.loc[embeddings["split"].astype(str) == split].reset_index(drop=True)
     emb = embedding_matrix(part).astype(np.float64)
     events = part["source_id"].astype(str).to_numpy()

@@ -180,9 +180,9 @@ def load_index(path: str | Path) -> NeighbourIndex:
     index, is incomplete or damaged (a missing or truncated file, an unknown kind,
     counts that disagree with ``index.json``, vectors that are not finite unit vectors).
     """
-    path = Path(path)
-    if not path.is_dir():
-        raise InputError(f"index {path} is not a folder (build one with `seisembed index`)")
+    from seisembed.argtypes import input_path
+
+    path = input_path(path, "index", kind="dir")
     meta = path / "index.json"
     if not meta.is_file():
         raise InputError(f"{path} is not a seisembed index (no index.json; build one with `seisembed index`)")
