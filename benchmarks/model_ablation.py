@@ -88,10 +88,10 @@ def merge(base: dict, changes: dict) -> dict:
 
 def embed_positions(model_path: Path, store: Path, positions: np.ndarray, batch: int = 256) -> np.ndarray:
     """Embeddings of the store's records at ``positions`` (raw windows through the saved model)."""
-    from seisembed.model import load_embedding_model
+    from seisembed.model import load_model
     from seisembed.sampling import channels_last, open_waveforms, read_traces
 
-    model = load_embedding_model(model_path)
+    model = load_model(model_path)
     array = open_waveforms(store)
     out = []
     for i in range(0, len(positions), batch):

@@ -72,9 +72,9 @@ def val_auc(model, store: Path) -> float:
 
     from seisembed.config import validate_config
     from seisembed.pairs import embedding_auc
-    from seisembed.train import _val_pairs
+    from seisembed.train import val_pairs
 
-    pairs, positions, windows = _val_pairs(store, validate_config({}))
+    pairs, positions, windows = val_pairs(store, validate_config({}))
     return float(embedding_auc(np.asarray(model.predict(windows, batch_size=256, verbose=0)), positions, pairs))
 
 

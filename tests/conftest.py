@@ -20,8 +20,9 @@ def repo_root() -> Path:
 
 @pytest.fixture
 def reload_difference(tmp_path):
-    """``f(model, x)``: save ``model``, load it in a fresh Python with ``safe_mode=True`` after
-    ``import seisembed``, embed ``x`` there and return the largest difference from ``model(x)``."""
+    """``f(model, x)``: save ``model``, load it in a fresh Python with ``keras.saving.load_model(path,
+    safe_mode=True)`` after only ``import seisembed.layers``, embed ``x`` there and return the largest
+    difference from ``model(x)``."""
     import numpy as np
 
     def difference(model, x) -> float:
@@ -30,7 +31,7 @@ def reload_difference(tmp_path):
         np.save(tmp_path / "x.npy", x)
         np.save(tmp_path / "y.npy", np.asarray(model(x)))
         code = (
-            "import numpy as np, seisembed, keras\n"  # seisembed first: it registers its layers
+            "import numpy as np, keras, seisembed.layers\n"  # seisembed.layers registers its Keras objects
             f"m = keras.saving.load_model({str(path)!r}, safe_mode=True)\n"
             f"y = np.asarray(m(np.load({str(tmp_path / 'x.npy')!r})))\n"
             f"print(np.abs(y - np.load({str(tmp_path / 'y.npy')!r})).max())\n"

@@ -84,15 +84,23 @@ def open_probability(text: str) -> float:
     return value
 
 
+def _file_problem(path: Path, what: str = "") -> str | None:
+    """Why ``path`` is not an existing regular file (a folder, a FIFO, missing), else ``None``."""
+    name = f"{what} {path}" if what else str(path)
+    if path.is_dir():
+        return f"{name} is a folder; expected a file"
+    if path.exists() and not path.is_file():
+        return f"{name} is not a regular file (a FIFO, socket or device?)"
+    if not path.is_file():
+        return f"{name} does not exist"
+    return None
+
+
 def existing_file(text: str) -> str:
     """The path of an existing regular file (not a folder, FIFO or device)."""
-    path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder; expected a file")
-    if path.exists() and not path.is_file():
-        raise argparse.ArgumentTypeError(f"{text} is not a regular file (a FIFO, socket or device?)")
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{text} does not exist")
+    problem = _file_problem(Path(text))
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 
@@ -173,12 +181,9 @@ def input_path(path, what: str, kind: str = "file") -> Path:
         if not path.is_dir():
             raise InputError(f"{what} {path} does not exist")
         return path
-    if path.is_dir():
-        raise InputError(f"{what} {path} is a folder; expected a file")
-    if path.exists() and not path.is_file():
-        raise InputError(f"{what} {path} is not a regular file (a FIFO, socket or device?)")
-    if not path.is_file():
-        raise InputError(f"{what} {path} does not exist")
+    problem = _file_problem(path, what)
+    if problem:
+        raise InputError(problem)
     return path
 
 

@@ -32,11 +32,12 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
-from seisembed import __version__
 from seisembed.errors import ConfigError, SeisembedError
+from seisembed.version import __version__
 
 #: sub-command -> module providing HELP, configure_parser(parser), run(args)
 SUBCOMMANDS: dict[str, str] = {
@@ -99,6 +100,21 @@ def setup_logging(log_file: str | None, verbose: int = 0) -> None:
     # FAISS's loader reports at INFO each CPU build it could not load ("No module named
     # 'faiss.swigfaiss_avx512'") before it loads one that works: not news to a user
     logging.getLogger("faiss").setLevel(logging.WARNING)
+
+
+def use_file_backend() -> None:
+    """Figures go to files: matplotlib's non-interactive Agg backend, unless ``MPLBACKEND`` names another.
+
+    Global state, so it is set here, in the entry point, and never by library functions.
+    ``MPLBACKEND`` reaches matplotlib when it is first imported (and any subprocess);
+    a matplotlib imported already is switched now. Importing matplotlib is left to the
+    stages that draw (``seisembed --help`` stays fast).
+    """
+    if os.environ.get("MPLBACKEND"):
+        return
+    os.environ["MPLBACKEND"] = "Agg"
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("Agg")
 
 
 def _load_config(args: argparse.Namespace) -> dict:
@@ -187,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         parser.error(f"argument --log: cannot write the log file: {exc}")
     try:
+        use_file_backend()
         args.config = _load_config(args)
         return int(module.run(args) or 0)
     except ConfigError as exc:

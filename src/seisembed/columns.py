@@ -2,9 +2,18 @@
 
 ``ARRIVAL_COLUMNS`` is the catalog contract: one row per (event, station), the
 first P-type arrival. Later stages carry these columns along unchanged.
+``SOURCE_TYPES`` are the two classes; :func:`check_both_classes` refuses a split
+that lacks one of them.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from seisembed.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Catalog contract (``results/catalog/arrivals.parquet``), in order.
 ARRIVAL_COLUMNS: tuple[str, ...] = (
@@ -30,6 +39,7 @@ ARRIVAL_COLUMNS: tuple[str, ...] = (
     "path_back_azimuth_deg",  # float64, station -> event azimuth, degrees from north
 )
 
+#: the classes of ``source_type``: the discrimination's negative and positive class, in that order
 SOURCE_TYPES: tuple[str, ...] = ("earthquake", "explosion")
 
 #: dataset splits, in store order
@@ -78,6 +88,18 @@ WINDOW_COLUMNS: tuple[str, ...] = (
 
 COMPONENT_ORDER: str = "ZNE"
 
+#: identifying columns of an embeddings table, in order (seisembed.embeddings: the contract)
+EMBEDDING_COLUMNS: tuple[str, ...] = (
+    "trace_name",
+    "source_id",
+    "split",
+    "source_type",
+    "station_network_code",
+    "station_code",
+    "novel_station",
+    "novel_location",
+)
+
 
 def trace_name(source_id: str, network: str, station: str, location: str = "") -> str:
     """Unique, human-readable name of one record: ``<event>_<net>.<sta>.<loc>``."""
@@ -88,3 +110,13 @@ def trace_names(frame) -> list[str]:
     """:func:`trace_name` of every row of a table with the event and station code columns."""
     columns = ["source_id", "station_network_code", "station_code", "station_location_code"]
     return [trace_name(*v) for v in frame[columns].astype(str).itertuples(index=False)]
+
+
+def check_both_classes(frame: pd.DataFrame, split: str, where: str = "") -> None:
+    """Raise :class:`InputError` (naming ``where``) unless ``split`` of ``frame`` holds both :data:`SOURCE_TYPES`."""
+    kinds = set(frame.loc[frame["split"] == split, "source_type"])
+    if kinds != set(SOURCE_TYPES):
+        raise InputError(
+            f"{where + ': ' if where else ''}split '{split}' holds records of {sorted(kinds) or 'no'} class(es); discrimination needs "
+            "both earthquakes and explosions"
+        )

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from seisembed.argtypes import input_path
-from seisembed.columns import SOURCE_TYPES, SPLITS
+from seisembed.columns import EMBEDDING_COLUMNS, SOURCE_TYPES, SPLITS  # EMBEDDING_COLUMNS: re-exported
 from seisembed.errors import InputError
 
 __all__ = [
@@ -49,17 +49,6 @@ log = logging.getLogger(__name__)
 
 #: key of the embeddings parquet's metadata (``DataFrame.attrs``)
 EMBEDDINGS_META_KEY = "seisembed"
-#: identifying columns of the evaluation stage's table, in order (``seisembed embed`` writes them too)
-EMBEDDING_COLUMNS: tuple[str, ...] = (
-    "trace_name",
-    "source_id",
-    "split",
-    "source_type",
-    "station_network_code",
-    "station_code",
-    "novel_station",
-    "novel_location",
-)
 #: largest accepted deviation of an embedding's Euclidean norm from 1 (float32 rounding is ~1e-7;
 #: a model without its final normalisation gives norms far from 1)
 UNIT_NORM_TOLERANCE = 1e-3

@@ -18,7 +18,7 @@ One builder, :func:`build_model`, makes every preset (:data:`PRESETS`; config
     The head is theirs; each block still has keras-tcn's two convolutions, so it
     has more parameters (833,835) than their 553,835.
 ``spectral`` (the default)
-    A fixed log-band STFT front end (:class:`LogBandSpectrogram`; settings in the
+    A fixed log-band STFT front end (:class:`~seisembed.layers.LogBandSpectrogram`; settings in the
     config's ``model.spectral`` section: 4 s Hann frames, 1 s hop, FFT 512, 24
     log-spaced bands 0.4-19 Hz per component -> ``(frames, 3 x 24)`` log10 band
     power) -> batch norm -> TCN(48 filters, kernel 3, dilations 1..32, 'same', all
@@ -35,11 +35,15 @@ One builder, :func:`build_model`, makes every preset (:data:`PRESETS`; config
     average pooling -> Flatten -> Dense(32) -> unit norm. Raw TCNs at 10 Hz did
     not beat cross-correlation on the default study; this front-end did.
 
-Every model starts with :class:`PeakNormalization` (demean, divide each channel by
+Every model starts with :class:`~seisembed.layers.PeakNormalization` (demean, divide each channel by
 its peak: the paper's only preprocessing), so the saved model takes the raw windows
 of the dataset store, ``(batch, 7200, 3)`` float32, channels Z, N, E, and needs no
-preprocessing code. Custom layers are registered as serialisable: a saved model
-loads with ``keras.saving.load_model(path, safe_mode=True)`` after ``import seisembed``.
+preprocessing code. The custom layers live in :mod:`seisembed.layers`, registered with Keras
+where they are defined; :func:`load_model` (also ``seisembed.load_model``) loads a saved
+model in safe mode and checks it.
+
+This module does not import Keras (the Snakefile imports it for :func:`check_model_config`):
+:func:`build_model` and :func:`load_model` import it when called.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from __future__ import annotations
 import copy
 import math
 
+from seisembed.bands import band_matrix
 from seisembed.config import section
 from seisembed.errors import ConfigError
 
@@ -57,7 +62,7 @@ __all__ = [
     "flops_per_window",
     "check_unit_output",
     "keras_archive_problem",
-    "load_embedding_model",
+    "load_model",
     "receptive_field",
     "spectral_settings",
 ]
@@ -254,22 +259,6 @@ def spectral_settings(spectral: dict, sampling_rate_hz: float = 40.0, n_samples:
     }
 
 
-def band_matrix(edges_hz, fft_length: int, sampling_rate_hz: float):
-    """``(fft_length // 2 + 1, bands)`` float32 matrix averaging the power of FFT bins into bands.
-
-    Band ``i`` is the mean of the bins whose frequency lies in ``[edges_hz[i], edges_hz[i + 1])``
-    (the last band includes its top edge); a band without bins is a zero column.
-    """
-    import numpy as np
-
-    freqs = np.fft.rfftfreq(int(fft_length), 1.0 / float(sampling_rate_hz))
-    edges = np.asarray(edges_hz, dtype=np.float64)
-    inside = (freqs[:, None] >= edges[None, :-1]) & (freqs[:, None] < edges[None, 1:])
-    inside[:, -1] |= freqs == edges[-1]
-    counts = inside.sum(axis=0)
-    return (inside / np.maximum(counts, 1)[None, :]).astype(np.float32)
-
-
 def check_model_config(config: dict) -> dict:
     """Check the ``model`` section of a whole validated config (preset, overrides, spectral settings).
 
@@ -307,119 +296,6 @@ def receptive_field(arch: dict, sampling_rate_hz: float = 40.0) -> int:
     return int(field)
 
 
-def _register():
-    """Define (once) the serialisable custom layers; imports Keras only when a model is built or loaded."""
-    import keras
-    from keras import ops
-
-    @keras.saving.register_keras_serializable(package="seisembed")
-    class PeakNormalization(keras.layers.Layer):
-        """Demean each channel and divide it by its peak absolute value (an all-zero channel stays zero).
-
-        Input and output ``(batch, samples, channels)``; always computed in float32 (also under
-        a mixed-precision policy: a float16 cast of raw counts would lose the waveform).
-        """
-
-        def __init__(self, **kwargs):
-            kwargs["dtype"] = "float32"
-            super().__init__(**kwargs)
-
-        def call(self, x):
-            x = ops.cast(x, "float32")
-            x = x - ops.mean(x, axis=1, keepdims=True)
-            peak = ops.max(ops.abs(x), axis=1, keepdims=True)
-            return x / ops.where(peak > 0, peak, ops.ones_like(peak))
-
-        def compute_output_shape(self, input_shape):
-            return input_shape
-
-    @keras.saving.register_keras_serializable(package="seisembed")
-    class LogPower(keras.layers.Layer):
-        """``log(mean over pool samples of x^2 + epsilon)``: band energies of a filterbank output."""
-
-        def __init__(self, pool: int, epsilon: float = 1e-6, **kwargs):
-            super().__init__(**kwargs)
-            self.pool, self.epsilon = int(pool), float(epsilon)
-            self._avg = keras.layers.AveragePooling1D(self.pool, dtype=self.dtype_policy)
-
-        def call(self, x):
-            return ops.log(self._avg(ops.square(x)) + self.epsilon)
-
-        def compute_output_shape(self, input_shape):
-            return self._avg.compute_output_shape(input_shape)
-
-        def get_config(self):
-            return {**super().get_config(), "pool": self.pool, "epsilon": self.epsilon}
-
-    @keras.saving.register_keras_serializable(package="seisembed")
-    class LogBandSpectrogram(keras.layers.Layer):
-        """Log10 band power of STFT frames: ``(batch, samples, channels)`` -> ``(batch, frames, channels * bands)``.
-
-        Each frame is ``frame_length`` samples under a Hann window, zero-padded (centred) to
-        ``fft_length``; frames start every ``frame_step`` samples with no padding at the
-        window's ends (``keras.ops.stft``, ``center=False``: ``1 + (samples - fft_length) //
-        frame_step`` frames). The power of the FFT bins is averaged in the bands
-        ``[band_edges_hz[i], band_edges_hz[i + 1])`` (Hz, at ``sampling_rate_hz``) and
-        ``log10(power + epsilon)`` taken; features are ordered channel by channel (all bands
-        of Z, then N, then E). No trainable weights; always computed in float32, also under
-        a mixed-precision policy (the log of small powers needs the range).
-        """
-
-        def __init__(
-            self,
-            frame_length: int,
-            frame_step: int,
-            fft_length: int,
-            band_edges_hz,
-            sampling_rate_hz: float,
-            epsilon: float = 1e-10,
-            **kwargs,
-        ):
-            kwargs["dtype"] = "float32"
-            super().__init__(**kwargs)
-            self.frame_length, self.frame_step, self.fft_length = int(frame_length), int(frame_step), int(fft_length)
-            self.band_edges_hz = [float(e) for e in band_edges_hz]
-            self.sampling_rate_hz, self.epsilon = float(sampling_rate_hz), float(epsilon)
-            self._bands = band_matrix(self.band_edges_hz, self.fft_length, self.sampling_rate_hz)
-
-        def call(self, x):
-            x = ops.transpose(ops.cast(x, "float32"), (0, 2, 1))  # (batch, channels, samples)
-            real, imag = ops.stft(x, self.frame_length, self.frame_step, self.fft_length, window="hann", center=False)
-            power = ops.matmul(real * real + imag * imag, ops.convert_to_tensor(self._bands))
-            logp = ops.transpose(ops.log10(power + self.epsilon), (0, 2, 1, 3))  # (batch, frames, channels, bands)
-            shape = self.compute_output_shape(x.shape[:1] + (x.shape[2], x.shape[1]))
-            return ops.reshape(logp, (-1, shape[1], shape[2]))
-
-        def compute_output_shape(self, input_shape):
-            samples, channels = input_shape[1], input_shape[2]
-            frames = None if samples is None else 1 + (samples - self.fft_length) // self.frame_step
-            return (input_shape[0], frames, channels * self._bands.shape[1])
-
-        def get_config(self):
-            return {
-                **super().get_config(),
-                "frame_length": self.frame_length,
-                "frame_step": self.frame_step,
-                "fft_length": self.fft_length,
-                "band_edges_hz": self.band_edges_hz,
-                "sampling_rate_hz": self.sampling_rate_hz,
-                "epsilon": self.epsilon,
-            }
-
-    return PeakNormalization, LogPower, LogBandSpectrogram
-
-
-_LAYERS: tuple | None = None
-
-
-def custom_layers() -> tuple:
-    """``(PeakNormalization, LogPower, LogBandSpectrogram)``, registered with Keras on first use."""
-    global _LAYERS
-    if _LAYERS is None:
-        _LAYERS = _register()
-    return _LAYERS
-
-
 def build_model(model: dict, n_samples: int = 7200, n_channels: int = 3, seed: int = 0, sampling_rate_hz: float = 40.0):
     """The Keras model of a ``model`` config section (validated; see :func:`architecture`).
 
@@ -431,21 +307,22 @@ def build_model(model: dict, n_samples: int = 7200, n_channels: int = 3, seed: i
     import keras
     from tcn import TCN
 
+    from seisembed.layers import LogBandSpectrogram, LogPower, PeakNormalization
+
     arch = architecture(section("model", model))
-    peak_norm, log_power, spectrogram = custom_layers()
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((n_samples, n_channels), name="window")
-    x = peak_norm(name="peak_normalization")(inputs)
+    x = PeakNormalization(name="peak_normalization")(inputs)
     if arch["front_end"] == "filterbank":
         x = keras.layers.Conv1D(arch["filterbank_filters"], arch["filterbank_taps"], use_bias=False, name="filterbank")(
             x
         )
-        x = log_power(arch["filterbank_pool"], name="log_power")(x)
+        x = LogPower(arch["filterbank_pool"], name="log_power")(x)
         x = keras.layers.BatchNormalization(name="band_norm")(x)
     elif arch["front_end"] == "spectral":
         settings = spectral_settings(arch["spectral"], sampling_rate_hz, n_samples)
         settings.pop("n_frames")
-        x = spectrogram(**settings, name="log_band_spectrogram")(x)
+        x = LogBandSpectrogram(**settings, name="log_band_spectrogram")(x)
         x = keras.layers.BatchNormalization(name="band_norm")(x)
     if arch["stem_kernel"]:
         x = keras.layers.Conv1D(arch["stem_filters"], arch["stem_kernel"], padding="same", name="stem")(x)
@@ -619,10 +496,13 @@ def check_unit_output(model, path, n_samples: int | None = None) -> None:
         )
 
 
-def load_embedding_model(
-    path, n_samples: int | None = None, n_channels: int = 3, sampling_rate_hz: float | None = None
-):
-    """Load a saved seisembed model (safe mode) and check it takes ``(n_samples, n_channels)`` windows.
+def load_model(path, n_samples: int | None = None, n_channels: int = 3, sampling_rate_hz: float | None = None):
+    """Load a saved seisembed model and check it: the one way every stage and tool loads a model.
+
+    Imports :mod:`seisembed.layers` (which registers seisembed's layers, loss and metrics
+    and keras-tcn's ``TCN``), loads with ``keras.saving.load_model(path, safe_mode=True)``
+    and checks the model takes ``(n_samples, n_channels)`` windows (``n_samples`` ``None``:
+    any length). Also ``seisembed.load_model``.
 
     Raises :class:`~seisembed.errors.InputError` naming the file when it does not exist,
     is not a Keras model archive (saying what it is: :func:`keras_archive_problem`), was
@@ -635,7 +515,7 @@ def load_embedding_model(
 
     import keras
 
-    from seisembed import register_keras_objects
+    from seisembed import layers  # noqa: F401  (registers the Keras objects a saved model refers to)
     from seisembed.argtypes import input_path
     from seisembed.errors import InputError
 
@@ -645,7 +525,6 @@ def load_embedding_model(
     problem = keras_archive_problem(path)
     if problem:
         raise InputError(f"model file {path} is not a loadable Keras model: {problem}")
-    register_keras_objects()
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except (ValueError, OSError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as exc:

@@ -16,11 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from seisembed.errors import InputError
+from seisembed.streams import Stream
 
 __all__ = ["association_pairs", "embedding_auc", "roc_auc"]
-
-#: random stream of the pair draw (the split rules use 1 and 2, the sampler 3)
-STREAM_PAIRS = 4
 
 
 def association_pairs(index: dict, split: str, n_pairs: int, seed: int) -> dict[str, np.ndarray]:
@@ -40,7 +38,7 @@ def association_pairs(index: dict, split: str, n_pairs: int, seed: int) -> dict[
     runs = [r for r in np.split(np.arange(len(positions)), bounds) if len(np.unique(stations[r])) >= 2]
     if not runs or len(np.unique(events)) < 2:
         raise InputError(f"split '{split}' needs events recorded at two stations and at least two events for pairs")
-    rng = np.random.default_rng([seed, STREAM_PAIRS])
+    rng = np.random.default_rng([seed, Stream.PAIRS])
     n_matched = n_pairs // 2
     first, second = [], []
     for run in (runs[i] for i in rng.integers(len(runs), size=n_matched)):

@@ -10,8 +10,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from seisembed import __version__
 from seisembed.config import config_hash
+from seisembed.version import __version__
 
 #: packages whose versions are recorded with every result
 TRACKED_PACKAGES = (

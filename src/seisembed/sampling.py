@@ -46,6 +46,7 @@ import numpy as np
 from seisembed.columns import SPLITS
 from seisembed.config import section as config_section
 from seisembed.errors import ConfigError, InputError
+from seisembed.streams import Stream
 
 __all__ = [
     "TripletSampler",
@@ -64,8 +65,6 @@ log = logging.getLogger(__name__)
 
 NORMALIZATIONS = ("channel", "trace", "none")
 CACHES = ("none", "memory")
-#: random stream of the sampler (the dataset's split rules use 1 and 2)
-STREAM_SAMPLER = 3
 
 
 # --------------------------------------------------------------------------- store access
@@ -502,14 +501,14 @@ class TripletSampler:
         """
         per_round = len(self.events) // self.L
         round_, pos = divmod(index, per_round)
-        order = np.random.default_rng([self.seed, STREAM_SAMPLER, epoch, round_]).permutation(len(self.events))
+        order = np.random.default_rng([self.seed, Stream.SAMPLER, epoch, round_]).permutation(len(self.events))
         return order[pos * self.L : (pos + 1) * self.L]
 
     def plan(self, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trace indices, labels and shifts (samples) of batch ``index`` of ``epoch`` (no reading)."""
         if not 0 <= index < self.batches_per_epoch:
             raise IndexError(f"batch {index} out of range (0..{self.batches_per_epoch - 1})")
-        rng = np.random.default_rng([self.seed, STREAM_SAMPLER, epoch, index, 1])
+        rng = np.random.default_rng([self.seed, Stream.SAMPLER, epoch, index, 1])
         traces, labels = [], []
         for pos in self._batch_events(epoch, index):
             label, groups = self.events[pos]

@@ -241,7 +241,7 @@ def _samplers(store: Path, config: dict, exclude: dict | None = None):
     return trainer, val_batches
 
 
-def _val_pairs(store: Path, config: dict, exclude: np.ndarray | None = None) -> tuple[dict, np.ndarray, np.ndarray]:
+def val_pairs(store: Path, config: dict, exclude: np.ndarray | None = None) -> tuple[dict, np.ndarray, np.ndarray]:
     """Fixed val pairs, the distinct store positions they use, and those windows (raw, channels-last).
 
     ``exclude``: val store positions no pair may use (skipped bad windows). Raises
@@ -517,6 +517,17 @@ def _save_model(model, path: Path) -> None:
             target.unlink(missing_ok=True)
 
 
+def _load_checkpoint(keras, path: Path, compile: bool):
+    """A model this run saved (safe mode; ``compile``: with its loss and optimizer state, to resume).
+
+    Not :func:`seisembed.model.load_model`: a checkpoint needs its optimizer state, and it is
+    the run's own file (its input and unit-vector checks would only cost a batch).
+    """
+    from seisembed import layers  # noqa: F401  (registers the Keras objects the model refers to)
+
+    return keras.saving.load_model(path, compile=compile, safe_mode=True)
+
+
 # -- the whole run ---------------------------------------------------------------------------
 def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: int | None = None) -> dict:
     """Train the configured model on ``store``'s train split; write ``out_dir``'s outputs; return the card."""
@@ -554,7 +565,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
             f"K={config['sampling']['records_per_event']} stations: no val batch"
         )
     try:
-        pairs, positions, windows = _val_pairs(store, config, exclude.get("val"))
+        pairs, positions, windows = val_pairs(store, config, exclude.get("val"))
     except InputError:
         sampler.close()
         raise
@@ -587,7 +598,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
                 state["best_auc"],
                 state["best_epoch"],
             )
-            model = keras.saving.load_model(checkpoint.model_path, compile=True, safe_mode=True)
+            model = _load_checkpoint(keras, checkpoint.model_path, compile=True)
             loss = model.loss
     from seisembed.losses import HardMiningSchedule
 
@@ -694,7 +705,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
             f"no epoch of {state['epoch']} gave a finite val AUC better than {state['best_auc']}: there is no best "
             f"model ({checkpoint.best_path} was never written)"
         )
-    best_model = keras.saving.load_model(checkpoint.best_path, compile=False, safe_mode=True)
+    best_model = _load_checkpoint(keras, checkpoint.best_path, compile=False)
     try:
         return _write_outputs(out_dir, best_model, arch, state, config, store, device, checkpoint, replicas, rate)
     finally:
@@ -785,7 +796,7 @@ def _card_markdown(card: dict) -> str:
         "",
         "Raw windows in (float32 `(batch, 7200, 3)`, channels Z, N, E, as in the dataset store), unit vectors out "
         f"(`{card['output']['shape']}`); normalisation inside the model. Load with "
-        "`import seisembed, keras; keras.saving.load_model('model.keras', safe_mode=True)`.",
+        "`import seisembed; seisembed.load_model('model.keras')` (safe mode, checked).",
         "",
         "| | |",
         "|---|---|",
@@ -822,9 +833,6 @@ def _bad_text(bad: dict) -> str:
 
 
 def _plot_history(history, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))

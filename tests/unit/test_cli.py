@@ -23,7 +23,7 @@ def test_help_imports_no_stage_module_nor_tensorflow():
     code = "import sys; from seisembed import cli\ntry:\n cli.main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in sys.modules if m.startswith(('seisembed.', 'tensorflow', 'keras'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = json.loads(out.strip().splitlines()[-1].replace("'", '"'))
-    assert all(m.split(".")[1] in {"cli", "errors"} for m in loaded if m.startswith("seisembed.")), loaded
+    assert all(m.split(".")[1] in {"cli", "errors", "version"} for m in loaded if m.startswith("seisembed.")), loaded
     assert not any(m.startswith(("tensorflow", "keras")) for m in loaded)
 
 

@@ -240,17 +240,17 @@ def _embeddings(n_per=40, seed=0, one_class_test=False):
 
 
 def test_discrimination_templates_come_from_train_and_threshold_from_val(monkeypatch):
-    from seisembed.evaluate import discrimination, stats
+    from seisembed.evaluate import discrimination
 
     frame = _embeddings()
     thresholds = []
-    real_best = stats.best_threshold
+    real_best = discrimination.best_threshold
 
     def spy_best(score, matched, criterion="accuracy"):
         thresholds.append(len(score))
         return real_best(score, matched, criterion=criterion)
 
-    monkeypatch.setattr(stats, "best_threshold", spy_best)
+    monkeypatch.setattr(discrimination, "best_threshold", spy_best)
     run = discrimination.discrimination_trials(frame, 3, "symmetric", trials=20, seed=1)
     rows = np.concatenate(run["template_rows"])
     assert set(frame["split"].to_numpy()[rows]) == {"train"}  # templates never from the scored splits

@@ -192,7 +192,7 @@ def _keras_archive(tmp_path: Path, unit_norm: bool, n_samples: int = 160) -> Pat
 
 
 def test_a_file_that_is_not_a_keras_archive_says_what_it_is(tmp_path):
-    from seisembed.model import load_embedding_model
+    from seisembed.model import load_model
 
     real = _keras_archive(tmp_path, unit_norm=True)
     data = real.read_bytes()
@@ -213,14 +213,14 @@ def test_a_file_that_is_not_a_keras_archive_says_what_it_is(tmp_path):
         with pytest.raises(
             InputError, match=rf"model file .*{name} is not a loadable Keras model: .*{message}"
         ) as info:
-            load_embedding_model(tmp_path / name)
+            load_model(tmp_path / name)
         assert "File not found" not in str(info.value)
 
 
 def test_a_model_whose_output_is_not_unit_vectors_is_refused(tmp_path):
-    from seisembed.model import load_embedding_model
+    from seisembed.model import load_model
 
     with pytest.raises(InputError, match=r"plain.keras gives embeddings of norm .* not unit vectors"):
-        load_embedding_model(_keras_archive(tmp_path, unit_norm=False), n_samples=160)
-    model = load_embedding_model(_keras_archive(tmp_path, unit_norm=True), n_samples=160)
+        load_model(_keras_archive(tmp_path, unit_norm=False), n_samples=160)
+    model = load_model(_keras_archive(tmp_path, unit_norm=True), n_samples=160)
     assert model.output_shape == (None, 4)

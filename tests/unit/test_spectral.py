@@ -13,12 +13,12 @@ pytest.importorskip("tcn")
 
 from seisembed.config import ConfigError, validate_config  # noqa: E402
 from seisembed.errors import InputError  # noqa: E402
+from seisembed.layers import LogBandSpectrogram  # noqa: E402
 from seisembed.model import (  # noqa: E402
     architecture,
     band_matrix,
     build_model,
     check_model_config,
-    custom_layers,
     flops_per_window,
     receptive_field,
     spectral_settings,
@@ -55,7 +55,7 @@ def _reference(x: np.ndarray, settings: dict) -> np.ndarray:
 
 def test_front_end_equals_a_numpy_stft_with_band_means():
     settings = spectral_settings(_spectral(), RATE, 1200)
-    layer = custom_layers()[2](**{k: v for k, v in settings.items() if k != "n_frames"})
+    layer = LogBandSpectrogram(**{k: v for k, v in settings.items() if k != "n_frames"})
     x = np.random.default_rng(0).normal(0, 1, (2, 1200, 3)).astype(np.float32)
     got = np.asarray(layer(x))
     assert got.shape == (2, settings["n_frames"], 72) == (2, 1 + (1200 - 512) // 40, 72)
@@ -64,7 +64,7 @@ def test_front_end_equals_a_numpy_stft_with_band_means():
 
 def test_a_tone_lands_in_its_band_and_channels_stay_apart():
     settings = spectral_settings(_spectral(), RATE, 2000)
-    layer = custom_layers()[2](**{k: v for k, v in settings.items() if k != "n_frames"})
+    layer = LogBandSpectrogram(**{k: v for k, v in settings.items() if k != "n_frames"})
     edges = np.asarray(settings["band_edges_hz"])
     band = 16
     tone = np.sqrt(edges[band] * edges[band + 1])  # mid-band (geometric centre), ~5.7 Hz
@@ -160,7 +160,7 @@ def test_front_end_stays_float32_under_mixed_precision():
 
 
 def test_saved_spectral_model_is_self_contained_and_refuses_other_windows(tmp_path, reload_difference):
-    from seisembed.model import load_embedding_model
+    from seisembed.model import load_model
 
     model = build_model(validate_config({})["model"], n_samples=1600)
     x = np.random.default_rng(1).normal(0, 5, (3, 1600, 3)).astype(np.float32) + 100.0
@@ -168,7 +168,7 @@ def test_saved_spectral_model_is_self_contained_and_refuses_other_windows(tmp_pa
     path = tmp_path / "spectral.keras"
     model.save(path)
     with pytest.raises(InputError, match=r"spectral.keras takes windows of shape \(1600, 3\).*\(7200, 3\)"):
-        load_embedding_model(path, n_samples=7200)
-    assert load_embedding_model(path, n_samples=1600, sampling_rate_hz=40.0).input_shape == (None, 1600, 3)
+        load_model(path, n_samples=7200)
+    assert load_model(path, n_samples=1600, sampling_rate_hz=40.0).input_shape == (None, 1600, 3)
     with pytest.raises(InputError, match="front end for 40 Hz windows, but the data are sampled at 20 Hz"):
-        load_embedding_model(path, n_samples=1600, sampling_rate_hz=20.0)
+        load_model(path, n_samples=1600, sampling_rate_hz=20.0)

@@ -159,9 +159,10 @@ def tiny(tmp_path_factory):
 
 def test_baselines_learn_score_test_at_the_val_threshold_and_reproduce(tiny):
     from seisembed.evaluate.stats import best_threshold
-    from seisembed.evaluate.supervised import evaluate_baselines
+    from seisembed.evaluate.supervised import enable_determinism, evaluate_baselines
 
     work, store, config = tiny
+    enable_determinism()  # what the entry point (seisembed evaluate baselines) does
     record = evaluate_baselines(store, work / "m1", config)
     saved = json.loads((work / "m1" / "baselines.json").read_text())
     scores = pd.read_parquet(work / "m1" / "baselines_scores.parquet")
@@ -198,7 +199,8 @@ def test_discrimination_draws_the_baselines_and_rejects_a_wrong_file(tiny):
     import xarray as xr
 
     ds = xr.open_zarr(store)
-    from seisembed.embeddings import EMBEDDING_COLUMNS, embeddings_frame
+    from seisembed.columns import EMBEDDING_COLUMNS
+    from seisembed.embeddings import embeddings_frame
 
     meta_columns = [c for c in EMBEDDING_COLUMNS if not c.startswith("novel_")]
     frame = pd.DataFrame({c: ds[c].values.tolist() for c in meta_columns}).assign(

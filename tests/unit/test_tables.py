@@ -28,30 +28,12 @@ from seisembed.embeddings import (
     validate_embeddings,
 )
 from seisembed.errors import InputError
+from seisembed.testing.embeddings import clustered_embeddings
 
 
 def _embeddings(n_events: int = 12, per: int = 4, dim: int = 8, seed: int = 0, model: str = "m1") -> pd.DataFrame:
     """A valid embeddings table: ``per`` records around each of ``n_events`` unit centres."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(n_events, dim))
-    rows, emb = [], []
-    for e in range(n_events):
-        for s in range(per):
-            v = centres[e] / np.linalg.norm(centres[e]) + 0.15 * rng.normal(size=dim)
-            emb.append(v / np.linalg.norm(v))
-            rows.append(
-                {
-                    "trace_name": f"ev{e}_XX.S{s}.",
-                    "source_id": f"ev{e}",
-                    "split": ["train", "val", "test"][e % 3],
-                    "source_type": "explosion" if e % 2 else "earthquake",
-                    "station_network_code": "XX",
-                    "station_code": f"S{s}",
-                    "novel_station": False,
-                    "novel_location": False,
-                }
-            )
-    return embeddings_frame(pd.DataFrame(rows), np.asarray(emb), model_id=model)
+    return clustered_embeddings(n_events, per, dim, seed, model=model)
 
 
 def _write(frame: pd.DataFrame, path: Path) -> str:
@@ -408,7 +390,13 @@ def test_property_damaged_embeddings_end_in_a_named_error_or_the_same_answer(dam
             assert "queries" in str(exc) or "templates" in str(exc)
             return
         # accepted: every answer for a record of the reference is unchanged
-        names = set(queries["trace_name"])
+        # the records left as they were (same name, same vector): their answers must not change
+        emb = [c for c in REFERENCE if c.startswith("emb_")]
+        kept = queries.merge(REFERENCE, on="trace_name", suffixes=("", "_ref"))
+        same = np.ones(len(kept), bool)
+        for c in emb:
+            same &= (kept[c].to_numpy() == kept[f"{c}_ref"].to_numpy()) if c in kept and f"{c}_ref" in kept else False
+        names = set(kept.loc[same, "trace_name"])
         want = expected_similar[expected_similar["query_trace_name"].isin(names)].reset_index(drop=True)
         got = got_similar[got_similar["query_trace_name"].isin(set(want["query_trace_name"]))].reset_index(drop=True)
         answer = ["query_trace_name", "rank", "distance", "match_trace_name"]  # the neighbours found
@@ -651,11 +639,11 @@ def test_a_damaged_hnsw_record_in_index_json_is_named(tmp_path):
 
 def test_a_folder_given_for_a_file_is_called_a_folder(tmp_path):
     from seisembed.catalog.quakeml import read_catalog_file
-    from seisembed.model import load_embedding_model
+    from seisembed.model import load_model
     from seisembed.use.picks import read_picks
 
     for reader, name in (
-        (load_embedding_model, "model file"),
+        (load_model, "model file"),
         (read_picks, "picks file"),
         (read_catalog_file, "QuakeML file"),
     ):
@@ -681,12 +669,12 @@ def test_quakeml_obspy_cannot_sniff_says_what_is_wrong_or_is_read(tmp_path):
 def test_library_readers_name_a_missing_path_and_a_fifo(tmp_path):
     import os
 
-    from seisembed.model import load_embedding_model
+    from seisembed.model import load_model
     from seisembed.use.picks import read_picks
     from seisembed.use.search import load_index
 
     os.mkfifo(tmp_path / "fifo.parquet")
-    for reader in (read_embeddings, read_picks, load_embedding_model):
+    for reader in (read_embeddings, read_picks, load_model):
         with pytest.raises(InputError, match="expected a path, not None|does not exist"):
             reader(None)  # before: TypeError from pathlib
         with pytest.raises(InputError, match="is not a regular file"):

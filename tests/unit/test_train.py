@@ -16,7 +16,7 @@ import pytest
 keras = pytest.importorskip("keras")
 pytest.importorskip("tcn")
 
-from seisembed import losses  # noqa: E402
+from seisembed import layers, losses  # noqa: E402, F401  (layers: registered for _weights' keras.saving.load_model)
 from seisembed.config import ConfigError, validate_config  # noqa: E402
 from seisembed.errors import InputError  # noqa: E402
 from seisembed.model import PRESETS, architecture, build_model, flops_per_window, receptive_field  # noqa: E402
@@ -98,7 +98,7 @@ def test_model_normalises_raw_windows_and_outputs_unit_vectors():
     np.testing.assert_allclose(np.asarray(model(scaled)), out, atol=2e-3)
 
 
-def test_saved_model_loads_in_safe_mode_after_import_seisembed(reload_difference):
+def test_saved_model_loads_in_safe_mode_after_import_seisembed_layers(reload_difference):
     model = build_model(validate_config({})["model"], n_samples=N_SAMPLES)
     x = np.random.default_rng(1).normal(0, 1, (2, N_SAMPLES, 3)).astype(np.float32)
     assert reload_difference(model, x) < 1e-5
@@ -258,19 +258,19 @@ def test_sigkilled_training_resumes_to_identical_weights(tiny_store, tmp_path, r
 
 
 def test_loading_a_wrong_file_or_window_length_names_the_file(tmp_path):
-    from seisembed.model import load_embedding_model
+    from seisembed.model import load_model
 
     bogus = tmp_path / "not_a_model.keras"
     bogus.write_bytes(b"this is not a zip archive")
     with pytest.raises(InputError, match="not_a_model.keras.*not a loadable Keras model"):
-        load_embedding_model(bogus)
+        load_model(bogus)
     model = build_model(validate_config({})["model"], n_samples=N_SAMPLES)
     model.save(tmp_path / "short.keras")
-    assert load_embedding_model(tmp_path / "short.keras", n_samples=N_SAMPLES).input_shape == (None, N_SAMPLES, 3)
+    assert load_model(tmp_path / "short.keras", n_samples=N_SAMPLES).input_shape == (None, N_SAMPLES, 3)
     with pytest.raises(InputError, match="short.keras takes windows of shape"):
-        load_embedding_model(tmp_path / "short.keras", n_samples=7200)
+        load_model(tmp_path / "short.keras", n_samples=7200)
     with pytest.raises(InputError, match="does not exist"):
-        load_embedding_model(tmp_path / "missing.keras")
+        load_model(tmp_path / "missing.keras")
 
 
 def test_nan_loss_stops_naming_epoch_and_step():

@@ -135,7 +135,7 @@ def test_embed_windows_accepts_both_layouts_and_refuses_other_shapes(study):
 
 
 def test_cli_embed_writes_the_evaluation_columns_and_a_qc_table(study):
-    from seisembed.evaluate.association import EMBEDDING_COLUMNS
+    from seisembed.columns import EMBEDDING_COLUMNS
 
     rc, out = _embed(study, "--sds", str(study["out"] / "sds"))
     assert rc == 0
@@ -207,29 +207,9 @@ def test_a_model_of_another_window_length_is_refused(study, tmp_path):
 
 
 def _embeddings(n_events: int, per: int, dim: int = 8, seed: int = 0, spread: float = 0.15, model: str = "m1"):
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(n_events, dim))
-    rows, emb = [], []
-    for e in range(n_events):
-        for s in range(per):
-            v = centres[e] / np.linalg.norm(centres[e]) + spread * rng.normal(size=dim)
-            emb.append(v / np.linalg.norm(v))
-            rows.append(
-                {
-                    "trace_name": f"ev{e}_XX.S{s}.",
-                    "source_id": f"ev{e}",
-                    "split": ["train", "val", "test"][e % 3],
-                    "source_type": "explosion" if e % 2 else "earthquake",
-                    "station_network_code": "XX",
-                    "station_code": f"S{s}",
-                }
-            )
-    from seisembed.use.embedder import embeddings_frame
+    from seisembed.testing.embeddings import clustered_embeddings
 
-    meta = pd.DataFrame(rows)
-    meta["novel_station"] = False
-    meta["novel_location"] = False
-    return embeddings_frame(meta, np.asarray(emb), model_id=model)
+    return clustered_embeddings(n_events, per, dim, seed, spread, model)
 
 
 @pytest.mark.parametrize("approximate", [False, True])

@@ -43,13 +43,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from seisembed import __version__
 from seisembed.atomic import write_text_atomic
 from seisembed.catalog.isc_csv import BUSY_MARKERS, extract_csv_text, parse_isc_csv_text
 from seisembed.catalog.skips import Skips
 from seisembed.config import section
 from seisembed.errors import ConfigError, InputError, SeisembedError
 from seisembed.retry import Backoff, RetriesExhausted, call_with_retries
+from seisembed.version import __version__
 
 log = logging.getLogger(__name__)
 

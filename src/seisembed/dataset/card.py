@@ -2,7 +2,7 @@
 
 Writes ``card.json`` (machine-readable, the numbers the evaluation's Tables
 III-V use as denominators), ``card.md`` (the same for people) and three PNG
-figures (matplotlib, Agg backend, no map tiles): distance and magnitude
+figures (matplotlib, no map tiles; the command line selects the Agg backend): distance and magnitude
 histograms per split (the paper's Figs. 5-6) and a map of stations and events
 with the held-out ones marked (Fig. 3). All files are written atomically.
 """
@@ -299,9 +299,6 @@ def write_card(
     ``attrs``: the store's attributes (window, provenance, ``bad_windows``), plus
     ``store`` (its path) and ``store_hash`` (:func:`seisembed.sampling.store_content_hash`).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     out_dir = Path(out_dir)
     card = {
         "study": attrs.get("study", ""),

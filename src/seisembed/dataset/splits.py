@@ -24,7 +24,7 @@ that lost their last record):
 
 A station is ``NET.STA`` (location codes are not stations). Every random
 choice uses ``numpy.random.default_rng([seed, stream])`` with a fixed stream
-number per rule, so changing one rule's draws does not shift another's.
+per rule (:class:`seisembed.streams.Stream`), so changing one rule's draws does not shift another's.
 """
 
 from __future__ import annotations
@@ -38,13 +38,11 @@ import pandas as pd
 from seisembed.columns import SPLITS
 from seisembed.config import section
 from seisembed.errors import ConfigError, InputError
+from seisembed.streams import Stream
 
 __all__ = ["SPLITS", "SplitResult", "assign_splits", "station_ids", "month_assignment"]
 
 log = logging.getLogger(__name__)
-#: random streams, one per rule (see module docstring)
-STREAM_MONTHS = 1
-STREAM_STATIONS = 2
 
 RULE_DESCRIPTIONS: dict[str, str] = {
     "non_finite": "window holds NaN/inf although QC marked it ok",
@@ -237,7 +235,7 @@ def month_assignment(events: pd.DataFrame, config: dict, seed: int) -> dict[str,
             f"{listed['val'] + need[0]} and test {listed['test'] + need[1]} months (config keys "
             "'dataset.months.n_val'/'n_test')"
         )
-    rng = np.random.default_rng([seed, STREAM_MONTHS])
+    rng = np.random.default_rng([seed, Stream.MONTHS])
     tries = cfg["search_tries"] if free and sum(need) else 1
     best = _search_months(counts, fixed, need, tries, rng)
     if best is None:
@@ -299,7 +297,7 @@ def choose_held_out_stations(frame: pd.DataFrame, config: dict, seed: int) -> li
         raise ConfigError(
             f"config key 'dataset.held_out_stations.count': {count} held-out stations requested but only {len(candidates)} stations recorded a test event"
         )
-    rng = np.random.default_rng([seed, STREAM_STATIONS])
+    rng = np.random.default_rng([seed, Stream.STATIONS])
     return sorted(rng.choice(candidates, size=count, replace=False).tolist())
 
 

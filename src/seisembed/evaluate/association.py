@@ -24,18 +24,19 @@ import pandas as pd
 
 from seisembed.atomic import atomic_path, save_figure, write_json_atomic, write_parquet_atomic, write_text_atomic
 from seisembed.catalog.geometry import KM_PER_DEG, epicentral_distance_deg
+from seisembed.columns import EMBEDDING_COLUMNS
 from seisembed.config import validate_config
-from seisembed.embeddings import EMBEDDING_COLUMNS, embeddings_frame, read_embeddings
+from seisembed.embeddings import embeddings_frame, read_embeddings
 from seisembed.errors import InputError
+from seisembed.evaluate.stats import auc, best_threshold, decision_metrics, summarise_split
 from seisembed.markdown import markdown_table
+from seisembed.streams import Stream
 
 __all__ = ["METHODS", "association_pairs_table", "embed_store", "evaluate_association"]
 
 log = logging.getLogger(__name__)
 
 METHODS = ("embedding", "cross_correlation", "spectral_lda")
-#: random stream of the evaluation pairs (split rules 1-2, sampler 3, training pairs 4, bootstrap 5)
-STREAM_EVAL_PAIRS = 6
 
 
 def _metadata(store: Path) -> pd.DataFrame:
@@ -54,11 +55,11 @@ def _store_embedder(store: str, model_path: str, model_id: str):
     """An :class:`~seisembed.use.Embedder` for ``store``'s windows (cached: one load per process)."""
     import xarray as xr
 
-    from seisembed.model import load_embedding_model
+    from seisembed.model import load_model
     from seisembed.use.embedder import Embedder
 
     attrs = xr.open_zarr(store).attrs
-    model = load_embedding_model(
+    model = load_model(
         model_path, n_samples=int(attrs["n_samples"]), n_channels=3, sampling_rate_hz=attrs.get("sampling_rate_hz")
     )
     window = {k: attrs[k] for k in ("sampling_rate_hz", "window_before_s", "window_after_s") if k in attrs}
@@ -136,7 +137,7 @@ def association_pairs_table(meta: pd.DataFrame, split: str, n_pairs: int, seed: 
                 matched_all.append((i, j))
     if not matched_all or len(np.unique(events)) < 2:
         raise InputError(f"split '{split}' has no event recorded at two stations or fewer than two events: no pairs")
-    rng = np.random.default_rng([seed, STREAM_EVAL_PAIRS, {"train": 0, "val": 1, "test": 2}[split]])
+    rng = np.random.default_rng([seed, Stream.EVAL_PAIRS, {"train": 0, "val": 1, "test": 2}[split]])
     n_matched = min(n_pairs // 2, len(matched_all))
     chosen = np.asarray(matched_all)[rng.choice(len(matched_all), n_matched, replace=False)]
     unmatched: set[tuple[int, int]] = set()
@@ -234,7 +235,6 @@ def _scores(
 
 
 def _method_metrics(scores: pd.DataFrame, method: str, n_bootstrap: int, seed: int) -> dict:
-    from seisembed.evaluate.stats import best_threshold, summarise_split
 
     out = {}
     val = scores[scores["split"] == "val"]
@@ -255,7 +255,6 @@ def _method_metrics(scores: pd.DataFrame, method: str, n_bootstrap: int, seed: i
 
 
 def _by_distance(test: pd.DataFrame, thresholds: dict, bin_km: float) -> pd.DataFrame:
-    from seisembed.evaluate.stats import decision_metrics
 
     rows = []
     edges = np.arange(0, test["interstation_km"].max() + bin_km, bin_km)
@@ -272,7 +271,6 @@ def _by_distance(test: pd.DataFrame, thresholds: dict, bin_km: float) -> pd.Data
 
 
 def _by_novelty(test: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
-    from seisembed.evaluate.stats import decision_metrics
 
     groups = {
         "all": np.ones(len(test), bool),
@@ -295,12 +293,7 @@ def _by_novelty(test: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
 
 
 def _figures(scores: pd.DataFrame, metrics: dict, by_distance: pd.DataFrame, folder: Path, bin_km: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from seisembed.evaluate.stats import auc
 
     test = scores[scores["split"] == "test"]
     folder.mkdir(parents=True, exist_ok=True)

@@ -76,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
         evaluate_discrimination(args.embeddings, args.out_dir, args.figures_dir, args.config, baselines=args.baselines)
         return 0
     if args.task == "baselines":
-        from seisembed.evaluate.supervised import evaluate_baselines
+        from seisembed.evaluate.supervised import enable_determinism, evaluate_baselines
 
+        enable_determinism()  # global state: set here, in the entry point
         evaluate_baselines(args.store, args.out_dir, args.config)
         return 0
     if args.task == "runtime":

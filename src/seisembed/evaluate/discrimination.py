@@ -27,32 +27,19 @@ import numpy as np
 import pandas as pd
 
 from seisembed.atomic import save_figure, write_json_atomic
+from seisembed.columns import check_both_classes
 from seisembed.config import validate_config
 from seisembed.embeddings import read_embeddings
 from seisembed.errors import InputError
+from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, confusion_record, decision_metrics
+from seisembed.evaluate.supervised import LABELS, METHODS
+from seisembed.provenance import provenance
+from seisembed.streams import Stream
+from seisembed.vectors import EPS, unit_vectors
 
 __all__ = ["discrimination_trials", "evaluate_discrimination", "tsne_figures"]
 
 log = logging.getLogger(__name__)
-
-#: random stream of the template draws (see seisembed.evaluate.association for the others)
-STREAM_TEMPLATES = 7
-EPS = 1e-6
-
-
-def unit_vectors(x: np.ndarray) -> np.ndarray:
-    """Rows of ``x`` scaled to unit length (zero rows stay zero)."""
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
-def check_both_classes(frame: pd.DataFrame, split: str, where: str = "") -> None:
-    """Raise :class:`InputError` (naming ``where``) unless ``split`` of ``frame`` holds earthquakes and explosions."""
-    kinds = set(frame.loc[frame["split"] == split, "source_type"])
-    if kinds != {"earthquake", "explosion"}:
-        raise InputError(
-            f"{where + ': ' if where else ''}split '{split}' holds records of {sorted(kinds) or 'no'} class(es); discrimination needs "
-            "both earthquakes and explosions"
-        )
 
 
 def discrimination_trials(
@@ -72,7 +59,6 @@ def discrimination_trials(
     val AUC. ``scored="val"`` (model selection, e.g. benchmarks/model_ablation.py): the
     val AUCs only; the test split is neither needed nor read.
     """
-    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, confusion_record, decision_metrics
 
     if scored not in ("val", "test"):
         raise ValueError(f"scored split {scored!r} is not 'val' or 'test'")
@@ -92,7 +78,7 @@ def discrimination_trials(
         )
     rows = {s: np.flatnonzero(split == s) for s in splits}
     truth = {s: explosion[i] for s, i in rows.items()}
-    rng = np.random.default_rng([seed, STREAM_TEMPLATES, k, {"symmetric": 0, "authors": 1}[protocol]])
+    rng = np.random.default_rng([seed, Stream.TEMPLATES, k, {"symmetric": 0, "authors": 1}[protocol]])
     aucs: dict[str, list] = {s: [] for s in splits}
     metrics: dict[str, list] = {"accuracy": [], "balanced_accuracy": []}
     confusion = {c: np.zeros((2, 2), dtype=np.int64) for c in metrics}
@@ -174,8 +160,6 @@ def _roc(score: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _baseline_curves(path: str | Path | None) -> dict:
     """Test ROC and the confusion at the val threshold of each supervised baseline in ``baselines_scores.parquet``."""
-    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts
-    from seisembed.evaluate.supervised import LABELS, METHODS
 
     if path is None:
         return {}
@@ -231,9 +215,6 @@ def _confusion_panel(ax, counts: np.ndarray, title: str) -> None:
 
 
 def _figures(results: dict, folder: Path, baselines: dict | None = None) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ks = sorted(results["symmetric"])
@@ -281,14 +262,11 @@ def _figures(results: dict, folder: Path, baselines: dict | None = None) -> None
 
 def tsne_figures(embeddings: pd.DataFrame, folder: Path, seed: int) -> None:
     """t-SNE of 6 test events' records (by event) and of 200 test records (by class) (paper Figs. 9-10)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.manifold import TSNE
 
     test = embeddings[embeddings["split"] == "test"]
-    rng = np.random.default_rng([seed, 8])
+    rng = np.random.default_rng([seed, Stream.TSNE])
     counts = test["source_id"].value_counts()
     events = list(counts.index[:6]) if len(counts) >= 6 else list(counts.index)
     events = sorted(events)
@@ -331,7 +309,6 @@ def evaluate_discrimination(
     (:func:`seisembed.evaluate.supervised.evaluate_baselines`), drawn beside the
     one-shot results in both figures (Fig. 11 dashed/dotted, Fig. 12 two more panels).
     """
-    from seisembed.provenance import provenance
 
     config = validate_config(config)
     ev = config["evaluate"]

@@ -56,8 +56,8 @@ def measure_runtime(store: str | Path, model_path: str | Path, config: dict, thr
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    from seisembed.evaluate.supervised import _metadata, spectrograms, svm_features
-    from seisembed.model import load_embedding_model
+    from seisembed.evaluate.supervised import spectrograms, store_metadata, svm_features
+    from seisembed.model import load_model
     from seisembed.provenance import provenance
     from seisembed.sampling import channels_last, open_waveforms, read_traces
     from seisembed.traveltimes import TravelTimeTable
@@ -70,10 +70,10 @@ def measure_runtime(store: str | Path, model_path: str | Path, config: dict, thr
         except RuntimeError:
             log.debug("TensorFlow is initialised already; thread settings unchanged")
     store = Path(store)
-    meta = _metadata(store)
+    meta = store_metadata(store)
     rate = meta.attrs["sampling_rate_hz"]
     array = open_waveforms(store)
-    model = load_embedding_model(
+    model = load_model(
         model_path, n_samples=int(array.shape[-1]), n_channels=int(array.shape[1]), sampling_rate_hz=rate
     )
     table, batch, repeats = TravelTimeTable.load(), int(ev["embed_batch"]), int(ev["runtime_repeats"])

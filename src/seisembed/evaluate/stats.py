@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from seisembed.streams import Stream
+
 __all__ = ["auc", "best_threshold", "bootstrap", "decision_metrics", "summarise_split"]
 
 
@@ -126,7 +128,7 @@ def confusion_counts(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 def _replicate_counts(clusters: np.ndarray, n: int, seed: int, chunk: int = 100):
     """Yield ``(chunk, n_clusters)`` float32 draw counts of ``n`` cluster-bootstrap replicates, and the pair->cluster index."""
     ids, index = np.unique(clusters, return_inverse=True)
-    rng = np.random.default_rng([seed, 5])
+    rng = np.random.default_rng([seed, Stream.BOOTSTRAP])
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         draws = rng.integers(len(ids), size=(m, len(ids))) + len(ids) * np.arange(m)[:, None]

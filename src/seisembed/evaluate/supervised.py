@@ -58,16 +58,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seisembed.atomic import write_json_atomic, write_parquet_atomic
+from seisembed.columns import SOURCE_TYPES, check_both_classes
 from seisembed.config import validate_config
 from seisembed.errors import InputError
+from seisembed.evaluate.stats import (
+    auc,
+    best_threshold,
+    confusion_counts,
+    confusion_record,
+    decision_metrics,
+    summarise_split,
+)
+from seisembed.provenance import provenance
+from seisembed.sampling import open_waveforms, read_traces
+from seisembed.streams import Stream
+from seisembed.traveltimes import TravelTimeTable
 
 __all__ = [
     "SVM_WINDOWS",
     "band_log_power",
+    "enable_determinism",
     "evaluate_baselines",
     "fit_srspec_cnn",
     "fit_svm",
     "spectrograms",
+    "store_metadata",
     "svm_features",
     "svm_windows",
 ]
@@ -75,16 +91,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SVM_WINDOWS = ("p", "p_coda", "s", "s_coda")
-#: random stream of the CNN's shuffles (association pairs use 6, discrimination templates 7, t-SNE 8)
-STREAM_SRSPEC = 9
-#: random stream of the train subsample (evaluate.baselines_max_train_per_class)
-STREAM_SUBSAMPLE = 10
 METHODS = ("svm36", "srspec_cnn")
 LABELS = {"svm36": "SVM-36 (Kortström et al. 2016)", "srspec_cnn": "SRSpec-CNN (Nakano et al. 2019)"}
 
 
 # --------------------------------------------------------------------------- store access
-def _metadata(store: Path) -> pd.DataFrame:
+def store_metadata(store: str | Path) -> pd.DataFrame:
     """Per-trace columns the baselines need, in store order."""
     import zarr
 
@@ -119,7 +131,6 @@ def _metadata(store: Path) -> pd.DataFrame:
 
 def _blocks(array, positions: np.ndarray, block: int):
     """``(positions, float32 windows)`` of ``positions`` (sorted) in blocks of ``block`` records."""
-    from seisembed.sampling import read_traces
 
     for start in range(0, len(positions), block):
         idx = positions[start : start + block]
@@ -222,7 +233,6 @@ def svm_features(
     (bool ``(n, 4)``) and ``outside_table`` (bool ``(n,)``: distance clamped to the
     travel-time table).
     """
-    from seisembed.traveltimes import TravelTimeTable
 
     table = table or TravelTimeTable.load()
     dist = np.asarray(distance_deg, dtype=np.float64)
@@ -252,8 +262,6 @@ def svm_features(
 
 def _svm_features_store(store: Path, meta: pd.DataFrame, positions: np.ndarray, svm: dict, block: int = 512) -> dict:
     """:func:`svm_features` of the store records at ``positions``, read in blocks (memory bounded by ``block``)."""
-    from seisembed.sampling import open_waveforms
-    from seisembed.traveltimes import TravelTimeTable
 
     array, table = open_waveforms(store), TravelTimeTable.load()
     parts = [
@@ -295,8 +303,6 @@ def fit_svm(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: 
     val AUC of every grid point and the training seconds (the whole grid).
     """
     from sklearn.svm import SVC
-
-    from seisembed.evaluate.stats import auc
 
     t0 = time.perf_counter()
     standardise = _Standardiser(train_x)
@@ -383,17 +389,26 @@ def _build_cnn(keras, input_shape, srspec: dict, train_x: np.ndarray):
     return keras.Model(inputs, outputs, name="srspec_cnn")
 
 
+def enable_determinism() -> None:
+    """Make TensorFlow's ops deterministic in this process, so the SRSpec-CNN's weights repeat for one seed.
+
+    Global state: the entry point that runs the baselines calls it (``seisembed evaluate
+    baselines``), the library functions never do. A caller of :func:`evaluate_baselines` or
+    :func:`fit_srspec_cnn` that needs repeatable weights calls it first.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+
 def fit_srspec_cnn(
     train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, srspec: dict, seed: int
 ) -> dict:
     """Train the CNN on train spectrograms, early-stopped on val AUC; returns ``score`` and the history."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import tensorflow as tf
 
-    from seisembed.evaluate.stats import auc
-
-    tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
     t0 = time.perf_counter()
     model = _build_cnn(keras, train_x.shape[1:], srspec, train_x)
@@ -401,7 +416,7 @@ def fit_srspec_cnn(
     n_pos = max(int(train_y.sum()), 1)
     n_neg = max(int((~train_y).sum()), 1)
     weight = {0: len(train_y) / (2 * n_neg), 1: len(train_y) / (2 * n_pos)}
-    rng = np.random.default_rng([seed, STREAM_SRSPEC])
+    rng = np.random.default_rng([seed, Stream.SRSPEC])
     best, history, waited = (-np.inf, None, -1), [], 0
     for epoch in range(int(srspec["epochs"])):
         order = rng.permutation(len(train_x))
@@ -438,7 +453,6 @@ def fit_srspec_cnn(
 
 
 def _spectrogram_split(store: Path, positions: np.ndarray, rate: float, srspec: dict, block: int = 256) -> np.ndarray:
-    from seisembed.sampling import open_waveforms
 
     array = open_waveforms(store)
     return np.concatenate(
@@ -452,9 +466,9 @@ def _subsample_train(positions: np.ndarray, source_type: np.ndarray, per_class: 
     """At most ``per_class`` train records of each class (seeded; store order kept); all when ``None``."""
     if per_class is None:
         return positions
-    rng = np.random.default_rng([seed, STREAM_SUBSAMPLE])
+    rng = np.random.default_rng([seed, Stream.SUBSAMPLE])
     keep = []
-    for kind in ("earthquake", "explosion"):
+    for kind in SOURCE_TYPES:
         rows = positions[source_type[positions] == kind]
         keep.append(rows if len(rows) <= per_class else rng.choice(rows, per_class, replace=False))
     chosen = np.sort(np.concatenate(keep))
@@ -469,7 +483,6 @@ def _subsample_train(positions: np.ndarray, source_type: np.ndarray, per_class: 
 
 
 def _summary(score: dict, truth: dict, events: dict, config: dict) -> dict:
-    from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, confusion_record, summarise_split
 
     threshold = best_threshold(score["val"], truth["val"])
     result = summarise_split(
@@ -487,7 +500,6 @@ def _summary(score: dict, truth: dict, events: dict, config: dict) -> dict:
 
 def balanced_decision(score: dict, truth: dict) -> dict:
     """Test metrics at the val threshold maximising balanced accuracy (``score``/``truth``: per split)."""
-    from seisembed.evaluate.stats import best_threshold, confusion_counts, confusion_record, decision_metrics
 
     threshold = best_threshold(score["val"], truth["val"], criterion="balanced_accuracy")
     return {
@@ -505,13 +517,10 @@ def evaluate_baselines(store: str | Path, out_dir: str | Path, config: dict) -> 
     ``split``, ``source_type``, ``svm36``, ``srspec_cnn``): the discrimination figures
     draw the baselines' ROC curves and confusion matrices from it.
     """
-    from seisembed.atomic import write_json_atomic, write_parquet_atomic
-    from seisembed.evaluate.discrimination import check_both_classes
-    from seisembed.provenance import provenance
 
     config = validate_config(config)
     store, out_dir = Path(store), Path(out_dir)
-    meta = _metadata(store)
+    meta = store_metadata(store)
     rate = meta.attrs["sampling_rate_hz"]
     split = meta["split"].to_numpy()
     for name in ("train", "val", "test"):

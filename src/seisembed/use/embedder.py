@@ -113,14 +113,14 @@ class Embedder:
         the schema's defaults (logged). Raises :class:`InputError` naming the file
         when it is missing, not a model, or takes windows of another length.
         """
-        from seisembed.model import load_embedding_model
+        from seisembed.model import load_model
 
         path = Path(model_path)
         if waveforms is None:
             waveforms = _waveforms_of_model(path)
             if waveforms is None and path.is_file():
                 log.warning("%s has no model_card.json with its window geometry: using the schema's defaults", path)
-        model = load_embedding_model(path, sampling_rate_hz=(waveforms or {}).get("sampling_rate_hz"))
+        model = load_model(path, sampling_rate_hz=(waveforms or {}).get("sampling_rate_hz"))
         return cls(model, waveforms, model_path=path, model_id=model_hash(path))
 
     @property

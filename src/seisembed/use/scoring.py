@@ -21,15 +21,12 @@ import pandas as pd
 
 from seisembed.embeddings import embedding_matrix, embedding_model_hash, validate_embeddings
 from seisembed.errors import InputError
-from seisembed.evaluate.discrimination import unit_vectors
+from seisembed.streams import Stream
+from seisembed.vectors import unit_vectors
 
 __all__ = ["calibrate", "leave_one_out_distances", "score_events"]
 
 log = logging.getLogger(__name__)
-
-#: random stream of the wrong-event draws (split rules 1-2, sampler 3, training pairs 4, bootstrap 5,
-#: eval pairs 6, templates 7, t-SNE 8, SRSpec 9, subsample 10)
-STREAM_WRONG_EVENTS = 11
 
 
 def leave_one_out_distances(emb: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,7 +71,7 @@ def calibrate(
         raise InputError(f"{where}: split '{split}' holds one event; calibration needs several")
     threshold = float(np.quantile(matched, 1.0 - far, method="higher"))
     # power: each record against the full centroid of another (random, seeded) event of the split
-    rng = np.random.default_rng([seed, STREAM_WRONG_EVENTS])
+    rng = np.random.default_rng([seed, Stream.WRONG_EVENTS])
     multi = np.flatnonzero(np.isfinite(dist))
     other = rng.integers(0, len(sums) - 1, size=len(multi))
     other = other + (other >= codes[multi])  # never the record's own event

@@ -21,7 +21,7 @@ import pandas as pd
 
 from seisembed.embeddings import embedding_columns, embedding_matrix, embedding_model_hash, validate_embeddings
 from seisembed.errors import InputError
-from seisembed.evaluate.discrimination import EPS, unit_vectors
+from seisembed.vectors import EPS, unit_vectors
 
 __all__ = ["centroids", "discriminate", "template_labels"]
 
