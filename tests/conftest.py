@@ -12,6 +12,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def run_snakemake(
+    args: list[str], cwd: Path, timeout: int = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``snakemake <args>`` (this Python's) in ``cwd``, output captured; the one helper every test uses."""
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository's top level."""

@@ -1,10 +1,10 @@
 """The ``seisembed`` command: one sub-command per workflow stage.
 
-Every stage module ``seisembed.<stage>.cli`` provides ``HELP`` (one line),
-``configure_parser(parser)`` and ``run(args) -> int`` (the analyst tools of
-:mod:`seisembed.use.cli` are objects with the same three names, ``module:object``). Stage modules are
-imported only when their sub-command runs, so ``seisembed --help`` stays fast and
-nothing imports TensorFlow unless it trains.
+Every stage module ``seisembed.<stage>.cli`` provides ``configure_parser(parser)`` and
+``run(args) -> int`` (the analyst tools of :mod:`seisembed.use.cli` are objects with the
+same two names, ``module:object``); each sub-command's one-line help is kept once, in
+:data:`SUBCOMMANDS`. Stage modules are imported only when their sub-command runs, so
+``seisembed --help`` stays fast and nothing imports TensorFlow unless it trains.
 
 Configuration reaches a stage in one of two ways:
 
@@ -39,37 +39,57 @@ from pathlib import Path
 from seisembed.errors import ConfigError, SeisembedError
 from seisembed.version import __version__
 
-#: sub-command -> module providing HELP, configure_parser(parser), run(args)
-SUBCOMMANDS: dict[str, str] = {
-    "synth": "seisembed.synthetic.cli",
-    "catalog": "seisembed.catalog.cli",
-    "waveforms": "seisembed.waveforms.cli",
-    "dataset": "seisembed.dataset.cli",
-    "train": "seisembed.train",
-    "evaluate": "seisembed.evaluate.cli",
-    "report": "seisembed.report.cli",
+#: sub-command -> (module providing ``configure_parser(parser)`` and ``run(args)``, one-line help).
+#: The help lives here and only here: ``seisembed --help`` lists it without importing a stage
+#: module, and ``seisembed <command> --help`` shows it as the description.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "synth": (
+        "seisembed.synthetic.cli",
+        "generate the synthetic study (SDS miniSEED, StationXML, QuakeML) from an arrivals table",
+    ),
+    "catalog": (
+        "seisembed.catalog.cli",
+        "build results/catalog/arrivals.parquet from ISC, a local file or the synthetic study",
+    ),
+    "waveforms": (
+        "seisembed.waveforms.cli",
+        "cut, rotate and resample P windows for one partition from FDSN or SDS",
+    ),
+    "dataset": (
+        "seisembed.dataset.cli",
+        "assemble the window partitions into the Zarr dataset with splits and a card",
+    ),
+    "train": ("seisembed.train", "train the embedding model on the dataset store (results/model/)"),
+    "evaluate": (
+        "seisembed.evaluate.cli",
+        "embed the dataset store; evaluate association or discrimination; train and score the supervised "
+        "baselines; measure the runtime table",
+    ),
+    "report": (
+        "seisembed.report.cli",
+        "render the one-page HTML report (results/report/index.html) from the stage outputs",
+    ),
     # using a trained model (module:object)
-    "embed": "seisembed.use.cli:EMBED",
-    "index": "seisembed.use.cli:INDEX",
-    "similar": "seisembed.use.cli:SIMILAR",
-    "discriminate": "seisembed.use.cli:DISCRIMINATE",
-    "score-events": "seisembed.use.cli:SCORE_EVENTS",
-}
-
-#: one-line help per sub-command (kept here so --help imports no stage module)
-SUBCOMMAND_HELP: dict[str, str] = {
-    "synth": "generate the synthetic study (SDS miniSEED, StationXML, QuakeML) from an arrivals table",
-    "catalog": "build results/catalog/arrivals.parquet from ISC, a local file or the synthetic study",
-    "waveforms": "cut, rotate and resample P windows for one partition from FDSN or SDS",
-    "dataset": "assemble the window partitions into the Zarr dataset with splits and a card",
-    "train": "train the embedding model on the dataset store (results/model/)",
-    "evaluate": "embed the store; association, discrimination, supervised baselines, runtime table",
-    "report": "render the one-page HTML report (results/report/index.html) from the stage outputs",
-    "embed": "embed new records (miniSEED or SDS + StationXML + picks) with a trained model",
-    "index": "build a nearest-neighbour index (exact, or approximate HNSW) over an embeddings table",
-    "similar": "the k most similar records or events of an index for each query record",
-    "discriminate": "label records and events by the nearest class centroid of a few templates",
-    "score-events": "score an associator's events: each record's distance to its event, flagged at a val-calibrated FAR",
+    "embed": (
+        "seisembed.use.cli:EMBED",
+        "embed new records (miniSEED or SDS + StationXML + picks) with a trained model",
+    ),
+    "index": (
+        "seisembed.use.cli:INDEX",
+        "build a nearest-neighbour index (exact, or approximate HNSW) over an embeddings table",
+    ),
+    "similar": (
+        "seisembed.use.cli:SIMILAR",
+        "the k most similar records or events of an index for each query record",
+    ),
+    "discriminate": (
+        "seisembed.use.cli:DISCRIMINATE",
+        "label records and events by the nearest class centroid of a few templates",
+    ),
+    "score-events": (
+        "seisembed.use.cli:SCORE_EVENTS",
+        "score an associator's events: each record's distance to its event, flagged at a val-calibrated FAR",
+    ),
 }
 
 log = logging.getLogger(__name__)  # every module: log = logging.getLogger(__name__)
@@ -141,17 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seisembed", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"seisembed {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, help_text in SUBCOMMAND_HELP.items():
+    for name, (_, help_text) in SUBCOMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def _stage_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
-    module_name, _, attribute = SUBCOMMANDS[name].partition(":")
+    target, help_text = SUBCOMMANDS[name]
+    module_name, _, attribute = target.partition(":")
     module = importlib.import_module(module_name)
     if attribute:
         module = getattr(module, attribute)
-    parser = argparse.ArgumentParser(prog=f"seisembed {name}", description=SUBCOMMAND_HELP[name])
+    parser = argparse.ArgumentParser(prog=f"seisembed {name}", description=help_text)
     common = parser.add_argument_group("common options")
     common.add_argument("--configfile", help="a seisembed config YAML (validated, defaults filled)")
     common.add_argument("--config-json", help="config sections as JSON (what the workflow passes)")

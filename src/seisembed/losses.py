@@ -32,6 +32,7 @@ __all__ = [
     "batch_all",
     "batch_hard",
     "pairwise_distances",
+    "training_metrics",
     "triplet_metrics",
 ]
 
@@ -181,17 +182,28 @@ class HardMiningSchedule(keras.callbacks.Callback):
 
 
 def _metric(name: str):
-    def metric(y_true, y_pred):
-        return triplet_metrics(y_true, y_pred)[name]
+    def metric(y_true, y_pred, margin: float = 0.2):
+        return triplet_metrics(y_true, y_pred, margin)[name]
 
     metric.__name__ = name
     return keras.saving.register_keras_serializable(package="seisembed", name=name)(metric)
 
 
-#: Keras metric functions of :func:`triplet_metrics` (margin 0.2), for ``model.compile(metrics=...)``
+#: Keras metric functions of :func:`triplet_metrics` (registered: compiled checkpoints name them; their
+#: ``margin`` defaults to 0.2, what models compiled before :func:`training_metrics` used)
 mean_triplet_loss = _metric("mean_triplet_loss")
 active_triplets = _metric("active_triplets")
 hardest_positive = _metric("hardest_positive")
 hardest_negative = _metric("hardest_negative")
 mean_distance = _metric("mean_distance")
 TRAINING_METRICS = (mean_triplet_loss, active_triplets, hardest_positive, hardest_negative, mean_distance)
+
+
+def training_metrics(margin: float) -> list:
+    """The :data:`TRAINING_METRICS` at the loss's ``margin``, for ``model.compile(metrics=...)``.
+
+    Each is a :class:`keras.metrics.MeanMetricWrapper` of the registered function with
+    ``margin`` in its config (so a compiled checkpoint resumes with the same margin), logged
+    under the function's name as before.
+    """
+    return [keras.metrics.MeanMetricWrapper(fn, name=fn.__name__, margin=float(margin)) for fn in TRAINING_METRICS]

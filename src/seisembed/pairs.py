@@ -8,7 +8,7 @@ store's index, the split, ``n_pairs`` and the seed.
 
 :func:`roc_auc` is the area under the ROC curve of a score that should be high for
 matched pairs (for embeddings: minus the chord distance), with ties counted half
-(Mann-Whitney U / n_pos n_neg; the evaluation's own :func:`seisembed.evaluate.stats.auc`).
+(:func:`seisembed.metrics.auc`, shared with the evaluation).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from seisembed.errors import InputError
+from seisembed.metrics import auc
 from seisembed.streams import Stream
 
 __all__ = ["association_pairs", "embedding_auc", "roc_auc"]
@@ -60,10 +61,8 @@ def association_pairs(index: dict, split: str, n_pairs: int, seed: int) -> dict[
 def roc_auc(score: np.ndarray, matched: np.ndarray) -> float:
     """Area under the ROC curve of ``score`` (higher = more likely matched); ties count half.
 
-    :func:`seisembed.evaluate.stats.auc`, raising when a class is missing.
+    :func:`seisembed.metrics.auc`, raising when a class is missing.
     """
-    from seisembed.evaluate.stats import auc
-
     matched = np.asarray(matched, dtype=bool)
     if matched.all() or not matched.any():
         raise ValueError("roc_auc needs both matched and unmatched pairs")

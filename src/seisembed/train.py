@@ -6,8 +6,9 @@
    windows (the model normalises them itself); batch ``i`` of epoch ``e`` depends
    only on ``(seed, e, i)``.
 2. Each epoch: ``train.steps_per_epoch`` steps of ``train_on_batch``; the loss is
-   :class:`seisembed.losses.TripletLoss` (batch-all warm-up, then batch-hard, by
-   default); a NaN loss stops the run naming the epoch and step.
+   :class:`seisembed.losses.TripletLoss` (``train.loss``: batch-all by default; the
+   ``schedule`` warms up on batch-all, then ramps to batch-hard); a NaN loss stops the
+   run naming the epoch and step.
 3. After each epoch: the loss and metrics on a fixed, seeded set of val batches,
    the association AUC on a fixed, seeded set of val pairs
    (:func:`seisembed.pairs.association_pairs`), the collapse check (mean pairwise
@@ -329,7 +330,7 @@ def _fingerprint_parts(config: dict, store_hash: str, replicas: int) -> dict:
 
 
 def _compile(keras, model, train: dict, jit: bool):
-    from seisembed.losses import TRAINING_METRICS, TripletLoss
+    from seisembed.losses import TripletLoss, training_metrics
 
     mode = {
         "schedule": "schedule",
@@ -339,7 +340,7 @@ def _compile(keras, model, train: dict, jit: bool):
     }
     loss = TripletLoss(margin=train["margin"], mode=mode[train["loss"]], soft=train["loss"] == "soft_batch_hard")
     optimizer = keras.optimizers.Adam(learning_rate=train["learning_rate"], clipnorm=train["clipnorm"])
-    model.compile(optimizer=optimizer, loss=loss, metrics=list(TRAINING_METRICS), jit_compile=jit)
+    model.compile(optimizer=optimizer, loss=loss, metrics=training_metrics(train["margin"]), jit_compile=jit)
     return loss
 
 
@@ -454,7 +455,7 @@ def _validate(model, loss, val_batches, pairs, positions, windows) -> dict:
     for x, y in val_batches:
         emb = model(x, training=False)
         values["val_loss"] = values.get("val_loss", 0.0) + float(ops.convert_to_numpy(loss(y, emb)))
-        for key, value in triplet_metrics(y, emb).items():
+        for key, value in triplet_metrics(y, emb, loss.margin).items():
             values[f"val_{key}"] = values.get(f"val_{key}", 0.0) + float(ops.convert_to_numpy(value))
     values = {k: v / len(val_batches) for k, v in values.items()}
     values["val_auc"] = embedding_auc(_embed(model, windows), positions, pairs)
@@ -661,7 +662,7 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
                 raise TrainingError(
                     f"embeddings collapsed at epoch {epoch + 1}: mean pairwise distance of the val batches "
                     f"{val['val_mean_distance']:.4f} < train.collapse_distance {train['collapse_distance']} (every "
-                    "record maps to one point); use train.loss 'schedule' (batch-all warm-up), a lower "
+                    "record maps to one point); use train.loss 'batch_all' (the default), a lower "
                     "train.learning_rate, or a preset with a front end (spectral, demo)"
                 )
             improved = val["val_auc"] > state["best_auc"]
@@ -794,7 +795,8 @@ def _card_markdown(card: dict) -> str:
     lines = [
         f"# Model card: seisembed `{card['preset']}`",
         "",
-        "Raw windows in (float32 `(batch, 7200, 3)`, channels Z, N, E, as in the dataset store), unit vectors out "
+        f"Raw windows in (float32 `(batch, {', '.join(str(n) for n in card['input']['shape'])})`, channels Z, N, E, "
+        "as in the dataset store), unit vectors out "
         f"(`{card['output']['shape']}`); normalisation inside the model. Load with "
         "`import seisembed; seisembed.load_model('model.keras')` (safe mode, checked).",
         "",
@@ -865,7 +867,6 @@ def _check_out_dir(out_dir: Path) -> None:
 
 
 # -- command line (seisembed train) ------------------------------------------------------------
-HELP = "train the embedding model on the dataset store (results/model/)"
 
 
 def configure_parser(parser) -> None:

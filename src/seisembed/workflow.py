@@ -27,6 +27,7 @@ __all__ = [
     "check_config",
     "check_partition",
     "config_json",
+    "input_options",
     "month_partitions",
     "partition_of",
     "sds_paths",
@@ -263,3 +264,16 @@ def optional_option(option: str, paths) -> str:
     if len(paths) > 1:
         raise ConfigError(f"{option} takes one file, got {len(paths)}: {', '.join(paths)}")
     return f"{option} {shlex.quote(paths[0])}" if paths else ""
+
+
+def input_options(named_inputs) -> str:
+    """One ``--<name> <path>`` per named input of a rule (``_`` in a name becomes ``-``), quoted.
+
+    A rule passes ``input`` (``params: options=lambda wildcards, input: input_options(input)``)
+    so its named inputs are the command's options: the input list is written once, in the
+    rule, and the command's parser (e.g. :data:`seisembed.report.build.INPUTS`) refuses a name
+    it does not know. An empty input (an optional file left out) gives no option.
+    """
+    items = named_inputs.items() if hasattr(named_inputs, "items") else named_inputs
+    options = (optional_option("--" + name.replace("_", "-"), paths) for name, paths in items)
+    return " ".join(option for option in options if option)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 from html import unescape
 from pathlib import Path
@@ -35,6 +36,26 @@ def test_compare_says_above_below_and_whether_the_interval_decides():
     assert "above" in compare("AUC", 0.90, [0.85, 0.95], 0.868, "the paper's")
     assert "not distinguishable" in compare("AUC", 0.86, [0.84, 0.88], 0.868, "the paper's")
     assert compare("AUC", 0.9, None, 0.8, "x").endswith("above x 0.800.")
+
+
+def test_the_rule_s_named_inputs_are_the_report_inputs_and_become_its_options(tmp_path):
+    """The report rule lists its inputs once: their names are INPUTS and they drive the command's options."""
+    from seisembed import cli
+    from seisembed import workflow as sw
+
+    rule = (Path(__file__).resolve().parents[2] / "workflow" / "rules" / "report.smk").read_text()
+    block = rule.split("    input:\n", 1)[1].split("    output:\n", 1)[0]
+    assert re.findall(r"^        (\w+)=", block, flags=re.M) == list(INPUTS)
+    inputs = {name: str(tmp_path / f"{name} x.{kind}") for name, (kind, _, _) in INPUTS.items()}
+    inputs["calibration"] = []  # an optional input left out gives no option
+    line = sw.input_options(inputs)
+    assert "--calibration" not in line and f"--dataset-card '{inputs['dataset_card']}'" in line
+    parser, _ = cli._stage_parser("report")
+    args = parser.parse_args(shlex.split(line))
+    assert args.calibration is None
+    assert {name: getattr(args, name) for name in INPUTS if name != "calibration"} == {
+        name: path for name, path in inputs.items() if name != "calibration"
+    }
 
 
 def test_missing_or_broken_input_is_named(tmp_path):

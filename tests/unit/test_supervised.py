@@ -85,7 +85,7 @@ def test_svm_chooses_on_val_and_imputes_missing_features():
     assert len(fit["grid"]) == 4
     best = max(fit["grid"], key=lambda g: g["val_auc"])
     assert (fit["C"], fit["gamma"]) == (best["C"], best["gamma"])
-    from seisembed.evaluate.stats import auc
+    from seisembed.metrics import auc
 
     score = fit["score"](x[300:])
     assert np.isfinite(score).all() and auc(score, y[300:]) > 0.9

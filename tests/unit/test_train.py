@@ -50,6 +50,29 @@ def test_the_loss_and_metrics_are_registered_for_loading_compiled_models():
         assert keras.saving.get_registered_object(f"seisembed>{name.__name__}") is name
 
 
+def test_training_metrics_use_the_configured_margin_and_survive_a_compiled_save(tmp_path):
+    y = np.array([0, 0, 1, 1])
+    emb = np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], np.float32)  # d_ap = d_an = sqrt(2) for most
+    for margin in (0.2, 0.5):
+        metric = losses.training_metrics(margin)[0]
+        assert metric.name == "mean_triplet_loss"
+        metric.update_state(y, emb)
+        expected = float(losses.triplet_metrics(y, emb, margin)["mean_triplet_loss"])
+        assert float(metric.result()) == pytest.approx(expected, abs=1e-6)
+    assert float(losses.triplet_metrics(y, emb, 0.5)["mean_triplet_loss"]) > float(
+        losses.triplet_metrics(y, emb, 0.2)["mean_triplet_loss"]
+    )
+    model = keras.Sequential([keras.Input((2,)), keras.layers.UnitNormalization()])
+    model.compile(loss=losses.TripletLoss(margin=0.5), metrics=losses.training_metrics(0.5))
+    model.train_on_batch(emb, y)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    logs = loaded.evaluate(emb, y, batch_size=4, verbose=0, return_dict=True)
+    assert logs["mean_triplet_loss"] == pytest.approx(
+        float(losses.triplet_metrics(y, emb, 0.5)["mean_triplet_loss"]), abs=1e-5
+    )
+
+
 def test_collapsed_embeddings_give_margin_loss_and_zero_distance():
     y = np.array([0, 0, 1, 1, 2, 2])
     same = np.tile(np.array([[0.6, 0.8]], np.float32), (6, 1))

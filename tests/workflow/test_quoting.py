@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from seisembed.errors import ConfigError
-from tests.workflow.test_workflow import _copy_workflow, _snakemake
+from tests.conftest import run_snakemake
+from tests.workflow.test_workflow import _copy_workflow
 
 #: a marker in every configured path: a token holding it must be a whole path (or the config JSON)
 MARK = "odd; it's $HOME dir"
@@ -52,7 +53,7 @@ def _odd_config(work: Path) -> tuple[Path, dict[str, str]]:
 def test_configured_paths_reach_every_shell_line_quoted(repo_root: Path, tmp_path: Path):
     work = _copy_workflow(repo_root, tmp_path)
     config, paths = _odd_config(work)
-    proc = _snakemake(["-n", "-p", "--cores", "1", "--configfile", config.name], work)
+    proc = run_snakemake(["-n", "-p", "--cores", "1", "--configfile", config.name], work)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     printed = [line.split("Shell command: ", 1)[1] for line in proc.stdout.splitlines() if "Shell command: " in line]
     lines = [line for line in printed if line != "None"]  # 'None': a rule without a shell line (all)
@@ -101,7 +102,7 @@ def test_a_configured_path_with_braces_is_refused_naming_the_key(key):
 def test_snakemake_refuses_braces_in_a_path_at_parse_time(repo_root: Path, tmp_path: Path):
     work = _copy_workflow(repo_root, tmp_path)
     (work / "braces.yaml").write_text("synthetic:\n  output_dir: 'results/{x}/synthetic'\n")
-    proc = _snakemake(["-n", "--cores", "1", "--configfile", "braces.yaml"], work)
+    proc = run_snakemake(["-n", "--cores", "1", "--configfile", "braces.yaml"], work)
     assert proc.returncode != 0
     assert "Invalid configuration: config key 'synthetic.output_dir'" in proc.stderr, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr

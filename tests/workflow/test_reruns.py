@@ -15,13 +15,13 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from seisembed.config import validate_config
 from seisembed.workflow import THROUGHPUT_KEYS, config_json
+from tests.conftest import run_snakemake
 
 FAKE = r"""#!/bin/sh
 # stand-in for `seisembed`: record the arguments, write the rule's outputs (empty)
@@ -65,14 +65,7 @@ def _edit(work: Path, **changes) -> None:
 def _snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{work / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     env["FAKE_SEISEMBED_LOG"] = str(work / "calls.txt")
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "1", *args, *TARGET],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = run_snakemake(["--cores", "1", *args, *TARGET], work, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def _snakemake(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
+from tests.conftest import run_snakemake
 
 
 def _copy_workflow(repo: Path, dest: Path) -> Path:
@@ -28,14 +22,14 @@ def _copy_workflow(repo: Path, dest: Path) -> Path:
 
 def test_dry_run_of_default_config(repo_root: Path, tmp_path: Path):
     work = _copy_workflow(repo_root, tmp_path)
-    proc = _snakemake(["-n", "--cores", "2"], work)
+    proc = run_snakemake(["-n", "--cores", "2"], work)
     assert proc.returncode == 0, proc.stderr
     assert "synthesize" in proc.stdout + proc.stderr
 
 
 def test_lint_is_clean(repo_root: Path, tmp_path: Path):
     work = _copy_workflow(repo_root, tmp_path)
-    proc = _snakemake(["--lint"], work)
+    proc = run_snakemake(["--lint"], work)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Congratulations" in proc.stdout + proc.stderr
 
@@ -43,9 +37,9 @@ def test_lint_is_clean(repo_root: Path, tmp_path: Path):
 @pytest.mark.slow
 def test_tiny_end_to_end_run(repo_root: Path, tmp_path: Path):
     work = _copy_workflow(repo_root, tmp_path)
-    proc = _snakemake(["--cores", "2", "--configfile", "tests/workflow/config.yaml"], work, timeout=1800)
+    proc = run_snakemake(["--cores", "2", "--configfile", "tests/workflow/config.yaml"], work, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (work / "results/ci/synthetic/events.xml").is_file()
     # A second run has nothing to do.
-    again = _snakemake(["-n", "--cores", "2", "--configfile", "tests/workflow/config.yaml"], work)
+    again = run_snakemake(["-n", "--cores", "2", "--configfile", "tests/workflow/config.yaml"], work)
     assert "Nothing to be done" in again.stdout + again.stderr

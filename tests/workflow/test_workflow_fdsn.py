@@ -7,8 +7,6 @@ injects transient faults. Both must give identical windows and QC ledgers.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +15,13 @@ import pytest
 import yaml
 
 from seisembed.testing.fdsn_server import Faults, FDSNTestServer
+from tests.conftest import run_snakemake
 from tests.workflow.test_workflow import _copy_workflow
 
 
 def _run(work: Path, *configfiles: str) -> None:
     args = ["--cores", "2", "--configfile", "tests/workflow/config.yaml", *configfiles]
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args], cwd=work, capture_output=True, text=True, timeout=1800
-    )
+    proc = run_snakemake(args, work, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 

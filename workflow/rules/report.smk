@@ -1,5 +1,7 @@
 # The study report: one self-contained HTML page (figures embedded, no network requests)
 # with every paper number beside ours. Logic: src/seisembed/report (docs/report.md).
+# The named inputs are written once, here: each becomes the option --<name> of
+# `seisembed report` (sw.input_options), whose parser knows them as seisembed.report.INPUTS.
 
 
 rule report:
@@ -39,20 +41,7 @@ rule report:
         "../../envs/seisembed.yaml"
     params:
         config=config_json(*sw.CONFIG_SECTIONS),
-        calibration=lambda wildcards, input: sw.optional_option(
-            "--calibration", input.calibration
-        ),
+        inputs=lambda wildcards, input: sw.input_options(input),
     shell:
-        "seisembed report --config-json {params.config:q}"
-        " --catalog-summary {input.catalog_summary} --waveforms-summary {input.waveforms_summary}"
-        " --dataset-card {input.dataset_card} --dataset-map {input.dataset_map}"
-        " --dataset-distance {input.dataset_distance} --dataset-magnitude {input.dataset_magnitude}"
-        " {params.calibration} --model-card {input.model_card} --training-curve {input.training_curve}"
-        " --association {input.association} --association-by-distance {input.association_by_distance}"
-        " --association-by-novelty {input.association_by_novelty}"
-        " --association-histogram {input.association_histogram} --association-roc {input.association_roc}"
-        " --association-distance {input.association_distance} --discrimination {input.discrimination}"
-        " --baselines {input.baselines} --runtime {input.runtime}"
-        " --discrimination-roc {input.discrimination_roc}"
-        " --discrimination-confusion {input.discrimination_confusion} --tsne {input.tsne}"
+        "seisembed report --config-json {params.config:q} {params.inputs}"
         " --out {output.page} --log {log}"

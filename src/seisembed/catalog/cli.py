@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-HELP = "build results/catalog/arrivals.parquet from ISC, a local file or the synthetic study"
-
 log = logging.getLogger(__name__)
 
 

@@ -18,7 +18,7 @@ def read_arrivals_parquet(path: str | Path) -> pd.DataFrame:
     """Read and validate an arrivals parquet following the catalog contract.
 
     Raises :class:`InputError` naming ``path`` when it cannot be read or breaks
-    the contract (see :func:`seisembed.catalog.assemble.validate_arrivals`).
+    the contract (see :func:`seisembed.arrivals.validate_arrivals`).
     """
     try:
         table = pd.read_parquet(path)

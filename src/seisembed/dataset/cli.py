@@ -6,8 +6,6 @@ import argparse
 import logging
 from pathlib import Path
 
-HELP = "assemble the window partitions into the Zarr dataset with splits and a card"
-
 log = logging.getLogger(__name__)
 
 

@@ -28,8 +28,9 @@ from seisembed.columns import EMBEDDING_COLUMNS
 from seisembed.config import validate_config
 from seisembed.embeddings import embeddings_frame, read_embeddings
 from seisembed.errors import InputError
-from seisembed.evaluate.stats import auc, best_threshold, decision_metrics, summarise_split
+from seisembed.evaluate.stats import best_threshold, decision_metrics, summarise_split
 from seisembed.markdown import markdown_table
+from seisembed.metrics import auc, roc
 from seisembed.streams import Stream
 
 __all__ = ["METHODS", "association_pairs_table", "embed_store", "evaluate_association"]
@@ -310,10 +311,8 @@ def _figures(scores: pd.DataFrame, metrics: dict, by_distance: pd.DataFrame, fol
     for method in METHODS:
         s, m = test[method].to_numpy(), test["matched"].to_numpy()
         ok = np.isfinite(s)
-        order = np.argsort(-s[ok])
-        tp = np.cumsum(m[ok][order]) / m[ok].sum()
-        fp = np.cumsum(~m[ok][order]) / (~m[ok]).sum()
-        ax.plot(np.r_[0, fp], np.r_[0, tp], label=f"{method} (AUC {auc(s[ok], m[ok]):.3f})")
+        fp, tp = roc(s[ok], m[ok])
+        ax.plot(fp, tp, label=f"{method} (AUC {auc(s[ok], m[ok]):.3f})")
     ax.plot([0, 1], [0, 1], color="0.7", lw=0.8)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="Association ROC, test (Fig. 8)")
     ax.legend(fontsize=8)

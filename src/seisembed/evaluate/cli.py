@@ -7,11 +7,6 @@ import logging
 
 from seisembed.argtypes import check_outside, output_dir, positive_int
 
-HELP = (
-    "embed the dataset store with the model; evaluate association or discrimination; train and score the "
-    "supervised discrimination baselines; measure the runtime table"
-)
-
 log = logging.getLogger(__name__)
 
 

@@ -31,11 +31,12 @@ from seisembed.columns import check_both_classes
 from seisembed.config import validate_config
 from seisembed.embeddings import read_embeddings
 from seisembed.errors import InputError
-from seisembed.evaluate.stats import auc, best_threshold, confusion_counts, confusion_record, decision_metrics
+from seisembed.evaluate.stats import best_threshold, confusion_record, decision_metrics
 from seisembed.evaluate.supervised import LABELS, METHODS
+from seisembed.metrics import auc, confusion_counts, roc
 from seisembed.provenance import provenance
 from seisembed.streams import Stream
-from seisembed.vectors import EPS, unit_vectors
+from seisembed.vectors import EPS, centroid
 
 __all__ = ["discrimination_trials", "evaluate_discrimination", "tsne_figures"]
 
@@ -86,8 +87,8 @@ def discrimination_trials(
     for _ in range(trials):
         ex_t, eq_t = rng.choice(train_ex, k, replace=False), rng.choice(train_eq, n_eq, replace=False)
         used.append(np.r_[ex_t, eq_t])
-        ex_c = unit_vectors(emb[ex_t].mean(axis=0))
-        eq_c = unit_vectors(emb[eq_t].mean(axis=0))
+        ex_c = centroid(emb[ex_t])
+        eq_c = centroid(emb[eq_t])
         score = {
             s: np.linalg.norm(emb[i] - eq_c, axis=1) / (np.linalg.norm(emb[i] - ex_c, axis=1) + EPS)
             for s, i in rows.items()
@@ -151,13 +152,6 @@ def discrimination_trials(
     return {"summary": summary, "curves": curves, "aucs": values, "template_rows": used}
 
 
-def _roc(score: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(-score)
-    tp = np.r_[0, np.cumsum(truth[order])] / max(truth.sum(), 1)
-    fp = np.r_[0, np.cumsum(~truth[order])] / max((~truth).sum(), 1)
-    return fp, tp
-
-
 def _baseline_curves(path: str | Path | None) -> dict:
     """Test ROC and the confusion at the val threshold of each supervised baseline in ``baselines_scores.parquet``."""
 
@@ -191,7 +185,7 @@ def _baseline_curves(path: str | Path | None) -> dict:
         predicted, t = score["test"] >= threshold, truth["test"]
         out[method] = {
             "label": LABELS[method],
-            "roc": _roc(score["test"], t),
+            "roc": roc(score["test"], t),
             "auc": auc(score["test"], t),
             "confusion": confusion_counts(t, predicted),
         }
@@ -224,7 +218,7 @@ def _figures(results: dict, folder: Path, baselines: dict | None = None) -> None
         run = results["symmetric"][k]
         tprs = []
         for score, truth in run["curves"]:
-            fp, tp = _roc(score, truth)
+            fp, tp = roc(score, truth)
             ax.plot(fp, tp, color="C0", alpha=0.05, lw=0.8)
             tprs.append(np.interp(grid, fp, tp))
         ax.plot(grid, np.mean(tprs, axis=0), color="k", lw=2, label=f"mean, AUC {run['summary']['auc_mean']:.3f}")

@@ -1,6 +1,6 @@
 """Threshold-free and thresholded scores of pair decisions, with event-level bootstrap intervals.
 
-A *score* is high for pairs judged matched (for distances: minus the distance). The
+The AUC is :func:`seisembed.metrics.auc` (scikit-learn). A *score* is high for pairs judged matched (for distances: minus the distance). The
 threshold is chosen on one set of pairs (val: the maximum-accuracy cut) and applied
 unchanged to another (test) — never chosen on the pairs it is scored on.
 
@@ -12,47 +12,11 @@ with replacement and takes every pair of a drawn event as often as the event is 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
+from seisembed.metrics import auc
 from seisembed.streams import Stream
 
-__all__ = ["auc", "best_threshold", "bootstrap", "decision_metrics", "summarise_split"]
-
-
-def auc(score: np.ndarray, matched: np.ndarray, weight: np.ndarray | None = None) -> float:
-    """Area under the ROC curve (ties count half), optionally with integer pair weights."""
-    score = np.asarray(score, dtype=np.float64)
-    matched = np.asarray(matched, dtype=bool)
-    if weight is None:
-        n_pos, n_neg = matched.sum(), (~matched).sum()
-        if not n_pos or not n_neg:
-            return float("nan")
-        ranks = rankdata(score)
-        return float((ranks[matched].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-    return weighted_auc(score, matched)(weight)
-
-
-def weighted_auc(score: np.ndarray, matched: np.ndarray):
-    """A function ``weight -> AUC`` for fixed pairs (sorted once: fast in a bootstrap loop).
-
-    Weighted Mann-Whitney: each matched pair counts the weight of unmatched pairs with a
-    lower score, plus half of those with an equal score.
-    """
-    score = np.asarray(score, dtype=np.float64)
-    matched = np.asarray(matched, dtype=bool)
-    order = np.argsort(score, kind="mergesort")
-    s, m = score[order], matched[order]
-    _, start = np.unique(s, return_index=True)
-
-    def value(weight: np.ndarray) -> float:
-        w = np.asarray(weight, dtype=np.float64)[order]
-        neg = np.add.reduceat(np.where(~m, w, 0.0), start)
-        pos = np.add.reduceat(np.where(m, w, 0.0), start)
-        below = np.cumsum(neg) - neg
-        n_pos, n_neg = pos.sum(), neg.sum()
-        return float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg)) if n_pos and n_neg else float("nan")
-
-    return value
+__all__ = ["best_threshold", "bootstrap", "confusion_record", "decision_metrics", "summarise_split"]
 
 
 def best_threshold(score: np.ndarray, matched: np.ndarray, criterion: str = "accuracy") -> float:
@@ -111,18 +75,12 @@ def decision_metrics(
 
 
 def confusion_record(counts: np.ndarray) -> dict:
-    """``(2, 2)`` explosion-vs-earthquake counts (:func:`confusion_counts`) as written to the metrics JSON."""
+    """``(2, 2)`` explosion-vs-earthquake counts (:func:`seisembed.metrics.confusion_counts`) as written to the metrics JSON."""
     return {
         "rows_true": ["earthquake", "explosion"],
         "columns_predicted": ["earthquake", "explosion"],
         "counts": np.asarray(counts).tolist(),
     }
-
-
-def confusion_counts(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """``(2, 2)`` int counts: rows true negative/positive class, columns predicted ([[TN, FP], [FN, TP]])."""
-    t, p = np.asarray(truth, dtype=bool), np.asarray(predicted, dtype=bool)
-    return np.array([[np.sum(~t & ~p), np.sum(~t & p)], [np.sum(t & ~p), np.sum(t & p)]], dtype=np.int64)
 
 
 def _replicate_counts(clusters: np.ndarray, n: int, seed: int, chunk: int = 100):

@@ -62,14 +62,8 @@ from seisembed.atomic import write_json_atomic, write_parquet_atomic
 from seisembed.columns import SOURCE_TYPES, check_both_classes
 from seisembed.config import validate_config
 from seisembed.errors import InputError
-from seisembed.evaluate.stats import (
-    auc,
-    best_threshold,
-    confusion_counts,
-    confusion_record,
-    decision_metrics,
-    summarise_split,
-)
+from seisembed.evaluate.stats import best_threshold, confusion_record, decision_metrics, summarise_split
+from seisembed.metrics import auc, confusion_counts
 from seisembed.provenance import provenance
 from seisembed.sampling import open_waveforms, read_traces
 from seisembed.streams import Stream
@@ -282,49 +276,58 @@ def _svm_features_store(store: Path, meta: pd.DataFrame, positions: np.ndarray, 
     return out
 
 
-class _Standardiser:
-    """Mean/std of the train features (missing values ignored); missing values -> 0 (the train mean)."""
-
-    def __init__(self, train: np.ndarray):
-        self.mean = np.nanmean(train, axis=0)
-        self.scale = np.nanstd(train, axis=0)
-        self.mean = np.where(np.isfinite(self.mean), self.mean, 0.0)
-        self.scale = np.where(np.isfinite(self.scale) & (self.scale > 0), self.scale, 1.0)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        z = (x - self.mean) / self.scale
-        return np.where(np.isfinite(z), z, 0.0)
-
-
 def fit_svm(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, c_grid, gamma_grid) -> dict:
-    """RBF SVC per (C, gamma) on standardised train features; the one with the best val AUC.
+    """RBF SVC per (C, gamma) on standardised train features; the one with the best val AUC, fitted on train.
 
-    Returns ``score`` (a function features -> decision values), ``C``, ``gamma``, the
-    val AUC of every grid point and the training seconds (the whole grid).
+    A scikit-learn pipeline: :class:`~sklearn.preprocessing.StandardScaler` (mean/std
+    of the train features, missing values ignored), then missing values -> 0 (the
+    train mean; :class:`~sklearn.impute.SimpleImputer`), then an RBF
+    :class:`~sklearn.svm.SVC`. :class:`~sklearn.model_selection.GridSearchCV` over a
+    :class:`~sklearn.model_selection.PredefinedSplit` (fit on train, scored on val; the
+    first best grid point wins ties) chooses; the chosen pipeline is refitted on train
+    only (not train + val). Returns ``score`` (a function features -> decision values),
+    ``C``, ``gamma``, the val AUC of every grid point and the training seconds (the
+    whole grid).
     """
+    from sklearn.base import clone
+    from sklearn.impute import SimpleImputer
+    from sklearn.model_selection import GridSearchCV, PredefinedSplit
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
     t0 = time.perf_counter()
-    standardise = _Standardiser(train_x)
-    zt, zv = standardise(train_x), standardise(val_x)
-    best, grid = None, []
-    for c in c_grid:
-        for gamma in gamma_grid:
-            model = SVC(C=float(c), gamma=float(gamma), kernel="rbf", class_weight="balanced").fit(zt, train_y)
-            value = auc(model.decision_function(zv), val_y)
-            grid.append({"C": float(c), "gamma": float(gamma), "val_auc": float(value)})
-            log.info("SVM C=%g gamma=%g: val AUC %.4f", c, gamma, value)
-            if best is None or value > best[0]:
-                best = (value, model, float(c), float(gamma))
-    _, model, c, gamma = best
+    train_x, val_x = np.asarray(train_x, dtype=np.float64), np.asarray(val_x, dtype=np.float64)
+    pipeline = Pipeline(
+        [
+            ("standardise", StandardScaler()),
+            ("impute", SimpleImputer(strategy="constant", fill_value=0.0, keep_empty_features=True)),
+            ("svc", SVC(kernel="rbf", class_weight="balanced")),
+        ]
+    )
+    fold = np.r_[np.full(len(train_x), -1), np.zeros(len(val_x), dtype=int)]
+    search = GridSearchCV(
+        pipeline,
+        {"svc__C": [float(c) for c in c_grid], "svc__gamma": [float(g) for g in gamma_grid]},
+        scoring="roc_auc",
+        cv=PredefinedSplit(fold),
+        refit=False,
+        error_score="raise",
+    )
+    search.fit(np.concatenate([train_x, val_x]), np.concatenate([train_y, val_y]))
+    grid = []
+    for params, value in zip(search.cv_results_["params"], search.cv_results_["split0_test_score"], strict=True):
+        grid.append({"C": params["svc__C"], "gamma": params["svc__gamma"], "val_auc": float(value)})
+        log.info("SVM C=%g gamma=%g: val AUC %.4f", params["svc__C"], params["svc__gamma"], value)
+    model = clone(pipeline).set_params(**search.best_params_).fit(train_x, train_y)
     seconds = time.perf_counter() - t0
     return {
-        "score": lambda x: model.decision_function(standardise(x)),
-        "C": c,
-        "gamma": gamma,
+        "score": lambda x: model.decision_function(np.asarray(x, dtype=np.float64)),
+        "C": search.best_params_["svc__C"],
+        "gamma": search.best_params_["svc__gamma"],
         "grid": grid,
         "train_seconds": seconds,
-        "n_support_vectors": int(model.n_support_.sum()),
+        "n_support_vectors": int(model.named_steps["svc"].n_support_.sum()),
     }
 
 

@@ -7,8 +7,6 @@ import argparse
 from seisembed.argtypes import check_distinct, output_file
 from seisembed.report.build import INPUTS
 
-HELP = "render the one-page HTML report from the stage outputs"
-
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """One option per report input (:data:`seisembed.report.build.INPUTS`) and ``--out``."""

@@ -8,8 +8,8 @@ Public surface:
 - :func:`run_cli` — what ``seisembed synth`` calls.
 - :class:`SyntheticParams` — every physics knob with its default.
 
-Modules: ``params``, ``sources``, ``paths``, ``site``, ``noise``,
-``artifacts``, ``writers``, ``generate``, ``subset``, ``calibration``, ``rng``. Travel times: :mod:`seisembed.traveltimes`. Arrivals are read with :func:`seisembed.catalog.read_arrivals_table`.
+Modules: ``params``, ``sources``, ``scattering``, ``site``, ``noise``,
+``artifacts``, ``writers``, ``generate``, ``subset``, ``calibration``, ``rng``, ``cli``. Travel times: :mod:`seisembed.traveltimes`. Arrivals are read with :func:`seisembed.catalog.read_arrivals_table`.
 
 Model in brief (defaults in :class:`SyntheticParams`):
 

@@ -33,11 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.signal import butter, sosfilt
-from scipy.stats import rankdata
 
 from seisembed.atomic import write_json_atomic
 from seisembed.catalog.geometry import KM_PER_DEG, epicentral_distance_deg
 from seisembed.errors import InputError
+from seisembed.metrics import auc
 from seisembed.synthetic.rng import stream
 from seisembed.traveltimes import TravelTimeTable
 
@@ -117,14 +117,9 @@ def _peak_cc(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:
-    """ROC AUC of ``score`` for boolean ``label`` (Mann-Whitney)."""
+    """ROC AUC of the finite ``score`` for boolean ``label`` (:func:`seisembed.metrics.auc`)."""
     ok = np.isfinite(score)
-    score, label = score[ok], label[ok]
-    n1, n0 = label.sum(), (~label).sum()
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = rankdata(score)
-    return float((ranks[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    return auc(score[ok], label[ok])
 
 
 def _pairs(truth: pd.DataFrame, n_pairs: int, rng: np.random.Generator) -> dict[str, list[tuple[int, int]]]:

@@ -8,8 +8,6 @@ from pathlib import Path
 from seisembed.errors import ConfigError
 from seisembed.synthetic.params import IO_KEYS
 
-HELP = "generate the synthetic study (SDS miniSEED, StationXML, QuakeML) from an arrivals table"
-
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``synth`` options."""

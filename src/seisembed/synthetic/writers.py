@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from obspy import Stream, Trace, UTCDateTime
+from obspy.clients.filesystem.sds import SDS_FMTSTR
 from obspy.core.event import (
     Arrival,
     Catalog,
@@ -145,13 +146,8 @@ class SDSWriter:
             }
             tr = Trace(np.ascontiguousarray(piece), header=stats)
             day = UTCDateTime(ns=int(t))
-            path = (
-                self.root
-                / f"{day.year}"
-                / net
-                / sta
-                / f"{channel}.D"
-                / f"{net}.{sta}.{loc}.{channel}.D.{day.year}.{day.julday:03d}"
+            path = self.root / SDS_FMTSTR.format(
+                year=day.year, doy=day.julday, network=net, station=sta, location=loc, channel=channel, sds_type="D"
             )
             path.parent.mkdir(parents=True, exist_ok=True)
             # the first write of this run replaces a file left by an earlier run; later ones append

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from obspy import Stream, Trace, UTCDateTime
+from obspy.clients.filesystem.sds import SDS_FMTSTR
 from obspy.core.inventory import Channel, Inventory, Network, Site, Station
 
 from seisembed.columns import ARRIVAL_COLUMNS
@@ -143,13 +144,14 @@ def write_sds(stream: Stream, root: str | Path, encoding: str = "STEIM2") -> lis
     for tr in stream:
         s = tr.stats
         day = s.starttime
-        path = (
-            root
-            / f"{day.year}"
-            / s.network
-            / s.station
-            / f"{s.channel}.D"
-            / f"{s.network}.{s.station}.{s.location}.{s.channel}.D.{day.year}.{day.julday:03d}"
+        path = root / SDS_FMTSTR.format(
+            year=day.year,
+            doy=day.julday,
+            network=s.network,
+            station=s.station,
+            location=s.location,
+            channel=s.channel,
+            sds_type="D",
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         enc = encoding if tr.data.dtype == np.int32 else "FLOAT64"

@@ -1,7 +1,8 @@
 """The analyst commands: ``seisembed embed | index | similar | discriminate | score-events``.
 
-Each is an object with ``HELP``, ``configure_parser(parser)`` and ``run(args)``
-(what :mod:`seisembed.cli` expects of a sub-command). Tables are written as CSV
+Each is an object with ``configure_parser(parser)`` and ``run(args)`` (what
+:mod:`seisembed.cli` expects of a sub-command; their one-line help is in
+:data:`seisembed.cli.SUBCOMMANDS`). Tables are written as CSV
 or parquet by the output file's suffix; every command logs what it read, wrote
 and refused.
 """
@@ -354,27 +355,22 @@ def _score_run(args) -> int:
 
 
 EMBED = SimpleNamespace(
-    HELP="embed new records (miniSEED or SDS + StationXML + picks) with a trained model",
     configure_parser=_embed_parser,
     run=_embed_run,
 )
 INDEX = SimpleNamespace(
-    HELP="build a nearest-neighbour index (exact, or approximate HNSW) over an embeddings table",
     configure_parser=_index_parser,
     run=_index_run,
 )
 SIMILAR = SimpleNamespace(
-    HELP="the k most similar records or events of an index for each query record",
     configure_parser=_similar_parser,
     run=_similar_run,
 )
 DISCRIMINATE = SimpleNamespace(
-    HELP="label records and events by the nearest class centroid of a few templates",
     configure_parser=_discriminate_parser,
     run=_discriminate_run,
 )
 SCORE_EVENTS = SimpleNamespace(
-    HELP="score an associator's events: each record's distance to its event, flagged at a val-calibrated FAR",
     configure_parser=_score_parser,
     run=_score_run,
 )

@@ -21,7 +21,7 @@ import pandas as pd
 
 from seisembed.embeddings import embedding_columns, embedding_matrix, embedding_model_hash, validate_embeddings
 from seisembed.errors import InputError
-from seisembed.vectors import EPS, unit_vectors
+from seisembed.vectors import EPS, centroid, unit_vectors
 
 __all__ = ["centroids", "discriminate", "template_labels"]
 
@@ -53,7 +53,7 @@ def centroids(
     if len(classes) < 2:
         raise InputError(f"{where}: templates of {classes} only; discrimination needs at least two classes")
     emb = embedding_matrix(templates).astype(np.float64)
-    return {c: unit_vectors(emb[(labels == c).to_numpy()].mean(axis=0)) for c in classes}
+    return {c: centroid(emb[(labels == c).to_numpy()]) for c in classes}
 
 
 def _label(emb: np.ndarray, cents: dict[str, np.ndarray]) -> pd.DataFrame:

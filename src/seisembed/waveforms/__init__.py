@@ -7,7 +7,7 @@ archive plus StationXML; :mod:`seisembed.waveforms.sds`). The processing
 
 Input: ``results/catalog/arrivals.parquet`` with exactly
 :data:`seisembed.columns.ARRIVAL_COLUMNS`. A partition is the set of rows whose
-``source_origin_time`` month (:func:`seisembed.partitions.partition_of`) equals
+``source_origin_time`` month (:func:`seisembed.workflow.partition_of`) equals
 the partition name ``YYYY-MM``.
 
 Output contract, per partition:
@@ -40,6 +40,6 @@ written atomically (temporary name + :func:`os.replace`); an interrupted
 partition resumes from its ``.progress/`` journal (committed chunks are not
 fetched again) and the final outputs appear only at the end, without duplicates.
 
-Sub-modules are imported on use (the Snakefile imports :mod:`seisembed.waveforms.cli`
-at parse time, which must stay light).
+Sub-modules are imported on use, so ``import seisembed.waveforms`` stays light (the
+Snakefile itself imports only :mod:`seisembed.workflow` at parse time).
 """

@@ -20,8 +20,6 @@ from seisembed.config import validate_config
 from seisembed.errors import ConfigError
 from seisembed.workflow import check_partition, sds_paths
 
-HELP = "cut, rotate and resample P windows for one partition from FDSN or SDS"
-
 log = logging.getLogger(__name__)
 
 
