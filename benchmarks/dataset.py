@@ -40,12 +40,7 @@ from pathlib import Path
 BUILD_CHILD = r"""
 import json, sys, time
 
-def peak_mb():
-    # VmHWM: this process's peak resident set (reset by exec, unlike ru_maxrss)
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from seisembed.provenance import peak_rss_mb as peak_mb
 
 from seisembed.dataset.build import build_dataset
 from seisembed.config import default_config

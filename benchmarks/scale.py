@@ -30,14 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dataset import make_inputs  # noqa: E402  (benchmarks/dataset.py: the same synthetic partitions)
 
-
-def _peak_mb() -> float:
-    """This process's peak resident memory (VmHWM), MB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from seisembed.provenance import peak_rss_mb  # noqa: E402
 
 
 def _worker_peaks(workers: int, run) -> tuple[float, list[float]]:
@@ -50,7 +43,7 @@ def _worker_peaks(workers: int, run) -> tuple[float, list[float]]:
         start = time.perf_counter()
         run({"scheduler_address": cluster.scheduler_address})
         seconds = time.perf_counter() - start
-        peaks = sorted(client.run(_peak_mb).values())
+        peaks = sorted(client.run(peak_rss_mb).values())
     finally:
         client.close()
         cluster.close()

@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from seisembed.provenance import peak_rss_mb
 
 log = logging.getLogger("benchmarks.waveforms")
 
@@ -44,14 +45,6 @@ def _stage_config(url: str, cache: Path) -> dict:
     return config
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (MB): VmHWM, which, unlike ru_maxrss, restarts at exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def child(args: argparse.Namespace) -> int:
     """Run the stage once, as the workflow rule does (``seisembed waveforms``), in a fresh process.
 
@@ -64,7 +57,7 @@ def child(args: argparse.Namespace) -> int:
 
     config = _stage_config(args.url, Path(args.cache))
     blob = json.dumps({"waveforms": config["waveforms"], "seed": config["seed"], "study": "benchmark"})
-    base_rss = _peak_rss_mb()
+    base_rss = peak_rss_mb()
     t0 = time.perf_counter()
     status = cli.main(
         [
@@ -89,7 +82,7 @@ def child(args: argparse.Namespace) -> int:
                 "windows": int((ledger["qc_status"] == "ok").sum()),
                 "arrivals": len(ledger),
                 "seconds": seconds,
-                "maxrss_mb": _peak_rss_mb(),
+                "maxrss_mb": peak_rss_mb(),
                 "rss_after_imports_mb": base_rss,
             }
         )

@@ -39,6 +39,21 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (Linux ``VmHWM``, which restarts at exec, unlike
+    ``ru_maxrss``; elsewhere ``ru_maxrss``). For the benchmarks' memory figures."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def package_versions() -> dict[str, str]:
     """Installed versions of :data:`TRACKED_PACKAGES` (absent ones are skipped)."""
     versions = {"seisembed": __version__}
