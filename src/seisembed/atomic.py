@@ -127,15 +127,20 @@ def dumps_strict(record, indent: int | None = 2, sort_keys: bool = True) -> str:
     """
     clean, found = finite_json(record)
     if found and isinstance(clean, dict):
-        clean[NON_FINITE_KEY] = {"count": len(found), "paths": found[:50]}
+        # a record passed on may already carry the count of an earlier writer: add to it
+        earlier = clean.get(NON_FINITE_KEY) if isinstance(clean.get(NON_FINITE_KEY), dict) else {}
+        found = [p for p in found if not p.startswith(NON_FINITE_KEY)]
+        paths = list(earlier.get("paths", [])) + found
+        clean[NON_FINITE_KEY] = {"count": int(earlier.get("count", 0) or 0) + len(found), "paths": paths[:50]}
     return json.dumps(clean, indent=indent, sort_keys=sort_keys, default=str, allow_nan=False)
 
 
 def write_json_atomic(record: dict, path: str | Path, sort_keys: bool = True) -> Path:
     """Write ``record`` as indented strict JSON to ``path`` atomically (non-finite numbers as null, counted)."""
     text = dumps_strict(record, sort_keys=sort_keys)
-    if NON_FINITE_KEY in text and isinstance(record, dict) and NON_FINITE_KEY not in record:
-        log.warning("%s: %s non-finite number(s) written as null", path, json.loads(text)[NON_FINITE_KEY]["count"])
+    found = finite_json(record)[1] if isinstance(record, dict) else []
+    if found:
+        log.warning("%s: %d non-finite number(s) written as null (%s)", path, len(found), ", ".join(found[:5]))
     return write_text_atomic(path, text + "\n")
 
 

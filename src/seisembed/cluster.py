@@ -49,6 +49,13 @@ class _Watchdog(threading.Thread):
         self.stopped = threading.Event()
         self.fault: str | None = None
 
+    def _pending(self) -> bool:
+        """Whether this client holds unfinished futures (work that needs a worker)."""
+        try:
+            return any(not future.done() for future in list(self.client.futures.values()))
+        except Exception:  # noqa: BLE001 - a closed or broken client: nothing to wait for here
+            return True
+
     def run(self) -> None:
         since = None
         while not self.stopped.wait(min(1.0, self.timeout / 4)):
@@ -57,8 +64,8 @@ class _Watchdog(threading.Thread):
                 reason = "no worker"
             except Exception as exc:  # noqa: BLE001 - the scheduler itself stopped answering
                 workers, reason = 0, f"the scheduler stopped answering ({type(exc).__name__})"
-            if workers:
-                since = None
+            if workers or not self._pending():
+                since = None  # only waiting work with no worker to do it counts (a queued SLURM worker job may come)
                 continue
             since = since if since is not None else time.monotonic()
             if time.monotonic() - since >= self.timeout:

@@ -22,6 +22,11 @@ import yaml
 
 from seisembed.errors import ConfigError
 
+#: settings that change how fast a job runs, never what it writes: the workflow's rule params
+#: leave them out (so changing one reruns nothing; :func:`seisembed.workflow.config_json`) and
+#: hand them to the job as Snakemake resources; the training's resume fingerprint ignores them
+THROUGHPUT_KEYS = ("sampling.prefetch_batches", "sampling.cache")
+
 __all__ = [
     "ConfigError",
     "load_schema",

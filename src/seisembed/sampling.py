@@ -134,8 +134,12 @@ def read_traces(array, traces: np.ndarray) -> np.ndarray:
     return block[inverse]
 
 
+#: Zarr v2 metadata file names (hidden names that belong to a store)
+ZARR_V2_METADATA = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata"})
+
+
 def store_content_hash(store: str | Path, threads: int = 2) -> str:
-    """A 16-hex-digit SHA-256 of every file of a store: relative path, size and bytes.
+    """A 16-hex-digit SHA-256 of every file of a store (hidden ones aside): relative path, size and bytes.
 
     The waveform chunks, the coordinate arrays and the metadata (``zarr.json``) all
     count, so two stores with the same metadata and different waveforms differ.
@@ -151,7 +155,13 @@ def store_content_hash(store: str | Path, threads: int = 2) -> str:
     root = Path(store)
     if not root.is_dir():
         raise InputError(f"dataset store {root} does not exist or is not a folder (run the build_dataset rule first)")
-    files = sorted(p for p in root.rglob("*") if p.is_file())
+
+    # hidden files (.DS_Store, editor swap files, NFS .nfsXXXX, our own temporaries) are not the store's;
+    # Zarr v2's metadata files (.zarray, .zattrs, .zgroup, .zmetadata) are
+    def ours(path: Path) -> bool:
+        return not any(part.startswith(".") and part not in ZARR_V2_METADATA for part in path.relative_to(root).parts)
+
+    files = sorted(p for p in root.rglob("*") if p.is_file() and ours(p))
 
     def digest(path: Path) -> bytes:
         h = hashlib.sha256()

@@ -28,7 +28,7 @@ before the first epoch too.
 Resuming: the checkpoint (model with optimizer state, best model, history,
 early-stopping state) is written atomically after every epoch to
 ``<out_dir>/.resume/`` with a fingerprint of the config (less its throughput-only
-keys, :data:`seisembed.workflow.THROUGHPUT_KEYS`) and of the store's content
+keys, :data:`seisembed.config.THROUGHPUT_KEYS`) and of the store's content
 (:func:`seisembed.sampling.store_content_hash`: every file's bytes, the model
 card's ``store_hash``). A run killed at any moment restarts from the last
 completed epoch; with ``train.deterministic`` it ends with the same weights as an
@@ -320,7 +320,7 @@ def _check_windows(store: Path, config: dict) -> tuple[dict, dict]:
 
 def _fingerprint_parts(config: dict, store_hash: str, replicas: int) -> dict:
     """What a resume state must match: the config (less throughput-only keys), the store content, replicas."""
-    from seisembed.workflow import THROUGHPUT_KEYS
+    from seisembed.config import THROUGHPUT_KEYS
 
     chosen = json.loads(json.dumps({k: config[k] for k in ("model", "train", "sampling", "seed")}))
     for key in THROUGHPUT_KEYS:
@@ -477,6 +477,8 @@ class _Checkpoint:
         if self.state_path.is_file() and self.model_path.is_file():
             try:
                 state = json.loads(self.state_path.read_text())
+                if not isinstance(state, dict):
+                    raise ValueError(f"a JSON {type(state).__name__}, not an object")
             except (OSError, ValueError) as exc:
                 log.warning("resume state %s is unreadable (%s); starting over", self.state_path, exc)
                 state = {}

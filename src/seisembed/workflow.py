@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from seisembed.config import validate_config
+from seisembed.config import THROUGHPUT_KEYS, validate_config
 from seisembed.errors import ConfigError
 from seisembed.model import check_model_config
 
@@ -37,11 +37,6 @@ __all__ = [
 
 #: config keys naming input files that must exist before the workflow starts
 INPUT_FILE_KEYS = ("catalog.file", "catalog.inventory", "catalog.station_networks")
-
-#: settings that change how fast a job runs, never what it writes: :func:`config_json` leaves
-#: them out (so changing one reruns nothing) and the rules hand them to the job as Snakemake
-#: resources (not a rerun trigger); the training's resume fingerprint ignores them too
-THROUGHPUT_KEYS = ("sampling.prefetch_batches", "sampling.cache")
 
 
 # -- config ---------------------------------------------------------------------------

@@ -403,3 +403,29 @@ def test_an_unreachable_or_malformed_scheduler_address_is_a_config_error():
         ):
             pass
         assert time.monotonic() - started < 20, address
+
+
+def test_no_worker_while_no_work_waits_is_not_a_fault(tmp_path):
+    """The watchdog counts only time with work waiting and no worker (a queued SLURM worker job may come)."""
+    from seisembed.cluster import dask_client
+
+    scheduler_file = tmp_path / "scheduler.json"
+    with open(tmp_path / "scheduler.log", "w") as out:
+        scheduler = subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+            + ["--scheduler-file", str(scheduler_file)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists():
+            assert time.monotonic() < deadline and scheduler.poll() is None, (tmp_path / "scheduler.log").read_text()
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        with dask_client({"scheduler_address": address, "no_workers_timeout_s": 1}) as client:
+            time.sleep(3)  # no worker, no work: before, the watchdog closed the client after 1 s
+            assert client.status == "running"
+    finally:
+        scheduler.kill()
+        scheduler.wait()

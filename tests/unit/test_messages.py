@@ -168,13 +168,17 @@ def test_the_sds_source_names_a_truncated_day_file(tmp_path):
     source = SDSSource(tmp_path / "sds", tmp_path / "stations.xml")
     start = UTCDateTime(2014, 1, 1, 0, 1)
     request = WindowRequest(0, "TA", "A1", "", "BH?", start, start + 60)
-    (result,) = source.fetch([request])
-    assert result.status == "error" and result.stream is None
-    assert f"{day_file} is truncated" in result.reason, result.reason
+    late = WindowRequest(1, "TA", "A1", "", "BH?", UTCDateTime(2014, 1, 1) + 470, UTCDateTime(2014, 1, 1) + 499)
+    whole, cut = source.fetch([request, late])
+    # the window that reaches into the lost end is refused, naming the file ...
+    assert cut.status == "error" and cut.stream is None
+    assert f"{day_file} is truncated" in cut.reason, cut.reason
+    # ... a window the damaged file still holds whole is read (the damage is logged)
+    assert whole.status is None and whole.stream[0].stats.npts == 2401
     # an intact day file is read as before
     day_file.write_bytes(_miniseed_bytes(channels=("BHZ",)))
-    (result,) = source.fetch([request])
-    assert result.status is None and result.stream[0].stats.npts == 2401
+    whole, late_result = source.fetch([request, late])
+    assert whole.status is None and whole.stream[0].stats.npts == 2401 and late_result.status is None
 
 
 # -- Keras models --------------------------------------------------------------------------

@@ -716,3 +716,43 @@ def test_an_unknown_calibration_split_lists_the_splits_and_a_log_under_a_file_is
     good = _write(_embeddings(), tmp_path / "good.parquet")
     code, text = _main(capsys, "index", good, "-o", tmp_path / "i", "--log", f"{good}/x.log")
     assert code == 2 and "good.parquet is a file, not a folder" in text
+
+
+# -- the review's cases ----------------------------------------------------------------------------
+def test_picks_source_types_are_read_whatever_their_case_and_other_wording_is_not_known(tmp_path, caplog):
+    from seisembed.use.picks import read_picks
+
+    path = tmp_path / "picks.csv"
+    pd.DataFrame(
+        {
+            "source_id": ["a", "b", "c"],
+            "station_network_code": ["XX"] * 3,
+            "station_code": ["S1"] * 3,
+            "trace_p_arrival_time": ["2014-01-01T00:00:00Z"] * 3,
+            "source_type": ["Earthquake", " EXPLOSION ", "quarry blast"],
+        }
+    ).to_csv(path, index=False)
+    picks = read_picks(path)  # before: the whole file refused for "Earthquake"
+    assert list(picks["source_type"]) == ["earthquake", "explosion", ""]
+    assert "1 pick(s) have a source_type other than" in caplog.text and "quarry blast" in caplog.text
+
+
+def test_a_record_passed_on_keeps_the_earlier_non_finite_count():
+    from seisembed.atomic import dumps_strict
+
+    first = json.loads(dumps_strict({"x": float("nan")}))
+    again = json.loads(dumps_strict({**first, "y": float("inf")}))
+    assert again["non_finite_values"] == {"count": 2, "paths": ["x", "y"]}
+
+
+def test_the_store_hash_ignores_hidden_files_but_not_zarr_v2_metadata(tmp_path):
+    from seisembed.sampling import store_content_hash
+
+    (tmp_path / "zarr.json").write_text("{}")
+    before = store_content_hash(tmp_path)
+    (tmp_path / ".DS_Store").write_text("x")  # a file browser's; a resume must not start over for it
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / ".0.swp").write_text("y")
+    assert store_content_hash(tmp_path) == before
+    (tmp_path / ".zattrs").write_text("{}")
+    assert store_content_hash(tmp_path) != before

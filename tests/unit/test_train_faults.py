@@ -340,3 +340,15 @@ def test_out_dir_that_is_a_file_is_named(tmp_path, tiny_store):
     # the command line refuses it when parsed (argparse: status 2), before TensorFlow starts
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "argument --out-dir" in run.stderr and "results.txt" in run.stderr and "is a file" in run.stderr
+
+
+def test_a_resume_state_that_is_json_but_not_an_object_starts_over(tmp_path):
+    from seisembed.train import _Checkpoint
+
+    folder = tmp_path / ".resume"
+    for text in ("[]", "null", "1"):  # before: AttributeError ('list' object has no attribute 'get')
+        folder.mkdir()
+        (folder / "state.json").write_text(text)
+        (folder / "checkpoint.keras").write_bytes(b"x")
+        assert _Checkpoint(folder, "fp").load() is None
+        assert not folder.exists()  # the unusable state is cleared

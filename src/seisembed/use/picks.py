@@ -115,16 +115,21 @@ def normalise_picks(picks: pd.DataFrame, name: str = "picks") -> pd.DataFrame:
         empty = out[column] == ""
         if empty.any():
             raise _first_bad_row(name, out, empty, column, picks[column].iloc[int(empty.idxmax())], "is empty")
+    # source_type is optional information: case does not matter, and other wording (a catalogue's
+    # "quarry blast") is read as not known, counted and logged, rather than refusing the file
+    out["source_type"] = out["source_type"].str.lower()
     unknown = ~out["source_type"].isin(PICK_SOURCE_TYPES)
     if unknown.any():
-        raise _first_bad_row(
+        first = int(unknown.idxmax())
+        log.warning(
+            "%s: %d pick(s) have a source_type other than %s (first: row %d, %r); read as not known",
             name,
-            out,
-            unknown,
-            "source_type",
-            out.at[int(unknown.idxmax()), "source_type"],
-            f"is not one of {', '.join(SOURCE_TYPES)} (or empty: not known)",
+            int(unknown.sum()),
+            ", ".join(SOURCE_TYPES),
+            first,
+            picks["source_type"].iloc[first],
         )
+        out.loc[unknown, "source_type"] = ""
     times = _parse_times(out["trace_p_arrival_time"])
     bad = times.isna()
     if bad.any():

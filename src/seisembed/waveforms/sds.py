@@ -117,6 +117,16 @@ def station_inventory(
     return cache[key]
 
 
+def _covers(stream, start, end) -> bool:
+    """Whether the traces of ``stream`` reach from ``start`` to ``end`` (within one sample)."""
+    if not len(stream):
+        return False
+    step = max(1.0 / float(tr.stats.sampling_rate) for tr in stream)
+    first = min(tr.stats.starttime for tr in stream)
+    last = max(tr.stats.endtime for tr in stream)
+    return first <= start + step and last >= end - step
+
+
 class SDSSource:
     """Read windows from ``root`` (an SDS tree) with station metadata from ``inventory_path``."""
 
@@ -170,8 +180,14 @@ class SDSSource:
                 )
                 continue
             if _warning_problem(caught):
-                yield FetchResult(req, None, 1, "error", self._damaged_files(req, caught))
-                continue
+                # a damaged day file: refuse the request only when what was read does not reach over
+                # the window (a pick far from the cut is still whole; gaps inside are the gap QC's)
+                damaged = self._damaged_files(req, caught)
+                if not _covers(st, req.starttime, req.endtime):
+                    yield FetchResult(req, None, 1, "error", damaged)
+                    continue
+                log.warning("%s; the window %s - %s was read whole", damaged, req.starttime, req.endtime)
+                caught = []
             for warning in caught:
                 log.warning(
                     "%s.%s.%s.%s under %s: %s",
