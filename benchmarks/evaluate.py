@@ -5,7 +5,7 @@ Run (a minute on 2 cores)::
     python benchmarks/evaluate.py                     # synthetic records
     python benchmarks/evaluate.py --store results/dataset/waveforms.zarr
 
-Prints, measured in one run: pairs/s of :func:`seisembed.evaluate.baselines.cross_correlation_scores`
+Prints, measured in one run: pairs/s of :func:`seisembed.evaluate.association_baselines.cross_correlation_scores`
 (3 components, 1-8 Hz, +-2 s) beside a loop calling ``obspy.signal.cross_correlation.correlate``
 on the same band-passed records and pairs (target >= 20x), checks that both give the same
 scores, and times the association statistics (threshold + event bootstrap, 1,000 replicates,
@@ -53,7 +53,7 @@ def whole_evaluation(w: np.ndarray, rng) -> dict[str, float]:
     """Seconds of each evaluation step without the embedding, at 50,000 pairs per split."""
     import pandas as pd
 
-    from seisembed.evaluate.baselines import SpectralLDA, cross_correlation_scores, spectral_features
+    from seisembed.evaluate.association_baselines import SpectralLDA, cross_correlation_scores, spectral_features
     from seisembed.evaluate.discrimination import discrimination_trials
     from seisembed.evaluate.stats import best_threshold, summarise_split
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=4000, help="pairs for the vectorised method")
     parser.add_argument("--loop-pairs", type=int, default=300, help="pairs for the ObsPy loops")
     args = parser.parse_args(argv)
-    from seisembed.evaluate.baselines import cross_correlation_scores
+    from seisembed.evaluate.association_baselines import cross_correlation_scores
     from seisembed.evaluate.stats import best_threshold, summarise_split
 
     w = records(args.store, args.records)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from seisembed.errors import InputError
-from seisembed.evaluate.baselines import SpectralLDA, cross_correlation_scores, spectral_features
+from seisembed.evaluate.association_baselines import SpectralLDA, cross_correlation_scores, spectral_features
 from seisembed.evaluate.stats import best_threshold, bootstrap, decision_metrics
 from seisembed.metrics import auc
 

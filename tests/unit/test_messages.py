@@ -143,7 +143,7 @@ def _miniseed_bytes(channels=("BHZ", "BHN"), npts=20000) -> bytes:
     ],
 )
 def test_a_truncated_or_damaged_miniseed_file_is_named(tmp_path, cut, reason):
-    from seisembed.waveforms.memory import read_miniseed_files
+    from seisembed.waveforms.stream import read_miniseed_files
 
     good = tmp_path / "good.mseed"
     good.write_bytes(_miniseed_bytes())

@@ -91,8 +91,8 @@ def test_embed_cuts_the_waveform_stages_windows_from_sds_files_and_streams(study
     from obspy import read_inventory
 
     from seisembed.use import Embedder, read_picks
-    from seisembed.waveforms.memory import StreamSource, read_miniseed_files
     from seisembed.waveforms.sds import SDSSource
+    from seisembed.waveforms.stream import StreamSource, read_miniseed_files
 
     embedder = Embedder.load(study["model"])
     picks = read_picks(study["out"] / "events.xml", study["out"] / "stations.xml")

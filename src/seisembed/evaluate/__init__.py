@@ -3,6 +3,6 @@
 - :mod:`seisembed.evaluate.association` — embeddings of the store, seeded distinct
   association pairs, scores of the three methods, val thresholds applied to test,
   tables by distance and novelty, figures.
-- :mod:`seisembed.evaluate.baselines` — vectorised cross-correlation and the spectral LDA metric.
+- :mod:`seisembed.evaluate.association_baselines` — vectorised cross-correlation and the spectral LDA metric.
 - :mod:`seisembed.evaluate.stats` — AUC, threshold choice, event-level (cluster) bootstrap.
 """

@@ -190,7 +190,7 @@ def _scores(
     """The three methods' scores (higher = more likely matched) for every pair."""
     import zarr
 
-    from seisembed.evaluate.baselines import SpectralLDA, cross_correlation_scores, spectral_features
+    from seisembed.evaluate.association_baselines import SpectralLDA, cross_correlation_scores, spectral_features
     from seisembed.sampling import open_waveforms, read_traces
 
     ev = config["evaluate"]

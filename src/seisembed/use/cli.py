@@ -126,8 +126,8 @@ def _embed_run(args) -> int:
     from seisembed.catalog.quakeml import read_inventory_file
     from seisembed.use.embedder import Embedder
     from seisembed.use.picks import read_picks
-    from seisembed.waveforms.memory import StreamSource, read_miniseed_files
     from seisembed.waveforms.sds import SDSSource
+    from seisembed.waveforms.stream import StreamSource, read_miniseed_files
 
     qc_path = args.qc or _sibling(args.output, "qc")
     check_distinct([args.model, args.inventory, args.picks, *(args.mseed or [])], [args.output, qc_path])

@@ -207,7 +207,7 @@ class Embedder:
         """Cut, QC and embed the records of ``picks`` from a waveform source.
 
         ``source``: any :class:`~seisembed.waveforms.base.WaveformSource` (SDS
-        archive, FDSN, :class:`~seisembed.waveforms.memory.StreamSource`).
+        archive, FDSN, :class:`~seisembed.waveforms.stream.StreamSource`).
         Returns ``(embeddings, qc)``: the embeddings table (the evaluation stage's
         columns) of the records that passed, in pick order, and one QC row per pick.
         """
@@ -223,7 +223,7 @@ class Embedder:
 
     def embed_stream(self, stream, inventory, picks: pd.DataFrame, batch: int = 256, progress: bool = False):
         """Embed the records of ``picks`` from an ObsPy ``stream`` and ``inventory``; returns ``(embeddings, qc)``."""
-        from seisembed.waveforms.memory import StreamSource
+        from seisembed.waveforms.stream import StreamSource
 
         return self.embed_source(picks, StreamSource(stream, inventory), batch=batch, progress=progress)
 
