@@ -72,3 +72,25 @@ def _digest(root: Path) -> dict[str, str]:
 def tree_digest():
     """A function: ``{relative path: sha256}`` of every file below a folder (byte-identity checks)."""
     return _digest
+
+
+@pytest.fixture(autouse=True)
+def _dask_scheduler_left_as_found():
+    """Fail the test that leaves a Dask scheduler setting or a default client behind.
+
+    Such a leak makes every later in-process ``compute`` (xarray reads included) ask for a
+    client that no longer exists; this names the test that leaked instead of the victims.
+    """
+    before = sys.modules["dask.config"].get("scheduler", None) if "dask.config" in sys.modules else None
+    yield
+    if "dask.config" in sys.modules:
+        after = sys.modules["dask.config"].get("scheduler", None)
+        assert after == before, f"the test left dask scheduler={after!r} (was {before!r})"
+    if "distributed" in sys.modules:
+        from distributed import default_client
+
+        try:
+            client = default_client()
+        except ValueError:  # no client is the default: as it should be
+            return
+        pytest.fail(f"the test left a default Dask client behind: {client!r}")

@@ -13,7 +13,10 @@ store: the result is the same). A scheduler that does not answer within
 ``dask.connect_timeout_s``, or an address that is not one, is a :class:`ConfigError`
 naming ``dask.scheduler_address``; a cluster left without any worker for
 ``dask.no_workers_timeout_s`` while work is pending stops the work with a
-:class:`ClusterError` instead of waiting for workers forever.
+:class:`ClusterError` instead of waiting for workers forever. The client is the
+default scheduler only inside the ``with`` block (``Client.as_current``): it is made
+with ``set_as_default=False``, so one that fails to connect leaves neither a global
+client nor ``scheduler="dask.distributed"`` behind for later in-process ``compute`` calls.
 """
 
 from __future__ import annotations
@@ -110,6 +113,13 @@ def dask_client(section: dict | None):
     if not uses_cluster(dask):
         yield None
         return
+    with _connected_client(dask) as client, client.as_current():
+        yield client
+
+
+@contextmanager
+def _connected_client(dask: dict):
+    """The client of :func:`dask_client` for a section that asks for a cluster."""
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
@@ -117,8 +127,10 @@ def dask_client(section: dict | None):
     if dask["scheduler_address"]:
         address = dask["scheduler_address"]
         try:
-            client = Client(address, timeout=f"{dask['connect_timeout_s']}s")
-        except (OSError, ValueError, TypeError) as exc:  # refused / timed out; not an address ("http://", no port)
+            client = Client(address, timeout=f"{dask['connect_timeout_s']}s", set_as_default=False)
+        # refused / timed out; not an address ("http://", no port); a server that speaks another
+        # protocol (its bytes read as a Dask frame length: MemoryError for an absurd buffer)
+        except (OSError, ValueError, TypeError, MemoryError) as exc:
             raise ConfigError(
                 f"config key 'dask.scheduler_address': no Dask scheduler answers at {address!r} within "
                 f"dask.connect_timeout_s ({dask['connect_timeout_s']:g} s): {exc}; give the address the scheduler "
@@ -138,7 +150,7 @@ def dask_client(section: dict | None):
         processes=True,
         dashboard_address=None,
     )
-    client = Client(cluster)
+    client = Client(cluster, set_as_default=False)
     log.info(
         "Dask: LocalCluster of %d worker process(es) x %d thread(s), %s each",
         dask["local_workers"],

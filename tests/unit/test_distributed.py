@@ -21,9 +21,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
@@ -389,20 +391,56 @@ def test_all_workers_killed_is_a_named_error_not_a_hang(tiny_store, tiny_model, 
     assert time.monotonic() - killed < 60
 
 
+def _http_server_port() -> tuple[socket.socket, int]:
+    """A listening socket on 127.0.0.1 that answers every connection with an HTTP error (not Dask)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" * 4)
+
+    threading.Thread(target=answer, daemon=True).start()
+    return server, server.getsockname()[1]
+
+
 def test_an_unreachable_or_malformed_scheduler_address_is_a_config_error():
+    import dask.config
+
     from seisembed.cluster import dask_client
     from seisembed.errors import ConfigError
 
     (port,) = _free_ports(1)
-    for address in (f"tcp://127.0.0.1:{port}", "http://127.0.0.1:8786", "node01"):
-        started = time.monotonic()
-        # before: "http://..." and an address without a port were raw ValueErrors
-        with (
-            pytest.raises(ConfigError, match="dask.scheduler_address"),
-            dask_client({"scheduler_address": address, "connect_timeout_s": 1}),
+    http, http_port = _http_server_port()
+    before = dask.config.get("scheduler", None)
+    try:
+        for address in (
+            f"tcp://127.0.0.1:{port}",
+            "http://127.0.0.1:8786",
+            "node01",
+            f"tcp://127.0.0.1:{http_port}",  # a web server, not a scheduler
         ):
-            pass
-        assert time.monotonic() - started < 20, address
+            started = time.monotonic()
+            # before: "http://..." and an address without a port were raw ValueErrors, and a server
+            # speaking HTTP a MemoryError (its bytes read as a frame length)
+            with (
+                pytest.raises(ConfigError, match="dask.scheduler_address"),
+                dask_client({"scheduler_address": address, "connect_timeout_s": 1}),
+            ):
+                pass
+            assert time.monotonic() - started < 20, address
+            # before: the failed client left scheduler="dask.distributed", and every later
+            # in-process compute failed with "no Client active"
+            assert dask.config.get("scheduler", None) == before, address
+    finally:
+        http.close()
+    assert int(da.ones(4, chunks=2).sum().compute()) == 4
 
 
 def test_no_worker_while_no_work_waits_is_not_a_fault(tmp_path):
