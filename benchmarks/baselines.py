@@ -31,8 +31,8 @@ def load(store: str | None, split: str, synthetic: int) -> tuple[np.ndarray, np.
         rng = np.random.default_rng(0)
         x = rng.normal(size=(synthetic, 3, 7200)).astype(np.float32)
         return x, np.full(synthetic, 1200), rng.uniform(0.5, 30, synthetic), 40.0
+    from seisembed.dataset.store import open_waveforms, read_traces
     from seisembed.evaluate.supervised import store_metadata
-    from seisembed.sampling import open_waveforms, read_traces
 
     meta = store_metadata(store)
     positions = np.flatnonzero(meta["split"].to_numpy() == split)

@@ -96,16 +96,16 @@ def build(root: Path, out: Path, overrides: dict | None = None) -> dict:
 
 def store_ratio(store: Path) -> float:
     """Raw float32 bytes / stored bytes of the ``waveform`` array."""
-    import zarr
+    from seisembed.dataset.store import open_waveforms
 
-    array = zarr.open_group(str(store), mode="r")["waveform"]
+    array = open_waveforms(store)
     stored = sum(f.stat().st_size for f in (store / "waveform").rglob("*") if f.is_file())
     return array.nbytes / stored
 
 
 def sampler_rate(store: Path, batches: int, **kwargs) -> float:
     """Windows/s of L=10 x K=8 batches (after one warm-up batch; a memory cache is filled before timing)."""
-    from seisembed.sampling import TripletSampler
+    from seisembed.train.sampler import TripletSampler
 
     with TripletSampler(
         store, "train", events_per_batch=10, records_per_event=8, seed=1, batches_per_epoch=batches + 1, **kwargs
@@ -124,7 +124,7 @@ def training_step_seconds(store: Path, steps: int) -> tuple[float, int] | None:
         from tcn import TCN
     except ImportError:
         return None
-    from seisembed.sampling import TripletSampler
+    from seisembed.train.sampler import TripletSampler
 
     inputs = keras.Input((7200, 3))
     hidden = TCN(nb_filters=50, kernel_size=16, nb_stacks=2, dilations=[2, 4, 16, 256], return_sequences=False)(inputs)

@@ -24,7 +24,7 @@ import numpy as np
 
 def records(store: str | None, n: int) -> np.ndarray:
     if store:
-        from seisembed.sampling import open_waveforms
+        from seisembed.dataset.store import open_waveforms
 
         return np.asarray(open_waveforms(store)[:n], dtype=np.float32)
     rng = np.random.default_rng(0)

@@ -88,8 +88,8 @@ def merge(base: dict, changes: dict) -> dict:
 
 def embed_positions(model_path: Path, store: Path, positions: np.ndarray, batch: int = 256) -> np.ndarray:
     """Embeddings of the store's records at ``positions`` (raw windows through the saved model)."""
-    from seisembed.model import load_model
-    from seisembed.sampling import channels_last, open_waveforms, read_traces
+    from seisembed.dataset.store import channels_last, open_waveforms, read_traces
+    from seisembed.train.model import load_model
 
     model = load_model(model_path)
     array = open_waveforms(store)
@@ -103,11 +103,10 @@ def embed_positions(model_path: Path, store: Path, positions: np.ndarray, batch:
 def score_on_val(model_path: Path, store: Path, config: dict, pairs: int, trials: int) -> dict:
     """Val association AUC and one-shot val AUC (k = 1, 3) of a saved model on ``store``'s val split."""
     import pandas as pd
-    import xarray as xr
 
+    from seisembed.dataset.store import read_index, read_metadata
     from seisembed.evaluate.discrimination import discrimination_trials
-    from seisembed.pairs import association_pairs, embedding_auc
-    from seisembed.sampling import read_index
+    from seisembed.train.pairs import association_pairs, embedding_auc
 
     index = read_index(store)
     chosen = np.flatnonzero(np.isin(index["split"], ["train", "val"]))
@@ -116,7 +115,7 @@ def score_on_val(model_path: Path, store: Path, config: dict, pairs: int, trials
     result = {"val_auc": embedding_auc(emb, chosen, drawn), "val_pairs": int(len(drawn["matched"]))}
     frame = pd.DataFrame(emb, columns=[f"emb_{i:02d}" for i in range(emb.shape[1])])
     frame["split"] = index["split"][chosen]
-    frame["source_type"] = np.asarray([str(v) for v in xr.open_zarr(store)["source_type"].values])[chosen]
+    frame["source_type"] = read_metadata(store, ["source_type"])["source_type"].astype(str).to_numpy()[chosen]
     for k in (1, 3):
         run = discrimination_trials(frame, k, "symmetric", trials, config["seed"], scored="val")
         result[f"one_shot_val_k{k}"] = run["summary"]["auc_mean"]
@@ -125,7 +124,7 @@ def score_on_val(model_path: Path, store: Path, config: dict, pairs: int, trials
 
 def check_disjoint(store16: Path, store: Path) -> None:
     """Refuse a 16-record store whose train events include a val event of ``--store``."""
-    from seisembed.sampling import read_index
+    from seisembed.dataset.store import read_index
 
     a, b = read_index(store16), read_index(store)
     leak = set(a["source_id"][a["split"] == "train"]) & set(b["source_id"][b["split"] == "val"])
@@ -136,7 +135,7 @@ def check_disjoint(store16: Path, store: Path) -> None:
 def run_candidate(name: str, changes: dict, store: Path, base: dict, minutes: float, work: Path) -> dict:
     """Train one candidate for ``minutes``; return its card's figures."""
     from seisembed.config import validate_config
-    from seisembed.train import train_model
+    from seisembed.train.loop import train_model
 
     config = validate_config(
         merge(

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(scratch / f"store-{size}.zarr", ignore_errors=True)
             shutil.rmtree(root, ignore_errors=True)
         from seisembed.config import section
-        from seisembed.model import build_model
+        from seisembed.train.model import build_model
 
         model = scratch / "demo.keras"
         build_model(section("model", {}), n_samples=7200, seed=0).save(model)

@@ -71,8 +71,8 @@ def val_auc(model, store: Path) -> float:
     import numpy as np
 
     from seisembed.config import validate_config
-    from seisembed.pairs import embedding_auc
-    from seisembed.train import val_pairs
+    from seisembed.train.loop import val_pairs
+    from seisembed.train.pairs import embedding_auc
 
     pairs, positions, windows = val_pairs(store, validate_config({}))
     return float(embedding_auc(np.asarray(model.predict(windows, batch_size=256, verbose=0)), positions, pairs))
@@ -93,9 +93,9 @@ def measure(
     import tensorflow as tf
 
     from seisembed.config import validate_config
-    from seisembed.losses import TRAINING_METRICS, TripletLoss
-    from seisembed.model import architecture, build_model, flops_per_window, receptive_field
-    from seisembed.sampling import TripletSampler
+    from seisembed.train.losses import TRAINING_METRICS, TripletLoss
+    from seisembed.train.model import architecture, build_model, flops_per_window, receptive_field
+    from seisembed.train.sampler import TripletSampler
 
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     config = validate_config({"model": {"preset": preset}})

@@ -30,7 +30,7 @@ def repo_root() -> Path:
 @pytest.fixture
 def reload_difference(tmp_path):
     """``f(model, x)``: save ``model``, load it in a fresh Python with ``keras.saving.load_model(path,
-    safe_mode=True)`` after only ``import seisembed.layers``, embed ``x`` there and return the largest
+    safe_mode=True)`` after only ``import seisembed.train.layers``, embed ``x`` there and return the largest
     difference from ``model(x)``."""
     import numpy as np
 
@@ -40,7 +40,7 @@ def reload_difference(tmp_path):
         np.save(tmp_path / "x.npy", x)
         np.save(tmp_path / "y.npy", np.asarray(model(x)))
         code = (
-            "import numpy as np, keras, seisembed.layers\n"  # seisembed.layers registers its Keras objects
+            "import numpy as np, keras, seisembed.train.layers\n"  # seisembed.train.layers registers its Keras objects
             f"m = keras.saving.load_model({str(path)!r}, safe_mode=True)\n"
             f"y = np.asarray(m(np.load({str(tmp_path / 'x.npy')!r})))\n"
             f"print(np.abs(y - np.load({str(tmp_path / 'y.npy')!r})).max())\n"

@@ -8,7 +8,7 @@ makes the offline default study.
 ``import seisembed`` is light (the Snakefile imports it) and imports neither Keras nor
 TensorFlow; it leaves ``import keras`` as it is. ``seisembed.load_model`` (a saved model,
 loaded in safe mode and checked) and ``seisembed.Embedder`` import them on first use.
-Importing :mod:`seisembed.layers` registers seisembed's Keras objects without loading.
+Importing :mod:`seisembed.train.layers` registers seisembed's Keras objects without loading.
 """
 
 from seisembed.version import __version__
@@ -23,7 +23,7 @@ def __getattr__(name: str):
 
         return Embedder
     if name == "load_model":
-        from seisembed.model import load_model
+        from seisembed.train.model import load_model
 
         return load_model
     raise AttributeError(f"module 'seisembed' has no attribute {name!r}")

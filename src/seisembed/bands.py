@@ -1,7 +1,7 @@
 """Frequency bands of the spectral front end: which FFT bins each band averages (NumPy only).
 
-Used by the Keras-free settings checks (:mod:`seisembed.model`, called at DAG-parse time)
-and by the layer itself (:class:`seisembed.layers.LogBandSpectrogram`).
+Used by the Keras-free settings checks (:mod:`seisembed.train.model`, called at DAG-parse time)
+and by the layer itself (:class:`seisembed.train.layers.LogBandSpectrogram`).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "seisembed.dataset.cli",
         "assemble the window partitions into the Zarr dataset with splits and a card",
     ),
-    "train": ("seisembed.train", "train the embedding model on the dataset store (results/model/)"),
+    "train": ("seisembed.train.cli", "train the embedding model on the dataset store (results/model/)"),
     "evaluate": (
         "seisembed.evaluate.cli",
         "embed the dataset store; evaluate association or discrimination; train and score the supervised "

@@ -3,7 +3,9 @@
 ``ARRIVAL_COLUMNS`` is the catalog contract: one row per (event, station), the
 first P-type arrival. Later stages carry these columns along unchanged.
 ``SOURCE_TYPES`` are the two classes; :func:`check_both_classes` refuses a split
-that lacks one of them.
+that lacks one of them. A store imported from a SeisBench dataset may hold records of
+other source types (their own label, e.g. "surface event"): they train the embedding and
+count in association, and :func:`two_class` leaves them out of the two-class discrimination.
 """
 
 from __future__ import annotations
@@ -112,10 +114,24 @@ def trace_names(frame) -> list[str]:
     return [trace_name(*v) for v in frame[columns].astype(str).itertuples(index=False)]
 
 
+def two_class(frame: pd.DataFrame):
+    """Boolean mask (NumPy) of the rows whose ``source_type`` is one of :data:`SOURCE_TYPES`."""
+    return frame["source_type"].isin(SOURCE_TYPES).to_numpy()
+
+
+def other_source_types(frame: pd.DataFrame) -> dict[str, int]:
+    """Records per ``source_type`` outside :data:`SOURCE_TYPES` (left out of the two-class discrimination)."""
+    counts = frame.loc[~two_class(frame), "source_type"].astype(str).value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
+
+
 def check_both_classes(frame: pd.DataFrame, split: str, where: str = "") -> None:
-    """Raise :class:`InputError` (naming ``where``) unless ``split`` of ``frame`` holds both :data:`SOURCE_TYPES`."""
+    """Raise :class:`InputError` (naming ``where``) unless ``split`` of ``frame`` holds both :data:`SOURCE_TYPES`.
+
+    Records of other source types do not count (nor hinder).
+    """
     kinds = set(frame.loc[frame["split"] == split, "source_type"])
-    if kinds != set(SOURCE_TYPES):
+    if not set(SOURCE_TYPES) <= kinds:
         raise InputError(
             f"{where + ': ' if where else ''}split '{split}' holds records of {sorted(kinds) or 'no'} class(es); discrimination needs "
             "both earthquakes and explosions"

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from seisembed.argtypes import input_path
-from seisembed.columns import EMBEDDING_COLUMNS, SOURCE_TYPES, SPLITS  # EMBEDDING_COLUMNS: re-exported
+from seisembed.columns import EMBEDDING_COLUMNS, SPLITS  # EMBEDDING_COLUMNS: re-exported
 from seisembed.errors import InputError
 
 __all__ = [
@@ -142,7 +142,8 @@ def validate_embeddings(
     ``where`` names the table in messages (e.g. ``"templates file t.parquet"``).
     ``require``: identifying columns the caller needs besides ``trace_name``
     (e.g. ``source_id`` to group by event); they must be present without missing
-    values, and ``split`` / ``source_type`` must hold known values. ``model_hash``:
+    values, ``split`` must hold known values and ``source_type`` a label (earthquake, explosion, or
+    another type a SeisBench import kept, which the two-class discrimination leaves out). ``model_hash``:
     the table must record the model that made it. ``complete``: the rows must be
     those written (same count and trace names in order), e.g. for the evaluation
     stage, where a lost row would silently change the metrics.
@@ -187,9 +188,9 @@ def validate_embeddings(
         )
     for column in require:
         empty = _blank(frame[column])
-        if column in ("source_id", "trace_name") and empty.any():
+        if column in ("source_id", "trace_name", "source_type") and empty.any():
             raise InputError(f"{where}: column {column} is empty in {int(empty.sum())} row(s): {_rows(frame, empty)}")
-        allowed = {"split": SPLITS, "source_type": SOURCE_TYPES}.get(column)
+        allowed = {"split": SPLITS}.get(column)
         if allowed is not None:
             bad = ~frame[column].astype(str).isin(allowed).to_numpy()
             if bad.any():

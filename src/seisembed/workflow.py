@@ -13,18 +13,21 @@ import shlex
 import sys
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from seisembed.config import THROUGHPUT_KEYS, validate_config
 from seisembed.errors import ConfigError
-from seisembed.model import check_model_config
+from seisembed.partitions import check_partition, month_partitions, partition_of
+from seisembed.paths import sds_paths, synthetic_paths
+from seisembed.train.model import check_model_config
 
 __all__ = [
     "INPUT_FILE_KEYS",
     "THROUGHPUT_KEYS",
     "catalog_inputs",
     "check_config",
+    "dataset_input_options",
+    "dataset_inputs",
     "check_partition",
     "config_json",
     "input_options",
@@ -32,6 +35,7 @@ __all__ = [
     "partition_of",
     "sds_paths",
     "synthetic_paths",
+    "upstream_summary",
     "waveform_inputs",
 ]
 
@@ -57,6 +61,8 @@ PATH_PATTERN_KEYS = (
     "catalog.inventory",
     "catalog.station_networks",
     "waveforms.sds.inventory",
+    "dataset.seisbench.path",
+    "dataset.export_seisbench.path",
 )
 
 
@@ -80,6 +86,12 @@ def check_input_files(config: dict, base: str | Path = ".") -> None:
         raise ConfigError(
             "config key 'catalog.file' must name an arrivals CSV, parquet or QuakeML file when catalog.source is 'file'"
         )
+    if config["dataset"]["source"] == "seisbench":
+        if not config["dataset"]["seisbench"]["path"]:
+            raise ConfigError(
+                "config key 'dataset.seisbench.path' must name a SeisBench dataset folder when dataset.source is 'seisbench'"
+            )
+        keys.append("dataset.seisbench.path")
     for key in keys:
         value = _value(config, key)
         if value in (None, ""):
@@ -140,66 +152,7 @@ def config_json(config: dict, *sections: str) -> str:
     return json.dumps(chosen, sort_keys=True)
 
 
-# -- partitions -----------------------------------------------------------------------
-def _utc(value, key: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"config key '{key}': cannot parse {value!r} as an ISO 8601 UTC time: {exc}") from exc
-    if pd.isna(stamp):
-        raise ConfigError(f"config key '{key}': {value!r} is not a time; give an ISO 8601 UTC time such as 2014-01-01")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def month_partitions(starttime: str, endtime: str) -> list[str]:
-    """Month names ``YYYY-MM`` overlapping ``[starttime, endtime)`` (UTC ISO strings)."""
-    start, end = _utc(starttime, "catalog.starttime"), _utc(endtime, "catalog.endtime")
-    if end <= start:
-        raise ConfigError(f"config key 'catalog.endtime' ({endtime}) must be after 'catalog.starttime' ({starttime})")
-    months = pd.period_range(
-        start.tz_localize(None).to_period("M"), (end - pd.Timedelta("1ns")).tz_localize(None).to_period("M"), freq="M"
-    )
-    return [str(m) for m in months]
-
-
-def check_partition(partition: str, catalog: dict) -> None:
-    """Raise :class:`ConfigError` unless ``partition`` is a month of the catalogue period.
-
-    A partition such as ``2014-13`` (no such month) or ``2013-05`` (outside
-    ``catalog.starttime``..``catalog.endtime``) would otherwise run and write
-    empty, valid-looking outputs.
-    """
-    try:
-        valid = pd.Period(partition, freq="M")
-    except ValueError:
-        valid = None
-    if valid is None or str(valid) != partition:
-        raise ConfigError(f"partition {partition!r} is not a month name YYYY-MM (01..12)")
-    months = month_partitions(catalog["starttime"], catalog["endtime"])
-    if partition not in months:
-        raise ConfigError(
-            f"partition {partition} lies outside the catalogue period {catalog['starttime']} .. {catalog['endtime']} "
-            f"(config keys 'catalog.starttime'/'catalog.endtime'; partitions {months[0]} .. {months[-1]})"
-        )
-
-
-def partition_of(origin_times: pd.Series) -> pd.Series:
-    """Partition name (``YYYY-MM``) of each origin time (tz-aware UTC or naive UTC)."""
-    return pd.to_datetime(origin_times, utc=True).dt.strftime("%Y-%m")
-
-
 # -- paths that depend on the config ----------------------------------------------------
-def synthetic_paths(synthetic: dict) -> dict[str, Path]:
-    """Files of the synthetic study under ``synthetic.output_dir``: events, stations, truth, sds."""
-    out = Path(synthetic["output_dir"])
-    return {
-        "events": out / "events.xml",
-        "stations": out / "stations.xml",
-        "truth": out / "truth.parquet",
-        "sds": out / "sds",
-    }
-
-
 def catalog_inputs(config: dict) -> dict[str, str]:
     """Named input files of the ``catalog`` rule for ``catalog.source``.
 
@@ -221,19 +174,6 @@ def catalog_inputs(config: dict) -> dict[str, str]:
     return inputs
 
 
-def sds_paths(config: dict) -> tuple[Path, Path]:
-    """The SDS root and StationXML of waveform source ``sds``.
-
-    ``waveforms.sds.root``/``inventory`` when set; otherwise the synthetic study's
-    ``<synthetic.output_dir>/sds`` and ``<synthetic.output_dir>/stations.xml``.
-    """
-    sds = config["waveforms"]["sds"]
-    synthetic = synthetic_paths(config["synthetic"])
-    root = Path(sds["root"]) if sds["root"] else synthetic["sds"]
-    inventory = Path(sds["inventory"]) if sds["inventory"] else synthetic["stations"]
-    return root, inventory
-
-
 def waveform_inputs(config: dict) -> list[str]:
     """Extra inputs of the ``waveforms`` rule: the archive's StationXML for source ``sds``.
 
@@ -250,7 +190,47 @@ CONFIG_SECTIONS = ("catalog", "synthetic", "waveforms", "dataset", "sampling", "
 
 def synthetic_calibration(config: dict) -> list[str]:
     """The synthetic calibration table as a report input when the study is synthetic, else nothing."""
+    if config["dataset"]["source"] == "seisbench":
+        return []  # the waveforms come from a SeisBench dataset, not the generator
     return [str(config["synthetic"]["calibration"])] if config["catalog"]["source"] == "synthetic" else []
+
+
+# -- dataset --------------------------------------------------------------------------
+def dataset_inputs(config: dict, partitions: list[str]) -> dict:
+    """Named inputs of the dataset rule, by ``dataset.source``.
+
+    ``waveforms``: the waveform stage's partitions (``windows``, ``metadata``, ``qc``) and
+    its ``summary``; ``seisbench``: the SeisBench dataset folder (``seisbench``), so the
+    catalog and waveform stages do not run.
+    """
+    if config["dataset"]["source"] == "seisbench":
+        return {"seisbench": str(config["dataset"]["seisbench"]["path"])}
+    return {
+        "windows": [f"results/waveforms/{p}/windows.npy" for p in partitions],
+        "metadata": [f"results/waveforms/{p}/windows.parquet" for p in partitions],
+        "qc": [f"results/waveforms/{p}/qc.parquet" for p in partitions],
+        "summary": "results/waveforms/summary.json",
+    }
+
+
+def dataset_input_options(named_inputs, partitions: list[str]) -> str:
+    """The ``seisembed dataset`` options for the inputs of :func:`dataset_inputs` (quoted).
+
+    ``named_inputs``: the rule's ``input`` (a Snakemake named list) or a dict.
+    """
+    named = dict(named_inputs.items())  # a Snakemake named list: 'in' would search its values
+    if "seisbench" in named:
+        return f"--seisbench-dir {shlex.quote(str(named['seisbench']))}"
+    summary = str(named["summary"])
+    return (
+        f"--waveforms-dir {shlex.quote(str(Path(summary).parent))} --partitions {' '.join(partitions)}"
+        f" --summary {shlex.quote(summary)}"
+    )
+
+
+def upstream_summary(config: dict, stage: str) -> list[str]:
+    """``results/{stage}/summary.json`` (catalog, waveforms) as a report input; none when the data come from SeisBench."""
+    return [] if config["dataset"]["source"] == "seisbench" else [f"results/{stage}/summary.json"]
 
 
 def optional_option(option: str, paths) -> str:

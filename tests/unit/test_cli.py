@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,7 +42,6 @@ def test_subcommand_help_shows_the_registry_text(name, capsys, monkeypatch):
 def test_help_is_written_once():
     """The registry is the only copy of the help: no sub-command module defines its own ``HELP``."""
     import ast
-    from pathlib import Path
 
     root = Path(cli.__file__).parent.parent
     for name, (target, _) in cli.SUBCOMMANDS.items():
@@ -92,3 +92,38 @@ def test_synth_with_own_out_dir_keeps_calibration_there(tmp_path, isc_2014_csv):
     assert rc == 0
     assert (tmp_path / "study" / "calibration.json").is_file()
     assert not (tmp_path / "configured.json").exists()
+
+
+# -- moved from test_foundation.py (schema defaults, bad input)
+def test_unexpected_exception_keeps_its_traceback_in_the_log(tmp_path, monkeypatch):
+    from seisembed.waveforms import summary
+
+    def broken(*args, **kwargs):
+        raise ValueError("a numpy bug deep down")
+
+    monkeypatch.setattr(summary, "summarize", broken)
+    log = tmp_path / "w.log"
+    code = cli.main(["waveforms", "--summary", str(tmp_path / "s.json"), "--qc", "x", "--log", str(log)])
+    text = log.read_text()
+    assert code == 1 and "Traceback (most recent call last)" in text and "a numpy bug deep down" in text
+
+
+def test_own_errors_are_one_line_and_log_files_hold_debug(tmp_path):
+    log = tmp_path / "w.log"
+    config = json.dumps({"catalog": {"source": "file", "file": str(tmp_path / "nope.csv")}})
+    code = cli.main(
+        [
+            "catalog",
+            "--config-json",
+            config,
+            "--output",
+            str(tmp_path / "a.parquet"),
+            "--summary",
+            str(tmp_path / "s.json"),
+            "--log",
+            str(log),
+        ]
+    )
+    text = log.read_text()
+    assert code == 1 and "ERROR seisembed.cli: InputError:" in text and "nope.csv" in text
+    assert " DEBUG " in text  # the log file records DEBUG lines (here: the details of the error)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seisembed.config import default_config, load_config, load_schema, validate_config
+from seisembed.config import default_config, load_config, load_schema, section, validate_config
 from seisembed.errors import ConfigError
 from tests.conftest import run_snakemake
 
@@ -113,3 +113,26 @@ def test_snakemake_dry_run_config_mistake_has_no_traceback(repo_root: Path, over
     assert proc.returncode != 0
     assert expected in out
     assert "Traceback" not in out and 'File "' not in out
+
+
+# -- moved from test_foundation.py (schema defaults, bad input)
+def test_section_fills_schema_defaults_and_names_bad_keys():
+    assert section("dataset") == default_config()["dataset"]
+    assert (
+        section("waveforms.fdsn", {"bulk_size": 7})["max_concurrent"]
+        == default_config()["waveforms"]["fdsn"]["max_concurrent"]
+    )
+    with pytest.raises(ConfigError, match="dataset.held_out_box.enabled"):
+        section("dataset", {"held_out_box": {"enabled": "yes"}})
+
+
+@pytest.mark.parametrize("url", ["ftp://www.isc.ac.uk/cgi-bin/web-db-run", "file:///etc/passwd", "www.isc.ac.uk"])
+def test_non_http_isc_base_url_is_a_config_error(url):
+    with pytest.raises(ConfigError, match="catalog.isc.base_url"):
+        validate_config({"catalog": {"source": "isc", "isc": {"base_url": url}}})
+
+
+def test_non_http_fdsn_base_url_is_a_config_error():
+    with pytest.raises(ConfigError, match="waveforms.fdsn.base_url"):
+        validate_config({"waveforms": {"fdsn": {"base_url": "ftp://service.earthscope.org"}}})
+    assert validate_config({"waveforms": {"fdsn": {"base_url": "EARTHSCOPE"}}})

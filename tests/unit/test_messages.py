@@ -196,7 +196,7 @@ def _keras_archive(tmp_path: Path, unit_norm: bool, n_samples: int = 160) -> Pat
 
 
 def test_a_file_that_is_not_a_keras_archive_says_what_it_is(tmp_path):
-    from seisembed.model import load_model
+    from seisembed.train.model import load_model
 
     real = _keras_archive(tmp_path, unit_norm=True)
     data = real.read_bytes()
@@ -222,7 +222,7 @@ def test_a_file_that_is_not_a_keras_archive_says_what_it_is(tmp_path):
 
 
 def test_a_model_whose_output_is_not_unit_vectors_is_refused(tmp_path):
-    from seisembed.model import load_model
+    from seisembed.train.model import load_model
 
     with pytest.raises(InputError, match=r"plain.keras gives embeddings of norm .* not unit vectors"):
         load_model(_keras_archive(tmp_path, unit_norm=False), n_samples=160)

@@ -1,18 +1,14 @@
-# Dataset stage: waveform partitions -> results/dataset/waveforms.zarr + dataset card.
+# Dataset stage: waveform partitions (or a SeisBench dataset folder, dataset.source:
+# seisbench) -> results/dataset/waveforms.zarr + dataset card. Logic: src/seisembed/dataset
+# (docs/dataset.md). The optional target export_seisbench writes the store as a SeisBench
+# dataset folder (not part of `all`).
 import os
 
 
 rule build_dataset:
     """Assemble the window partitions into the Zarr dataset with splits, and write its card."""
     input:
-        windows=expand(
-            "results/waveforms/{partition}/windows.npy", partition=PARTITIONS
-        ),
-        metadata=expand(
-            "results/waveforms/{partition}/windows.parquet", partition=PARTITIONS
-        ),
-        qc=expand("results/waveforms/{partition}/qc.parquet", partition=PARTITIONS),
-        summary="results/waveforms/summary.json",
+        unpack(lambda wildcards: sw.dataset_inputs(config, PARTITIONS)),
     output:
         store=directory("results/dataset/waveforms.zarr"),
         card=report(
@@ -49,10 +45,27 @@ rule build_dataset:
     threads: 2
     params:
         config=config_json("dataset", "waveforms", "dask"),
-        partitions=" ".join(PARTITIONS),
-        waveforms_dir=lambda wildcards, input: os.path.dirname(input.summary),
+        inputs=lambda wildcards, input: sw.dataset_input_options(input, PARTITIONS),
         out_dir=lambda wildcards, output: os.path.dirname(output.card),
     shell:
-        "seisembed dataset --config-json {params.config:q} --waveforms-dir {params.waveforms_dir}"
-        " --partitions {params.partitions} --summary {input.summary} --out-dir {params.out_dir}"
-        " --threads {threads} --log {log}"
+        "seisembed dataset --config-json {params.config:q} {params.inputs}"
+        " --out-dir {params.out_dir} --threads {threads} --log {log}"
+
+
+rule export_seisbench:
+    """Write the dataset store as a SeisBench dataset folder (metadata.csv + waveforms.hdf5)."""
+    input:
+        store=rules.build_dataset.output.store,
+    output:
+        folder=directory(config["dataset"]["export_seisbench"]["path"]),
+    log:
+        "logs/dataset/export_seisbench.log",
+    benchmark:
+        "logs/dataset/export_seisbench.benchmark.tsv"
+    conda:
+        "../../envs/seisembed.yaml"
+    params:
+        config=config_json("dataset.export_seisbench"),
+    shell:
+        "seisembed dataset --config-json {params.config:q} --log {log}"
+        " export-seisbench {input.store} {output.folder:q}"

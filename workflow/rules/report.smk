@@ -7,8 +7,9 @@
 rule report:
     """One-page HTML report of the study: data, model, association, discrimination, runtime."""
     input:
-        catalog_summary=rules.catalog.output.summary,
-        waveforms_summary=rules.waveforms_summary.output.summary,
+        # none when the dataset comes from a SeisBench folder (dataset.source: seisbench)
+        catalog_summary=sw.upstream_summary(config, "catalog"),
+        waveforms_summary=sw.upstream_summary(config, "waveforms"),
         dataset_card=rules.build_dataset.output.card_json,
         dataset_map=rules.build_dataset.output.map,
         dataset_distance=rules.build_dataset.output.distance,

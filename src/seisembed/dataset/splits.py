@@ -40,7 +40,7 @@ from seisembed.config import section
 from seisembed.errors import ConfigError, InputError
 from seisembed.streams import Stream
 
-__all__ = ["SPLITS", "SplitResult", "assign_splits", "station_ids", "month_assignment"]
+__all__ = ["SPLITS", "SplitResult", "assign_splits", "assign_given_splits", "station_ids", "month_assignment"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,15 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "held_out_box": "event inside the held-out source box in a train/val period (removed with action 'drop'; 'test' moves it to test instead)",
     "held_out_station": "record of a held-out station in a train/val event",
     "min_records": "event has fewer records from distinct stations than its split's minimum",
+    # records a SeisBench import skips (seisembed.dataset.seisbench_import), before the split rules
+    "seisbench_no_source_id": "SeisBench record with an empty source_id",
+    "seisbench_no_station": "SeisBench record with an empty station_code",
+    "seisbench_no_p_arrival": "SeisBench record with an empty trace_p_arrival_sample (no P pick to centre the window on)",
+    "seisbench_unknown_split": "SeisBench record whose split is not train, dev or test (dataset.seisbench.split 'dataset')",
+    "seisbench_other_source_type": "SeisBench record whose source type maps to neither earthquake nor explosion (dataset.seisbench.other_source_types 'skip')",
+    "seisbench_bad_sampling_rate": "SeisBench trace whose sampling rate is unknown, below the window's rate or not a ratio of small integers away from it",
+    "seisbench_short": "SeisBench trace that does not cover the window around P (dataset.seisbench.short_traces 'skip')",
+    "seisbench_non_finite": "SeisBench trace whose window holds NaN or inf samples",
 }
 
 
@@ -388,6 +397,8 @@ def assign_splits(frame: pd.DataFrame, config: dict, seed: int, non_finite: np.n
     non_finite:
         Optional boolean mask of rows whose window is not finite.
 
+    Notes
+    -----
     Returns a :class:`SplitResult`. Raises :class:`InputError` naming the split
     when a split ends up empty, a configured period without events, and the box
     when it holds no events (unless ``held_out_box.on_empty`` is ``warn``).
@@ -407,6 +418,51 @@ def assign_splits(frame: pd.DataFrame, config: dict, seed: int, non_finite: np.n
             raise InputError(
                 f"split '{split}' is empty after the split rules (removed: {summary}); check config keys "
                 "'dataset.split_by', 'dataset.time_ranges'/'dataset.months' and 'dataset.min_records_per_event'"
+            )
+    frame["novel_station"] = frame["novel_station"].astype(bool)
+    frame["novel_location"] = frame["novel_location"].astype(bool)
+    return SplitResult(frame=frame, removed=removed, details=details)
+
+
+def assign_given_splits(frame: pd.DataFrame, config: dict, seed: int, held_out: bool = True) -> SplitResult:
+    """The split rules for records whose ``split`` is given (a SeisBench dataset's own split column).
+
+    ``frame``: one row per window with the catalogue columns, ``trace_name`` and
+    ``split`` (``train``/``val``/``test``); with ``held_out=False`` also ``novel_station``
+    and ``novel_location`` (kept as given: a seisembed export carries them). Rule 2
+    (``time``) is replaced by the given split; rules 3 and 4 (held-out box and
+    stations, as configured) run when ``held_out`` is true; rule 5 (``min_records``)
+    always runs. ``config`` is the ``dataset`` section as given. Raises
+    :class:`InputError` for a split value that is not one of :data:`SPLITS` and,
+    as :func:`assign_splits`, for a split left empty.
+    """
+    config = section("dataset", config)
+    removed: dict[str, dict[str, int]] = {}
+    details: dict = {"split_by": "given (the dataset's split column)"}
+    frame = frame.reset_index(drop=True)
+    unknown = ~frame["split"].isin(SPLITS)
+    if unknown.any():
+        row = frame.loc[unknown].iloc[0]
+        raise InputError(
+            f"trace {row['trace_name']}: split {row['split']!r} is not one of {', '.join(SPLITS)} "
+            f"({int(unknown.sum())} record(s))"
+        )
+    if held_out:
+        frame["novel_location"] = False
+        frame["novel_station"] = False
+        frame = _box_rule(frame, config["held_out_box"], removed, details)
+        frame = _station_rule(frame, config, seed, removed, details)
+    else:
+        details["held_out_box"] = {"enabled": False, "given": True}
+        details["held_out_stations"] = sorted(set(station_ids(frame.loc[frame["novel_station"].astype(bool)])))
+    frame = _min_records_rule(frame, config["min_records_per_event"], removed)
+    for split in SPLITS:
+        if not (frame["split"] == split).any():
+            summary = ", ".join(f"{rule}: {c['records']} records/{c['events']} events" for rule, c in removed.items())
+            raise InputError(
+                f"split '{split}' is empty (the dataset's split column, then the split rules; removed: "
+                f"{summary or 'nothing'}); check the dataset's split column and config key "
+                "'dataset.min_records_per_event', or let seisembed split (dataset.seisbench.split: seisembed)"
             )
     frame["novel_station"] = frame["novel_station"].astype(bool)
     frame["novel_location"] = frame["novel_location"].astype(bool)

@@ -26,6 +26,7 @@ from seisembed.atomic import atomic_path, save_figure, write_json_atomic, write_
 from seisembed.catalog.geometry import KM_PER_DEG, epicentral_distance_deg
 from seisembed.columns import EMBEDDING_COLUMNS
 from seisembed.config import validate_config
+from seisembed.dataset.store import open_waveforms, read_metadata, read_traces, store_attributes
 from seisembed.embeddings import embeddings_frame, read_embeddings
 from seisembed.errors import InputError
 from seisembed.evaluate.stats import best_threshold, decision_metrics, summarise_split
@@ -41,11 +42,9 @@ METHODS = ("embedding", "cross_correlation", "spectral_lda")
 
 
 def _metadata(store: Path) -> pd.DataFrame:
-    import xarray as xr
 
-    ds = xr.open_zarr(store)
     columns = [*EMBEDDING_COLUMNS, "station_latitude_deg", "station_longitude_deg", "path_ep_distance_km"]
-    frame = pd.DataFrame({c: ds[c].values for c in columns})
+    frame = read_metadata(store, columns)
     for c in ("trace_name", "source_id", "split", "source_type", "station_network_code", "station_code"):
         frame[c] = frame[c].astype(str)
     return frame
@@ -54,12 +53,10 @@ def _metadata(store: Path) -> pd.DataFrame:
 @functools.lru_cache(maxsize=2)
 def _store_embedder(store: str, model_path: str, model_id: str):
     """An :class:`~seisembed.use.Embedder` for ``store``'s windows (cached: one load per process)."""
-    import xarray as xr
-
-    from seisembed.model import load_model
+    from seisembed.train.model import load_model
     from seisembed.use.embedder import Embedder
 
-    attrs = xr.open_zarr(store).attrs
+    attrs = store_attributes(store)
     model = load_model(
         model_path, n_samples=int(attrs["n_samples"]), n_channels=3, sampling_rate_hz=attrs.get("sampling_rate_hz")
     )
@@ -69,7 +66,6 @@ def _store_embedder(store: str, model_path: str, model_id: str):
 
 def _embed_block(store: str, model_path: str, model_id: str, start: int, stop: int, batch: int) -> np.ndarray:
     """Embeddings of traces ``start:stop`` of ``store`` (a Dask task: reads only its block)."""
-    from seisembed.sampling import open_waveforms
 
     embedder = _store_embedder(store, model_path, model_id)
     block = np.asarray(open_waveforms(Path(store))[start:stop], dtype=np.float32)
@@ -104,7 +100,6 @@ def embed_store(
     """
     from seisembed.cluster import dask_client, uses_cluster
     from seisembed.config import section as config_section
-    from seisembed.sampling import open_waveforms
     from seisembed.use.embedder import model_hash
 
     store = Path(store)
@@ -188,10 +183,8 @@ def _scores(
     pairs: pd.DataFrame, embeddings: pd.DataFrame, store: Path, config: dict, meta: pd.DataFrame
 ) -> pd.DataFrame:
     """The three methods' scores (higher = more likely matched) for every pair."""
-    import zarr
 
     from seisembed.evaluate.association_baselines import SpectralLDA, cross_correlation_scores, spectral_features
-    from seisembed.sampling import open_waveforms, read_traces
 
     ev = config["evaluate"]
     emb = embeddings.filter(like="emb_").to_numpy(dtype=np.float64)
@@ -201,7 +194,7 @@ def _scores(
         )
     scores = pairs.copy()
     scores["embedding"] = -np.linalg.norm(emb[pairs["first"]] - emb[pairs["second"]], axis=1)
-    attrs = zarr.open_group(str(store), mode="r").attrs
+    attrs = store_attributes(store)
     rate, p_sample = float(attrs["sampling_rate_hz"]), int(round(attrs["window_before_s"] * attrs["sampling_rate_hz"]))
     array = open_waveforms(store)
     used = np.unique(np.r_[pairs["first"], pairs["second"]])

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from seisembed.atomic import save_figure, write_json_atomic
-from seisembed.columns import check_both_classes
+from seisembed.columns import check_both_classes, other_source_types, two_class
 from seisembed.config import validate_config
 from seisembed.embeddings import read_embeddings
 from seisembed.errors import InputError
@@ -307,6 +307,11 @@ def evaluate_discrimination(
     config = validate_config(config)
     ev = config["evaluate"]
     embeddings = read_embeddings(embeddings_path, "embeddings", ("source_id", "split", "source_type"), complete=True)
+    # records of other source types (a SeisBench import's own labels) are left out of the two classes, counted
+    excluded = other_source_types(embeddings)
+    if excluded:
+        log.info("discrimination leaves out records of other source types: %s", excluded)
+        embeddings = embeddings.loc[two_class(embeddings)].reset_index(drop=True)
     curves = _baseline_curves(baselines)  # read first: a bad file fails before the trials
     results: dict[str, dict] = {"symmetric": {}, "authors": {}}
     record: dict = {}
@@ -334,6 +339,7 @@ def evaluate_discrimination(
             )
     if curves:
         record["supervised_baselines_test_auc"] = {m: float(c["auc"]) for m, c in curves.items()}
+    record["excluded_source_types"] = excluded  # records per other source type, left out
     record["provenance"] = provenance({k: config[k] for k in ("evaluate", "seed", "study")})
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     write_json_atomic(record, Path(out_dir) / "discrimination.json")

@@ -56,10 +56,10 @@ def measure_runtime(store: str | Path, model_path: str | Path, config: dict, thr
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
+    from seisembed.dataset.store import channels_last, open_waveforms, read_traces
     from seisembed.evaluate.supervised import spectrograms, store_metadata, svm_features
-    from seisembed.model import load_model
     from seisembed.provenance import provenance
-    from seisembed.sampling import channels_last, open_waveforms, read_traces
+    from seisembed.train.model import load_model
     from seisembed.traveltimes import TravelTimeTable
 
     config = validate_config(config)

@@ -59,13 +59,13 @@ import numpy as np
 import pandas as pd
 
 from seisembed.atomic import write_json_atomic, write_parquet_atomic
-from seisembed.columns import SOURCE_TYPES, check_both_classes
+from seisembed.columns import SOURCE_TYPES, check_both_classes, other_source_types, two_class
 from seisembed.config import validate_config
+from seisembed.dataset.store import open_waveforms, read_metadata, read_traces, store_attributes
 from seisembed.errors import InputError
 from seisembed.evaluate.stats import best_threshold, confusion_record, decision_metrics, summarise_split
 from seisembed.metrics import auc, confusion_counts
 from seisembed.provenance import provenance
-from seisembed.sampling import open_waveforms, read_traces
 from seisembed.streams import Stream
 from seisembed.traveltimes import TravelTimeTable
 
@@ -91,30 +91,12 @@ LABELS = {"svm36": "SVM-36 (Kortström et al. 2016)", "srspec_cnn": "SRSpec-CNN 
 
 # --------------------------------------------------------------------------- store access
 def store_metadata(store: str | Path) -> pd.DataFrame:
-    """Per-trace columns the baselines need, in store order."""
-    import zarr
-
-    group = zarr.open_group(str(store), mode="r")
-    columns = (
-        "trace_name",
-        "source_id",
-        "split",
-        "source_type",
-        "path_ep_distance_deg",
-        "trace_p_arrival_sample",
-    )
-    frame = {}
-    for name in columns:
-        try:
-            frame[name] = np.asarray(group[name][:])
-        except KeyError:
-            raise InputError(
-                f"dataset store {store} has no '{name}' variable; rebuild it with seisembed dataset"
-            ) from None
-    frame = pd.DataFrame(frame)
+    """Per-trace columns the baselines need, in store order; ``attrs["sampling_rate_hz"]`` (Hz)."""
+    columns = ("trace_name", "source_id", "split", "source_type", "path_ep_distance_deg", "trace_p_arrival_sample")
+    frame = read_metadata(store, columns)
     for c in ("trace_name", "source_id", "split", "source_type"):
         frame[c] = frame[c].astype(str)
-    rate = group.attrs.get("sampling_rate_hz")
+    rate = store_attributes(store).get("sampling_rate_hz")
     if rate is None:
         raise InputError(
             f"dataset store {store} has no 'sampling_rate_hz' attribute; rebuild it with seisembed dataset"
@@ -528,7 +510,11 @@ def evaluate_baselines(store: str | Path, out_dir: str | Path, config: dict) -> 
     split = meta["split"].to_numpy()
     for name in ("train", "val", "test"):
         check_both_classes(meta, name, f"dataset store {store}")
-    positions = {name: np.flatnonzero(split == name) for name in ("train", "val", "test")}
+    # records of other source types (a SeisBench import's own labels) are left out of the two classes, counted
+    excluded = other_source_types(meta)
+    if excluded:
+        log.info("baselines leave out records of other source types: %s", excluded)
+    positions = {name: np.flatnonzero((split == name) & two_class(meta)) for name in ("train", "val", "test")}
     n_train_all = len(positions["train"])
     positions["train"] = _subsample_train(
         positions["train"],
@@ -608,6 +594,7 @@ def evaluate_baselines(store: str | Path, out_dir: str | Path, config: dict) -> 
         "explosions_used": int(truth["train"].sum()),
         "max_per_class": config["evaluate"]["baselines_max_train_per_class"],
     }
+    record["excluded_source_types"] = excluded
     record["provenance"] = provenance({k: config[k] for k in ("evaluate", "seed", "study")})
     rows = []
     for name in ("val", "test"):

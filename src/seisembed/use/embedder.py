@@ -113,7 +113,7 @@ class Embedder:
         the schema's defaults (logged). Raises :class:`InputError` naming the file
         when it is missing, not a model, or takes windows of another length.
         """
-        from seisembed.model import load_model
+        from seisembed.train.model import load_model
 
         path = Path(model_path)
         if waveforms is None:
@@ -134,7 +134,7 @@ class Embedder:
         Windows in the model's own layout ``(n, n_samples, 3)`` and a single window
         ``(3, n_samples)`` are accepted too. Normalisation is inside the model.
         """
-        from seisembed.sampling import channels_last
+        from seisembed.dataset.store import channels_last
 
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
             raise InputError(f"batch must be a whole number >= 1, not {batch!r}")

@@ -7,7 +7,7 @@ archive plus StationXML; :mod:`seisembed.waveforms.sds`). The processing
 
 Input: ``results/catalog/arrivals.parquet`` with exactly
 :data:`seisembed.columns.ARRIVAL_COLUMNS`. A partition is the set of rows whose
-``source_origin_time`` month (:func:`seisembed.workflow.partition_of`) equals
+``source_origin_time`` month (:func:`seisembed.partitions.partition_of`) equals
 the partition name ``YYYY-MM``.
 
 Output contract, per partition:

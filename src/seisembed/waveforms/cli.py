@@ -18,7 +18,8 @@ import logging
 
 from seisembed.config import validate_config
 from seisembed.errors import ConfigError
-from seisembed.workflow import check_partition, sds_paths
+from seisembed.partitions import check_partition
+from seisembed.paths import sds_paths
 
 log = logging.getLogger(__name__)
 

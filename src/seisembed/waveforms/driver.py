@@ -36,6 +36,7 @@ from seisembed.columns import ARRIVAL_COLUMNS, QC_COLUMNS, QC_STATUSES, trace_na
 from seisembed.config import validate_config
 from seisembed.errors import InputError
 from seisembed.npy import read_npy_header
+from seisembed.partitions import check_partition, partition_of
 from seisembed.waveforms.base import SourceError, WaveformSource, WindowRequest
 from seisembed.waveforms.layout import PartitionPaths
 from seisembed.waveforms.processing import (
@@ -46,7 +47,6 @@ from seisembed.waveforms.processing import (
     choose_channels,
     make_window,
 )
-from seisembed.workflow import check_partition, partition_of
 
 log = logging.getLogger(__name__)
 
