@@ -81,3 +81,27 @@ class DataCentreUnreachable(SeisembedError):
     per-window ``error``; the partition stops, keeps its finished chunks, and a rerun
     resumes once the service is back.
     """
+
+
+class InMemoryInventory:
+    """Station metadata held in memory (a StationXML read once, or an ObsPy inventory given).
+
+    For the local sources (:class:`~seisembed.waveforms.sds.SDSSource`,
+    :class:`~seisembed.waveforms.stream.StreamSource`): nothing to prefetch, and each
+    station's part of :attr:`inventory` selected once and memoised.
+    """
+
+    def __init__(self, inventory: Inventory | None):
+        self.inventory = inventory
+        self._stations: dict[tuple[str, str], Inventory | None] = {}
+
+    def prefetch_inventories(self, stations: Iterable[tuple[str, str]]) -> None:
+        """Nothing to prefetch: the inventory is in memory."""
+
+    def get_inventory(self, network: str, station: str) -> Inventory | None:
+        """The part of the inventory holding ``network.station`` (``None`` if absent)."""
+        key = (network, station)
+        if key not in self._stations:
+            inv = None if self.inventory is None else self.inventory.select(network=network, station=station)
+            self._stations[key] = inv if inv is not None and inv.networks else None
+        return self._stations[key]

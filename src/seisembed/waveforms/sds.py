@@ -13,18 +13,17 @@ import logging
 import struct
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from obspy import Stream, read, read_inventory
 from obspy.clients.filesystem.sds import Client as SDSClient
-from obspy.core.inventory import Inventory
 from obspy.core.util.obspy_types import ObsPyException
 from obspy.io.mseed import InternalMSEEDError, InternalMSEEDWarning
 from obspy.io.mseed.util import get_record_information
 
 from seisembed.errors import InputError
-from seisembed.waveforms.base import FetchResult, WindowRequest
+from seisembed.waveforms.base import FetchResult, InMemoryInventory, WindowRequest
 
 log = logging.getLogger(__name__)
 
@@ -106,17 +105,6 @@ def read_checked_miniseed(path: str | Path, **kwargs) -> tuple[Stream, str | Non
     return stream, problem
 
 
-def station_inventory(
-    inventory: Inventory | None, network: str, station: str, cache: dict[tuple[str, str], Inventory | None]
-) -> Inventory | None:
-    """The part of ``inventory`` holding ``network.station`` (``None`` if absent), memoised in ``cache``."""
-    key = (network, station)
-    if key not in cache:
-        inv = None if inventory is None else inventory.select(network=network, station=station)
-        cache[key] = inv if inv is not None and inv.networks else None
-    return cache[key]
-
-
 def _covers(stream, start, end) -> bool:
     """Whether the traces of ``stream`` reach from ``start`` to ``end`` (within one sample)."""
     if not len(stream):
@@ -127,7 +115,7 @@ def _covers(stream, start, end) -> bool:
     return first <= start + step and last >= end - step
 
 
-class SDSSource:
+class SDSSource(InMemoryInventory):
     """Read windows from ``root`` (an SDS tree) with station metadata from ``inventory_path``."""
 
     def __init__(self, root: str | Path, inventory_path: str | Path):
@@ -138,27 +126,15 @@ class SDSSource:
         if not self.inventory_path.is_file():
             raise InputError(f"StationXML {self.inventory_path} does not exist (config key waveforms.sds.inventory)")
         try:
-            self._inventory = read_inventory(str(self.inventory_path))
+            inventory = read_inventory(str(self.inventory_path))
         except (ValueError, TypeError, OSError, SyntaxError) as exc:
             raise InputError(f"StationXML {self.inventory_path} is unreadable: {exc}") from exc
+        super().__init__(inventory)  # .inventory: the whole StationXML, as read at start
         self._client = SDSClient(str(self.root))
-        self._stations: dict[tuple[str, str], Inventory | None] = {}
-
-    @property
-    def inventory(self) -> Inventory:
-        """The whole StationXML, as read at start."""
-        return self._inventory
 
     def describe(self) -> str:
         """One-line description (archive and StationXML paths)."""
         return f"sds {self.root} + {self.inventory_path}"
-
-    def prefetch_inventories(self, stations: Iterable[tuple[str, str]]) -> None:
-        """Nothing to prefetch: the StationXML file is read once at start."""
-
-    def get_inventory(self, network: str, station: str) -> Inventory | None:
-        """The station's part of the StationXML file (``None`` if absent)."""
-        return station_inventory(self._inventory, network, station, self._stations)
 
     def fetch(self, requests: list[WindowRequest]) -> Iterator[FetchResult]:
         """Read each request's records from the archive (one pass, in request order)."""

@@ -19,8 +19,8 @@ from obspy.core.inventory import Inventory
 from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 
 from seisembed.errors import InputError
-from seisembed.waveforms.base import FetchResult, WindowRequest
-from seisembed.waveforms.sds import UNREADABLE, read_checked_miniseed, station_inventory
+from seisembed.waveforms.base import FetchResult, InMemoryInventory, WindowRequest
+from seisembed.waveforms.sds import UNREADABLE, read_checked_miniseed
 
 log = logging.getLogger(__name__)
 
@@ -66,27 +66,19 @@ def read_miniseed_files(paths: Iterable[str | Path]) -> Stream:
     return stream
 
 
-class StreamSource:
+class StreamSource(InMemoryInventory):
     """A :class:`~seisembed.waveforms.base.WaveformSource` over an in-memory stream and inventory."""
 
     def __init__(self, stream: Stream, inventory: Inventory | None, name: str = "in-memory stream"):
         if not isinstance(stream, Stream):
             raise InputError(f"{name}: expected an obspy Stream, got {type(stream).__name__}")
+        super().__init__(inventory)
         self.stream = stream
-        self.inventory = inventory
         self.name = name
-        self._stations: dict[tuple[str, str], Inventory | None] = {}
 
     def describe(self) -> str:
         """One-line description: the stream's size."""
         return f"{self.name} ({len(self.stream)} traces)"
-
-    def prefetch_inventories(self, stations: Iterable[tuple[str, str]]) -> None:
-        """Nothing to prefetch: the inventory is in memory."""
-
-    def get_inventory(self, network: str, station: str) -> Inventory | None:
-        """The station's part of the inventory (``None`` if absent)."""
-        return station_inventory(self.inventory, network, station, self._stations)
 
     def fetch(self, requests: list[WindowRequest]) -> Iterator[FetchResult]:
         """The records of each request, selected, trimmed and merged as the SDS client does."""
