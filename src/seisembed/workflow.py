@@ -92,6 +92,15 @@ def check_input_files(config: dict, base: str | Path = ".") -> None:
                 "config key 'dataset.seisbench.path' must name a SeisBench dataset folder when dataset.source is 'seisbench'"
             )
         keys.append("dataset.seisbench.path")
+        source, export = (
+            Path(base) / str(v)
+            for v in (config["dataset"]["seisbench"]["path"], config["dataset"]["export_seisbench"]["path"])
+        )
+        if source.resolve() == export.resolve():
+            raise ConfigError(
+                "config keys 'dataset.seisbench.path' and 'dataset.export_seisbench.path' name the same folder: the "
+                "dataset would be read from its own export; give the export another path"
+            )
     for key in keys:
         value = _value(config, key)
         if value in (None, ""):
@@ -128,19 +137,22 @@ def config_json(config: dict, *sections: str) -> str:
     Rules pass only the sections they use, so editing one section reruns only its stages;
     ``"section.key"`` passes one key of a section (``"evaluate.embed_batch"``), and
     ``"section.key.sub"`` one key of a sub-section (``"evaluate.srspec.size"``), so editing
-    another key does not rerun the rule either. The :data:`THROUGHPUT_KEYS` are never
+    another key does not rerun the rule either; ``"-section.key"`` leaves one key out of a
+    section passed whole (``"-dataset.export_seisbench"``: the export's settings do not
+    rerun the dataset's assembly). The :data:`THROUGHPUT_KEYS` are never
     passed (the job takes them from its own options, or the schema's defaults). Snakemake
     reruns a job when this string (a ``params`` value) changes.
     """
     chosen: dict = {}
-    for name in sections:
+    left_out = [name[1:] for name in sections if name.startswith("-")]
+    for name in (n for n in sections if not n.startswith("-")):
         *parents, key = name.split(".")
         source, target = config, chosen
         for part in parents:
             source = source[part]
             target = target.setdefault(part, {})
         target[key] = json.loads(json.dumps(source[key]))  # a copy: the config itself is not touched
-    for name in THROUGHPUT_KEYS:
+    for name in (*THROUGHPUT_KEYS, *left_out):
         *parents, key = name.split(".")
         target = chosen
         for part in parents:

@@ -24,6 +24,13 @@ def test_config_json_passes_whole_sections_or_single_keys():
     # a rule passing one key is not rerun when another key of the section changes
     other = validate_config({"seed": 5, "evaluate": {"pairs_per_split": 99}})
     assert config_json(other, "evaluate.embed_batch") == config_json(config, "evaluate.embed_batch")
+    # a key left out of a whole section: changing it does not change the rule's parameters
+    assembly = json.loads(config_json(config, "dataset", "-dataset.export_seisbench"))
+    assert "export_seisbench" not in assembly["dataset"] and "chunk_traces" in assembly["dataset"]
+    moved = validate_config({"seed": 5, "dataset": {"export_seisbench": {"path": "elsewhere"}}})
+    assert config_json(moved, "dataset", "-dataset.export_seisbench") == config_json(
+        config, "dataset", "-dataset.export_seisbench"
+    )
 
 
 def test_report_helpers_cover_every_section_and_optional_inputs(repo_root):

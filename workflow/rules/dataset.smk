@@ -44,7 +44,7 @@ rule build_dataset:
         "../../envs/seisembed.yaml"
     threads: 2
     params:
-        config=config_json("dataset", "waveforms", "dask"),
+        config=config_json("dataset", "-dataset.export_seisbench", "waveforms", "dask"),
         inputs=lambda wildcards, input: sw.dataset_input_options(input, PARTITIONS),
         out_dir=lambda wildcards, output: os.path.dirname(output.card),
     shell:
