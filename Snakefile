@@ -35,6 +35,6 @@ rule all:
         rules.train_model.output,
         rules.evaluate_association.output,
         rules.evaluate_discrimination.output,
-        rules.evaluate_baselines.output,
+        rules.evaluate_supervised.output,
         rules.evaluate_runtime.output,
         rules.report.output,

@@ -24,7 +24,7 @@ stopping, no epoch limit before it). Then, on the **val** split of ``--store`` o
 candidate trains on it and is scored on ``--store``'s val split like the others (the
 benchmark checks that none of its train events is a val event of ``--store``).
 
-Prints a markdown table (docs/training.md) and writes it with the raw figures to ``--out``.
+Prints a markdown table (docs/train.md) and writes it with the raw figures to ``--out``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Benchmark of the supervised baselines' inputs: SVM-36 features and SRSpec-CNN spectrograms.
+"""Benchmark of the supervised classifiers' inputs: SVM-36 features and SRSpec-CNN spectrograms.
 
 Run (under a minute on 2 cores, after the default run built the store)::
 
-    python benchmarks/baselines.py                                  # the default test split
-    python benchmarks/baselines.py --store results/dataset/waveforms.zarr --split val
-    python benchmarks/baselines.py --synthetic 2000                 # no store needed
+    python benchmarks/supervised.py                                 # the default test split
+    python benchmarks/supervised.py --store results/dataset/waveforms.zarr --split val
+    python benchmarks/supervised.py --synthetic 2000                # no store needed
 
 Prints, measured in one run on the same in-memory windows: seconds and ms per window of
 the vectorised SVM-36 features (:func:`seisembed.evaluate.supervised.svm_features`,

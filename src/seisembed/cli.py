@@ -62,12 +62,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("seisembed.train.cli", "train the embedding model on the dataset store (results/model/)"),
     "evaluate": (
         "seisembed.evaluate.cli",
-        "embed the dataset store; evaluate association or discrimination; train and score the supervised "
-        "baselines; measure the runtime table",
+        "embed the dataset store (embed-store); evaluate association or discrimination; train and score the "
+        "supervised classifiers; measure the runtime table",
     ),
     "report": (
         "seisembed.report.cli",
         "render the one-page HTML report (results/report/index.html) from the stage outputs",
+    ),
+    "results": (
+        "seisembed.report.results",
+        "write docs/results.md, the measured results with their intervals and provenance, from a finished run",
     ),
     # using a trained model (module:object)
     "embed": (

@@ -233,17 +233,17 @@ def validate_embeddings(
         if written is None or "trace_names_hash" not in meta:
             raise InputError(
                 f"{where} does not record the rows it was written with (an embeddings table of an older "
-                "seisembed, or one rewritten without its metadata): rerun the embed rule"
+                "seisembed, or one rewritten without its metadata): rerun the embed_store rule"
             )
         if written != len(frame):
             raise InputError(
                 f"{where} holds {len(frame)} records but was written with {written}: rows were lost or "
-                "repeated since; rerun the embed rule"
+                "repeated since; rerun the embed_store rule"
             )
         if meta.get("trace_names_hash") != _names_hash(names):
             raise InputError(
                 f"{where}: its records were reordered or renamed since it was written (the trace names no longer "
-                "match the record of them); rerun the embed rule"
+                "match the record of them); rerun the embed_store rule"
             )
     return frame
 

@@ -66,8 +66,8 @@ DISCRIMINATION = {
     ),
 }
 
-#: supervised baselines (Fig. 12): SRSpec-CNN's figures; the SVM only "below the embedding"
-BASELINES = {
+#: supervised classifiers (Fig. 12): SRSpec-CNN's figures; the SVM only "below the embedding"
+SUPERVISED = {
     "srspec_cnn": {"accuracy": 0.964, "precision": 0.781, "recall": 0.772},
     "svm36": {"note": "below the one-shot embedding (no figures given)"},
     "train_records": "10,000 earthquakes and 10,000 explosions",

@@ -19,7 +19,7 @@ forever: changing one changes every result that depends on that draw.
   7   TEMPLATES           one-shot discrimination templates (evaluate.discrimination)
   8   TSNE                records drawn for the t-SNE figures (evaluate.discrimination)
   9   SRSPEC              SRSpec-CNN's shuffles per epoch (evaluate.supervised)
- 10   SUBSAMPLE           train subsample of the supervised baselines (evaluate.supervised)
+ 10   SUBSAMPLE           train subsample of the supervised classifiers (evaluate.supervised)
  11   WRONG_EVENTS        wrong-event draws of ``seisembed score-events`` (use.scoring)
 ====  ==================  ===========================================================
 

@@ -1,14 +1,14 @@
 """iasp91 first-P and first-S travel times, tabulated once and interpolated.
 
-``obspy.taup`` costs ~25 ms per call, so the synthetic generator and the SVM
-discrimination baseline use a table on a distance x depth grid (0-45 deg, 0-65 km;
+``obspy.taup`` costs ~25 ms per call, so the synthetic generator and the SVM-36
+discrimination classifier use a table on a distance x depth grid (0-45 deg, 0-65 km;
 shipped as ``seisembed/data/iasp91_table.npz``; rebuilt into ``cache_dir`` if missing)
 and bilinear interpolation, clamped to the grid.
 
 The generator uses the catalogue's arrival time as the true P onset; the table
 gives the S - P time (S onset = P onset + (tS - tP)), the take-off angles (for
-the double-couple radiation) and the P incidence angle at the station. The SVM
-baseline places its S and S-coda windows with the same S - P time.
+the double-couple radiation) and the P incidence angle at the station. The SVM-36
+classifier places its S and S-coda windows with the same S - P time.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def _profile_run(work: Path, *targets: str) -> subprocess.CompletedProcess:
 def test_tiny_workflow_through_the_profile_trains_on_the_granted_gpu(repo_root: Path, tmp_path: Path):
     pytest.importorskip("snakemake_executor_plugin_slurm")
     profile = yaml.safe_load((repo_root / "profiles/slurm/config.yaml").read_text())
-    for rule in ("train_model", "embed"):  # the keys the plugin accepts, not --gres in slurm_extra
+    for rule in ("train_model", "embed_store"):  # the keys the plugin accepts, not --gres in slurm_extra
         assert profile["set-resources"][rule]["gpu"] == 1 and "slurm_extra" not in profile["set-resources"][rule]
     work = _copy_workflow(repo_root, tmp_path)
     proc = _profile_run(work)

@@ -1,10 +1,10 @@
 # Evaluation stage: embeddings of every record, then association pairs scored by the
 # embedding, cross-correlation and a linear spectral metric (thresholds from val, applied to
 # test; event-level bootstrap intervals); one-shot discrimination beside two supervised
-# baselines; the runtime table. Logic: src/seisembed/evaluate (docs/evaluation.md).
+# classifiers; the runtime table. Logic: src/seisembed/evaluate (docs/evaluate.md).
 
 
-rule embed:
+rule embed_store:
     """Embed every record of the dataset store with the trained model."""
     input:
         store="results/dataset/waveforms.zarr",
@@ -12,16 +12,16 @@ rule embed:
     output:
         embeddings="results/embeddings/embeddings.parquet",
     log:
-        "logs/evaluate/embed.log",
+        "logs/evaluate/embed_store.log",
     benchmark:
-        "logs/evaluate/embed.benchmark.tsv"
+        "logs/evaluate/embed_store.benchmark.tsv"
     conda:
         "../../envs/train.yaml"
     threads: 2
     params:
         config=config_json("evaluate.embed_batch", "dask"),
     shell:
-        "seisembed evaluate embed --config-json {params.config:q} --store {input.store}"
+        "seisembed evaluate embed-store --config-json {params.config:q} --store {input.store}"
         " --model {input.model} --embeddings {output.embeddings} --log {log}"
 
 
@@ -93,17 +93,17 @@ rule evaluate_association:
         " --figures-dir {params.figures_dir} --log {log}"
 
 
-rule evaluate_baselines:
-    """Supervised discrimination baselines: SVM-36 and SRSpec-CNN (train -> val -> test)."""
+rule evaluate_supervised:
+    """Supervised discrimination classifiers: SVM-36 and SRSpec-CNN (train -> val -> test)."""
     input:
         store="results/dataset/waveforms.zarr",
     output:
-        metrics="results/metrics/baselines.json",
-        scores="results/metrics/baselines_scores.parquet",
+        metrics="results/metrics/supervised.json",
+        scores="results/metrics/supervised_scores.parquet",
     log:
-        "logs/evaluate/baselines.log",
+        "logs/evaluate/supervised.log",
     benchmark:
-        "logs/evaluate/baselines.benchmark.tsv"
+        "logs/evaluate/supervised.benchmark.tsv"
     conda:
         "../../envs/train.yaml"
     threads: 2
@@ -112,11 +112,11 @@ rule evaluate_baselines:
             "evaluate.svm",
             "evaluate.srspec",
             "evaluate.bootstrap",
-            "evaluate.baselines_max_train_per_class",
+            "evaluate.supervised_max_train_per_class",
         ),
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
     shell:
-        "seisembed evaluate baselines --config-json {params.config:q} --store {input.store}"
+        "seisembed evaluate supervised --config-json {params.config:q} --store {input.store}"
         " --out-dir {params.out_dir} --log {log}"
 
 
@@ -162,10 +162,10 @@ rule evaluate_runtime:
 
 
 rule evaluate_discrimination:
-    """One-shot explosion/earthquake discrimination with 1, 3 and 10 train templates beside the supervised baselines; t-SNE."""
+    """One-shot explosion/earthquake discrimination with 1, 3 and 10 train templates beside the supervised classifiers; t-SNE."""
     input:
         embeddings="results/embeddings/embeddings.parquet",
-        baselines="results/metrics/baselines_scores.parquet",
+        supervised="results/metrics/supervised_scores.parquet",
     output:
         metrics="results/metrics/discrimination.json",
         roc=report(
@@ -200,5 +200,5 @@ rule evaluate_discrimination:
         figures_dir=lambda wildcards, output: os.path.dirname(output.roc),
     shell:
         "seisembed evaluate discrimination --config-json {params.config:q}"
-        " --embeddings {input.embeddings} --baselines {input.baselines} --out-dir {params.out_dir}"
+        " --embeddings {input.embeddings} --supervised-scores {input.supervised} --out-dir {params.out_dir}"
         " --figures-dir {params.figures_dir} --log {log}"

@@ -24,7 +24,7 @@ rule report:
         association_roc=rules.evaluate_association.output.roc,
         association_distance=rules.evaluate_association.output.distance,
         discrimination=rules.evaluate_discrimination.output.metrics,
-        baselines=rules.evaluate_baselines.output.metrics,
+        supervised=rules.evaluate_supervised.output.metrics,
         runtime=rules.evaluate_runtime.output.metrics,
         discrimination_roc=rules.evaluate_discrimination.output.roc,
         discrimination_confusion=rules.evaluate_discrimination.output.confusion,

@@ -1,5 +1,5 @@
 # Training stage: the triplet TCN embedding -> results/model/ (model.keras, history, card,
-# training curve). Logic: src/seisembed/train/ (loop.py) (docs/training.md). TensorFlow is imported
+# training curve). Logic: src/seisembed/train/ (loop.py) (docs/train.md). TensorFlow is imported
 # only by the job, never when the workflow is parsed. A killed job resumes from its last
 # epoch (results/model/.resume/); the GPU, when a node has one, is used automatically.
 # Throughput-only settings (sampling.prefetch_batches, sampling.cache: the same batches either

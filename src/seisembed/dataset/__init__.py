@@ -5,7 +5,10 @@ Public surface:
 - :func:`build_dataset` (``seisembed.dataset.build``): waveform partitions ->
   ``waveforms.zarr`` (contract in that module's docstring and docs/contracts.md);
 - :func:`assign_splits` (``seisembed.dataset.splits``): the split rules;
-- :func:`write_card` (``seisembed.dataset.card``): ``card.md``/``card.json``/figures.
+- :func:`write_card` (``seisembed.dataset.card``): ``card.md``/``card.json``/figures;
+- ``seisembed.dataset.seisbench_export.export_seisbench``: the store as a SeisBench dataset
+  folder; ``seisembed.dataset.seisbench_import.build_from_seisbench``: the store built from one
+  (``dataset.source: seisbench``); the format itself: ``seisembed.dataset.seisbench_format``.
 
 The triplet sampler that reads the store lives in :mod:`seisembed.train.sampler`.
 Submodules are imported lazily so ``import seisembed.dataset`` stays cheap.

@@ -308,6 +308,8 @@ def _markdown(card: dict) -> str:
             f"- held-out box {box['min_latitude']} < lat < {box['max_latitude']}, {box['min_longitude']} < lon < {box['max_longitude']}: {box['events_inside']} events inside, "
             f"{box['events_in_train_val']} of them in train/val periods ({'moved to test' if box['action'] == 'test' else 'removed'})"
         )
+    elif box.get("given"):  # a SeisBench import that carries novel_location (a seisembed export)
+        out.append(f"- held-out box: as given by the dataset's novel_location column ({box['events_inside']} events)")
     else:
         out.append("- held-out box: disabled")
     held = details.get("held_out_stations", [])

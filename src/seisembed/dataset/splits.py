@@ -453,7 +453,8 @@ def assign_given_splits(frame: pd.DataFrame, config: dict, seed: int, held_out: 
         frame = _box_rule(frame, config["held_out_box"], removed, details)
         frame = _station_rule(frame, config, seed, removed, details)
     else:
-        details["held_out_box"] = {"enabled": False, "given": True}
+        events_inside = int(frame.loc[frame["novel_location"].astype(bool), "source_id"].nunique())
+        details["held_out_box"] = {"enabled": False, "given": True, "events_inside": events_inside}
         details["held_out_stations"] = sorted(set(station_ids(frame.loc[frame["novel_station"].astype(bool)])))
     frame = _min_records_rule(frame, config["min_records_per_event"], removed)
     for split in SPLITS:

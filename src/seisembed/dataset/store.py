@@ -1,6 +1,6 @@
 """The one reader of a dataset store (``results/dataset/waveforms.zarr``).
 
-Every consumer (the training sampler, the evaluation stage, the supervised baselines,
+Every consumer (the training sampler, the evaluation stage, the supervised classifiers,
 the runtime table, the analyst tools and the benchmarks) reads the store through these
 functions: :func:`open_waveforms` (the ``(trace, channel, sample)`` waveform array,
 counts), :func:`read_traces` (traces by store position, float32), :func:`read_index`

@@ -190,7 +190,7 @@ def _scores(
     emb = embeddings.filter(like="emb_").to_numpy(dtype=np.float64)
     if len(embeddings) != len(meta) or (embeddings["trace_name"].to_numpy() != meta["trace_name"].to_numpy()).any():
         raise InputError(
-            "the embeddings file does not hold one row per trace of the store, in store order; rerun the embed rule"
+            "the embeddings file does not hold one row per trace of the store, in store order; rerun the embed_store rule"
         )
     scores = pairs.copy()
     scores["embedding"] = -np.linalg.norm(emb[pairs["first"]] - emb[pairs["second"]], axis=1)

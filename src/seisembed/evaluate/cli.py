@@ -1,4 +1,8 @@
-"""``seisembed evaluate``: embed the store, or evaluate association on it."""
+"""``seisembed evaluate``: embed the dataset store, evaluate on it, train the supervised classifiers, time it.
+
+``seisembed evaluate embed-store`` embeds the *dataset store* for the evaluation stage; the analyst
+tool ``seisembed embed`` (:mod:`seisembed.use`) embeds *new records* with a trained model.
+"""
 
 from __future__ import annotations
 
@@ -14,24 +18,27 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``seisembed evaluate`` options."""
     parser.add_argument(
         "task",
-        choices=["embed", "association", "discrimination", "baselines", "runtime"],
-        help="embed: embeddings of every record; association: pairs, metrics, tables, figures; discrimination: "
-        "one-shot trials (with the baselines' curves when --baselines is given); baselines: SVM-36 and SRSpec-CNN "
+        choices=["embed-store", "association", "discrimination", "supervised", "runtime"],
+        help="embed-store: embeddings of every record of the dataset store (new records: seisembed embed); "
+        "association: pairs, metrics, tables, figures; discrimination: one-shot trials (with the supervised "
+        "classifiers' curves when --supervised-scores is given); supervised: SVM-36 and SRSpec-CNN "
         "trained on train, chosen on val, scored on test; runtime: ms per window to embed vs to extract features",
     )
     parser.add_argument(
         "--store", default="results/dataset/waveforms.zarr", help="dataset store (default: %(default)s)"
     )
-    parser.add_argument("--model", default="results/model/model.keras", help="model (embed; default: %(default)s)")
+    parser.add_argument(
+        "--model", default="results/model/model.keras", help="model (embed-store, runtime; default: %(default)s)"
+    )
     parser.add_argument(
         "--embeddings",
         default="results/embeddings/embeddings.parquet",
-        help="embeddings parquet (written by embed, read by association; default: %(default)s)",
+        help="embeddings parquet (written by embed-store, read by association and discrimination; default: %(default)s)",
     )
     parser.add_argument(
-        "--baselines",
+        "--supervised-scores",
         default=None,
-        help="baselines_scores.parquet written by the baselines task (discrimination: drawn beside the one-shot "
+        help="supervised_scores.parquet written by the supervised task (discrimination: drawn beside the one-shot "
         "results; default: none)",
     )
     parser.add_argument(
@@ -50,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from seisembed.atomic import write_parquet_atomic
 
     # the metrics, figures and embeddings never go inside the store they are computed from
-    written = [args.out_dir, args.figures_dir] + ([args.embeddings] if args.task == "embed" else [])
+    written = [args.out_dir, args.figures_dir] + ([args.embeddings] if args.task == "embed-store" else [])
     check_outside(args.store, written)
-    if args.task == "embed":
+    if args.task == "embed-store":
         from seisembed.embeddings import validate_embeddings
         from seisembed.evaluate.association import embed_store
 
@@ -68,13 +75,15 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "discrimination":
         from seisembed.evaluate.discrimination import evaluate_discrimination
 
-        evaluate_discrimination(args.embeddings, args.out_dir, args.figures_dir, args.config, baselines=args.baselines)
+        evaluate_discrimination(
+            args.embeddings, args.out_dir, args.figures_dir, args.config, supervised=args.supervised_scores
+        )
         return 0
-    if args.task == "baselines":
-        from seisembed.evaluate.supervised import enable_determinism, evaluate_baselines
+    if args.task == "supervised":
+        from seisembed.evaluate.supervised import enable_determinism, evaluate_supervised
 
         enable_determinism()  # global state: set here, in the entry point
-        evaluate_baselines(args.store, args.out_dir, args.config)
+        evaluate_supervised(args.store, args.out_dir, args.config)
         return 0
     if args.task == "runtime":
         from pathlib import Path

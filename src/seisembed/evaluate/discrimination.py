@@ -152,27 +152,27 @@ def discrimination_trials(
     return {"summary": summary, "curves": curves, "aucs": values, "template_rows": used}
 
 
-def _baseline_curves(path: str | Path | None) -> dict:
-    """Test ROC and the confusion at the val threshold of each supervised baseline in ``baselines_scores.parquet``."""
+def _supervised_curves(path: str | Path | None) -> dict:
+    """Test ROC and the confusion at the val threshold of each supervised classifier in ``supervised_scores.parquet``."""
 
     if path is None:
         return {}
     if not Path(path).is_file():
-        raise InputError(f"baselines scores {path} does not exist (run the baselines rule first)")
+        raise InputError(f"supervised scores {path} does not exist (run the evaluate_supervised rule first)")
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
-        raise InputError(f"baselines scores {path} is not a readable parquet file: {exc}") from exc
+        raise InputError(f"supervised scores {path} is not a readable parquet file: {exc}") from exc
     missing = {"split", "source_type", *METHODS} - set(frame.columns)
     if missing:
-        raise InputError(f"{path} has no column(s) {sorted(missing)}: not a baselines_scores.parquet")
+        raise InputError(f"{path} has no column(s) {sorted(missing)}: not a supervised_scores.parquet")
     for method in METHODS:
         scores = pd.to_numeric(frame[method], errors="coerce").to_numpy(dtype=np.float64)
         bad = ~np.isfinite(scores)
         if bad.any():
             raise InputError(
                 f"{path}: column {method} has {int(bad.sum())} missing or non-finite score(s), first in row "
-                f"{int(np.flatnonzero(bad)[0])}; rerun the baselines rule"
+                f"{int(np.flatnonzero(bad)[0])}; rerun the evaluate_supervised rule"
             )
     for split in ("val", "test"):
         check_both_classes(frame, split, where=str(path))
@@ -208,7 +208,7 @@ def _confusion_panel(ax, counts: np.ndarray, title: str) -> None:
     )
 
 
-def _figures(results: dict, folder: Path, baselines: dict | None = None) -> None:
+def _figures(results: dict, folder: Path, supervised: dict | None = None) -> None:
     import matplotlib.pyplot as plt
 
     ks = sorted(results["symmetric"])
@@ -222,7 +222,7 @@ def _figures(results: dict, folder: Path, baselines: dict | None = None) -> None
             ax.plot(fp, tp, color="C0", alpha=0.05, lw=0.8)
             tprs.append(np.interp(grid, fp, tp))
         ax.plot(grid, np.mean(tprs, axis=0), color="k", lw=2, label=f"mean, AUC {run['summary']['auc_mean']:.3f}")
-        for (method, base), style in zip((baselines or {}).items(), ("--", ":"), strict=False):
+        for (method, base), style in zip((supervised or {}).items(), ("--", ":"), strict=False):
             ax.plot(
                 *base["roc"],
                 color="C3" if method == "svm36" else "C2",
@@ -235,7 +235,7 @@ def _figures(results: dict, folder: Path, baselines: dict | None = None) -> None
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(
         "One-shot discrimination, test records, 100 of the trials"
-        + ("; supervised baselines dashed/dotted" if baselines else "")
+        + ("; supervised classifiers dashed/dotted" if supervised else "")
         + " (paper Fig. 11)"
     )
     save_figure(fig, folder / "discrimination_roc.png")
@@ -246,7 +246,7 @@ def _figures(results: dict, folder: Path, baselines: dict | None = None) -> None
         )
         for k in ks
     ]
-    panels += [(base["confusion"].astype(float), base["label"].split(" (")[0]) for base in (baselines or {}).values()]
+    panels += [(base["confusion"].astype(float), base["label"].split(" (")[0]) for base in (supervised or {}).values()]
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
     for ax, (counts, title) in zip(axes[0], panels, strict=True):
         _confusion_panel(ax, counts, title)
@@ -295,12 +295,12 @@ def evaluate_discrimination(
     out_dir: str | Path,
     figures_dir: str | Path,
     config: dict,
-    baselines: str | Path | None = None,
+    supervised: str | Path | None = None,
 ) -> dict:
     """Both protocols for every ``evaluate.discrimination_templates`` k; writes discrimination.json and figures.
 
-    ``baselines``: the supervised baselines' ``baselines_scores.parquet``
-    (:func:`seisembed.evaluate.supervised.evaluate_baselines`), drawn beside the
+    ``supervised``: the supervised classifiers' ``supervised_scores.parquet``
+    (:func:`seisembed.evaluate.supervised.evaluate_supervised`), drawn beside the
     one-shot results in both figures (Fig. 11 dashed/dotted, Fig. 12 two more panels).
     """
 
@@ -312,7 +312,7 @@ def evaluate_discrimination(
     if excluded:
         log.info("discrimination leaves out records of other source types: %s", excluded)
         embeddings = embeddings.loc[two_class(embeddings)].reset_index(drop=True)
-    curves = _baseline_curves(baselines)  # read first: a bad file fails before the trials
+    curves = _supervised_curves(supervised)  # read first: a bad file fails before the trials
     results: dict[str, dict] = {"symmetric": {}, "authors": {}}
     record: dict = {}
     for protocol in results:
@@ -338,7 +338,7 @@ def evaluate_discrimination(
                 s["balanced"]["recall"],
             )
     if curves:
-        record["supervised_baselines_test_auc"] = {m: float(c["auc"]) for m, c in curves.items()}
+        record["supervised_test_auc"] = {m: float(c["auc"]) for m, c in curves.items()}
     record["excluded_source_types"] = excluded  # records per other source type, left out
     record["provenance"] = provenance({k: config[k] for k in ("evaluate", "seed", "study")})
     Path(out_dir).mkdir(parents=True, exist_ok=True)

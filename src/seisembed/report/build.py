@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 #: every file the report reads: name -> (kind, required, what it is)
 INPUTS: dict[str, tuple[str, bool, str]] = {
-    "catalog_summary": ("json", True, "catalog stage summary (results/catalog/summary.json)"),
-    "waveforms_summary": ("json", True, "waveform stage QC summary (results/waveforms/summary.json)"),
+    # none when the dataset comes from a SeisBench folder (dataset.source: seisbench)
+    "catalog_summary": ("json", False, "catalog stage summary (results/catalog/summary.json)"),
+    "waveforms_summary": ("json", False, "waveform stage QC summary (results/waveforms/summary.json)"),
     "dataset_card": ("json", True, "dataset card (results/dataset/card.json)"),
     "dataset_map": ("png", True, "dataset map figure"),
     "dataset_distance": ("png", True, "distance histogram per split"),
@@ -36,7 +37,7 @@ INPUTS: dict[str, tuple[str, bool, str]] = {
     "association_roc": ("png", True, "association ROC (Fig. 8)"),
     "association_distance": ("png", True, "accuracy vs inter-station distance"),
     "discrimination": ("json", True, "one-shot discrimination (results/metrics/discrimination.json)"),
-    "baselines": ("json", True, "supervised baselines (results/metrics/baselines.json)"),
+    "supervised": ("json", True, "supervised classifiers (results/metrics/supervised.json)"),
     "runtime": ("json", True, "runtime table (results/metrics/runtime.json)"),
     "discrimination_roc": ("png", True, "discrimination ROC (Fig. 11)"),
     "discrimination_confusion": ("png", True, "confusion matrices (Fig. 12)"),
@@ -253,7 +254,7 @@ def _novelty_table(table: list[dict]) -> list[dict]:
     return rows
 
 
-def _discrimination(disc: dict, baselines: dict) -> dict:
+def _discrimination(disc: dict, supervised: dict) -> dict:
     ks = sorted(disc["symmetric"], key=int)
     rows = []
     for k in ks:
@@ -298,7 +299,7 @@ def _discrimination(disc: dict, baselines: dict) -> dict:
         )
     best = max(rows, key=lambda r: r["k"])
     for method in ("svm36", "srspec_cnn"):
-        b = baselines[method]
+        b = supervised[method]
         mean, theirs = _number(best["symmetric"]["auc_mean"]), _number(b["auc"])
         bounds = _interval(b["auc_ci95"])
         interval = "" if bounds is None else f" [{bounds[0]:.3f}, {bounds[1]:.3f}]"
@@ -319,13 +320,13 @@ def _discrimination(disc: dict, baselines: dict) -> dict:
             f"With {best['k']} templates the one-shot embedding's mean test AUC {mean:.3f} is {_where(mean, theirs)} "
             f"the supervised {b['method']}'s {theirs:.3f}{interval}, trained on every train record."
         )
-    cnn = baselines["srspec_cnn"]
+    cnn = supervised["srspec_cnn"]
     sentences.append(
         compare(
             "Our SRSpec-CNN test accuracy",
             cnn["accuracy"],
             cnn.get("accuracy_ci95"),
-            paper.BASELINES["srspec_cnn"]["accuracy"],
+            paper.SUPERVISED["srspec_cnn"]["accuracy"],
             "the paper's SRSpec-CNN",
         )  # fmt: skip
     )
@@ -436,13 +437,17 @@ def build_report(inputs: dict[str, str | Path | None], out: str | Path, config: 
     from seisembed.provenance import provenance
 
     data = _read(inputs)
-    assoc, disc, base, runtime = data["association"], data["discrimination"], data["baselines"], data["runtime"]
+    assoc, disc, sup, runtime = data["association"], data["discrimination"], data["supervised"], data["runtime"]
     card, model = data["dataset_card"], data["model_card"]
     context = {
         "paper": paper,
         "config": config,
         "study": config.get("study", card.get("study")),
-        "source": config.get("catalog", {}).get("source", "unknown"),
+        "source": (
+            "seisbench"
+            if config.get("dataset", {}).get("source") == "seisbench"
+            else config.get("catalog", {}).get("source", "unknown")
+        ),
         "catalog": data["catalog_summary"],
         "waveforms": data["waveforms_summary"],
         "card": card,
@@ -455,8 +460,8 @@ def build_report(inputs: dict[str, str | Path | None], out: str | Path, config: 
         "method_labels": METHOD_LABELS,
         "distance_rows": _distance_table(data["association_by_distance"]),
         "novelty_rows": _novelty_table(data["association_by_novelty"]),
-        "discrimination": _discrimination(disc, base),
-        "baselines": base,
+        "discrimination": _discrimination(disc, sup),
+        "supervised": sup,
         "runtime": _runtime(runtime),
         "runtime_record": runtime,
         "figures": {name: data[name] for name, (kind, _, _) in INPUTS.items() if kind == "png"},
@@ -475,10 +480,10 @@ def build_report(inputs: dict[str, str | Path | None], out: str | Path, config: 
             "association.embedding.test.accuracy": assoc["embedding"]["test"]["accuracy"],
             "association.cross_correlation.test.auc": assoc["cross_correlation"]["test"]["auc"],
             "association.spectral_lda.test.auc": assoc["spectral_lda"]["test"]["auc"],
-            "baselines.svm36.auc": base["svm36"]["auc"],
-            "baselines.srspec_cnn.auc": base["srspec_cnn"]["auc"],
-            "baselines.svm36.balanced.balanced_accuracy": base["svm36"]["balanced"]["balanced_accuracy"],
-            "baselines.srspec_cnn.balanced.balanced_accuracy": base["srspec_cnn"]["balanced"]["balanced_accuracy"],
+            "supervised.svm36.auc": sup["svm36"]["auc"],
+            "supervised.srspec_cnn.auc": sup["srspec_cnn"]["auc"],
+            "supervised.svm36.balanced.balanced_accuracy": sup["svm36"]["balanced"]["balanced_accuracy"],
+            "supervised.srspec_cnn.balanced.balanced_accuracy": sup["srspec_cnn"]["balanced"]["balanced_accuracy"],
             **{f"discrimination.symmetric.{k}.auc_mean": disc["symmetric"][k]["auc_mean"] for k in disc["symmetric"]},
             **{
                 f"discrimination.symmetric.{k}.balanced.balanced_accuracy": disc["symmetric"][k]["balanced"][

@@ -129,7 +129,7 @@ _DISCRIMINATION_SYMMETRIC = _obj(
 )
 _DISCRIMINATION_AUTHORS = _obj({"auc_mean": _fraction(TRIALS), "templates": _obj({"earthquake": COUNT})})
 
-_BASELINE = _obj(
+_SUPERVISED = _obj(
     {
         "method": TEXT,
         "n_test_records": COUNT,
@@ -209,17 +209,17 @@ SCHEMAS: dict[str, dict] = {
             "authors": _mapping(_DISCRIMINATION_AUTHORS, min_properties=1, key_pattern="^[1-9][0-9]*$"),
         }
     ),
-    "baselines": _obj(
+    "supervised": _obj(
         {
             "svm36": {
-                **_BASELINE,
-                "required": sorted([*_BASELINE["required"], "windows"]),
+                **_SUPERVISED,
+                "required": sorted([*_SUPERVISED["required"], "windows"]),
                 "properties": {
-                    **_BASELINE["properties"],
+                    **_SUPERVISED["properties"],
                     "windows": _obj({"test": _obj({"n_clipped": COUNT, "n_missing": COUNT})}),
                 },
             },
-            "srspec_cnn": _BASELINE,
+            "srspec_cnn": _SUPERVISED,
         }
     ),
     "runtime": _obj(
@@ -265,7 +265,7 @@ _CSV_REASON = {
 class NA:
     """A value the page shows as "n/a": ``null`` (or an empty cell) where a metric is undefined.
 
-    ``where`` names the file and key (``baselines.json: svm36.precision``), ``reason`` why it
+    ``where`` names the file and key (``supervised.json: svm36.precision``), ``reason`` why it
     can be undefined. ``str()`` is ``"n/a"``; in the page (Jinja's ``__html__``) a span with
     the reason as its title. It is neither a number nor true, so nothing compares it.
     """

@@ -5,17 +5,22 @@
 1. The train sampler (:class:`seisembed.train.sampler.TripletSampler`) yields *raw*
    windows (the model normalises them itself); batch ``i`` of epoch ``e`` depends
    only on ``(seed, e, i)``.
-2. Each epoch: ``train.steps_per_epoch`` steps of ``train_on_batch``; the loss is
-   :class:`seisembed.train.losses.TripletLoss` (``train.loss``: batch-all by default; the
-   ``schedule`` warms up on batch-all, then ramps to batch-hard); a NaN loss stops the
-   run naming the epoch and step.
+2. Each epoch: :class:`seisembed.train.losses.HardMiningSchedule` sets the loss's
+   batch-hard weight (``on_epoch_begin``), then ``train.steps_per_epoch`` steps. The loss
+   is :class:`seisembed.train.losses.TripletLoss` (``train.loss``: batch-all by default;
+   the ``schedule`` warms up on batch-all, then ramps to batch-hard). A step is Keras's
+   public ``model.train_on_batch`` on one replica; on several replicas (``MirroredStrategy``,
+   ``MultiWorkerMirroredStrategy``) it is :class:`ReplicatedStep`, a documented custom step
+   (``strategy.run`` of a ``tf.GradientTape`` step) that gives each replica its own whole
+   events. A NaN loss stops the run naming the epoch and step.
 3. After each epoch: the loss and metrics on a fixed, seeded set of val batches,
    the association AUC on a fixed, seeded set of val pairs
    (:func:`seisembed.train.pairs.association_pairs`), the collapse check (mean pairwise
    distance of the val batches), the best model (by val AUC) saved, and a
    checkpoint of the whole training state.
 4. Early stopping after ``train.early_stopping_patience`` epochs without a better
-   val AUC; then ``history.csv``, ``model_card.json|md`` and the training curve.
+   val AUC (:class:`seisembed.train.early_stopping.EarlyStopping`, the piece the SRSpec-CNN
+   classifier uses too); then ``history.csv``, ``model_card.json|md`` and the training curve.
 
 Data check: before the first epoch the train and val windows are scanned for
 NaN/inf and all-zero windows (:func:`seisembed.dataset.store.scan_windows`); with
@@ -368,51 +373,69 @@ def _split_by_events(strategy, x: np.ndarray, y: np.ndarray):
     )
 
 
-def _train_step_replicated(model, strategy, x: np.ndarray, y: np.ndarray) -> dict:
-    """One training step with each replica on its own events (what ``train_on_batch`` does, split).
+class ReplicatedStep:
+    """One training step over the replicas of a ``tf.distribute`` strategy, each on its own events.
 
-    Keras's ``train_on_batch`` builds the model from the batch and hands the batch to every
-    replica whole; here the build sees one replica's slice (plain arrays, as
-    ``train_on_batch`` would) and the step gets per-replica values. Keras 3.15's trainer
-    methods ``_maybe_symbolic_build`` / ``make_train_function`` / ``train_function`` are
-    the ones ``train_on_batch`` itself calls.
+    A custom training step with public APIs only (the pattern of TensorFlow's "Custom training
+    with tf.distribute.Strategy" guide): a ``tf.function`` runs ``strategy.run(replica_step)``,
+    and each replica does what Keras 3's ``train_step`` does for one batch:
+
+    1. ``emb = model(x, training=True)`` under a ``tf.GradientTape``;
+    2. ``loss = model.compute_loss(...)``: the compiled :class:`~seisembed.train.losses.TripletLoss`,
+       which divides itself by the replicas in sync (so the replicas' gradients, summed by
+       ``apply_gradients``, are those of the mean loss);
+    3. ``optimizer.scale_loss(loss)`` (the loss scale of a mixed-precision optimizer, else
+       unchanged), ``tape.gradient`` and ``optimizer.apply_gradients`` (which all-reduces the
+       gradients and unscales them);
+    4. the logs: the loss times the replicas (what Keras logs: the replica's own loss) and
+       :func:`~seisembed.train.losses.triplet_metrics` of the replica's batch.
+
+    The logs are averaged over all replicas of all workers with ``strategy.reduce("MEAN", v,
+    axis=None)`` (``axis=0`` fails on scalars for ``MultiWorkerMirroredStrategy``,
+    tensorflow/tensorflow#72388), what Keras's ``train_on_batch`` logs for one worker's
+    replicas. The optimizer is built under the strategy's scope before the first step. One
+    object serves a whole run: its ``tf.function`` is traced once (batches of one shape).
     """
-    per = len(x) // strategy.num_replicas_in_sync
-    model._maybe_symbolic_build(data_batch=(x[:per], y[:per], None))
-    model.make_train_function()
-    model.reset_metrics()
-    xd, yd = _split_by_events(strategy, x, y)
-    step = _multi_worker_step(model, strategy) or model.train_function
-    logs = step(iter([(xd, yd, None)]))
-    return {k: float(np.asarray(v)) for k, v in logs.items()}
 
+    def __init__(self, model, strategy):
+        import tensorflow as tf
 
-def _multi_worker_step(model, strategy):
-    """Keras's train step for ``MultiWorkerMirroredStrategy`` (None for other strategies).
+        from seisembed.train.losses import triplet_metrics
 
-    Keras 3.15's ``train_function`` reduces the scalar logs of a multi-worker strategy with
-    ``strategy.reduce("MEAN", v, axis=0)``, which fails on scalars ("Invalid reduction
-    dimension 0 for input with 0 dimensions", tensorflow/tensorflow#72388); this step is
-    Keras's own (``strategy.run(model.train_step)``) with the logs averaged over all
-    replicas of all workers (``axis=None``), what Keras does for one worker's replicas.
-    """
-    import tensorflow as tf
+        self.model, self.strategy = model, strategy
+        replicas = strategy.num_replicas_in_sync
+        with strategy.scope():
+            if not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)
 
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return None
-    if getattr(model, "_seisembed_multi_worker_step", None) is None:
+        def replica_step(x, y):
+            with tf.GradientTape() as tape:
+                emb = model(x, training=True)
+                loss = model.compute_loss(x=x, y=y, y_pred=emb, training=True)
+                scaled = model.optimizer.scale_loss(loss)
+            variables = model.trainable_variables
+            model.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+            metrics = triplet_metrics(y, emb, model.loss.margin)
+            return {"loss": loss * tf.cast(replicas, loss.dtype), **metrics}
 
-        @tf.function(reduce_retracing=True)
-        def one_step(data):
-            logs = strategy.run(model.train_step, args=(data,))
+        def step(x, y):
+            logs = strategy.run(replica_step, args=(x, y))
             return {k: strategy.reduce("MEAN", v, axis=None) for k, v in logs.items()}
 
-        model._seisembed_multi_worker_step = lambda iterator: one_step(next(iterator))
-    return model._seisembed_multi_worker_step
+        #: the ``tf.function`` of one step (traced on the first batch)
+        self.function = tf.function(step, reduce_retracing=True, jit_compile=bool(model.jit_compile))
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> dict:
+        """Train on one batch (split into whole events per replica); the logs as floats."""
+        xd, yd = _split_by_events(self.strategy, x, y)
+        return {k: float(np.asarray(v)) for k, v in self.function(xd, yd).items()}
 
 
-def _train_epoch(model, sampler, epoch: int, steps: int, strategy=None) -> dict:
-    """``steps`` training steps of ``epoch``; returns mean loss/metrics and the input-wait share."""
+def _train_epoch(model, sampler, epoch: int, steps: int, replicated: ReplicatedStep | None = None) -> dict:
+    """``steps`` training steps of ``epoch``; returns mean loss/metrics and the input-wait share.
+
+    One replica: Keras's ``train_on_batch``; several: ``replicated`` (a :class:`ReplicatedStep`).
+    """
     totals: dict[str, float] = {}
     waited = 0.0
     started = time.perf_counter()
@@ -420,8 +443,8 @@ def _train_epoch(model, sampler, epoch: int, steps: int, strategy=None) -> dict:
         t0 = time.perf_counter()
         x, y = sampler.batch(epoch, step)
         waited += time.perf_counter() - t0
-        if strategy is not None and strategy.num_replicas_in_sync > 1:
-            logs = _train_step_replicated(model, strategy, x, y)
+        if replicated is not None:
+            logs = replicated(x, y)
         else:
             logs = model.train_on_batch(x, y, return_dict=True)
         loss = float(logs["loss"])
@@ -603,9 +626,15 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
             )
             model = _load_checkpoint(keras, checkpoint.model_path, compile=True)
             loss = model.loss
+    from seisembed.train.early_stopping import EarlyStopping
     from seisembed.train.losses import HardMiningSchedule
 
     schedule = HardMiningSchedule(loss, train["warmup_epochs"], train["ramp_epochs"], train["final_hard_weight"])
+    # the resume state keeps the counters under its own keys (best_auc starts at -1: an AUC is >= 0)
+    stopper = EarlyStopping(
+        train["early_stopping_patience"], best=state["best_auc"], best_epoch=state["best_epoch"], wait=state["wait"]
+    )
+    replicated = ReplicatedStep(model, strategy) if replicas > 1 else None
     log.info(
         "model %s: %d parameters, receptive field %d samples; %d steps/epoch of L=%d x K=%d; %d val batches, "
         "%d val pairs",
@@ -628,11 +657,11 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
     try:
         for epoch in range(state["epoch"], last):
             started = time.perf_counter()
-            loss.hard_weight.assign(schedule.weight(epoch))
-            fit = _train_epoch(model, sampler, epoch, steps, strategy)
+            hard_weight = schedule.on_epoch_begin(epoch)
+            fit = _train_epoch(model, sampler, epoch, steps, replicated)
             val = _validate(model, loss, val_batches, pairs, positions, windows)
             wall = time.perf_counter() - started
-            row = {"epoch": epoch + 1, "hard_weight": schedule.weight(epoch), **fit, **val, "wall_seconds": wall}
+            row = {"epoch": epoch + 1, "hard_weight": hard_weight, **fit, **val, "wall_seconds": wall}
             state["history"].append(row)
             state["seconds"] += fit["seconds"]
             state["wall_seconds"] = state.get("wall_seconds", 0.0) + wall
@@ -667,14 +696,12 @@ def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: i
                     "record maps to one point); use train.loss 'batch_all' (the default), a lower "
                     "train.learning_rate, or a preset with a front end (spectral, demo)"
                 )
-            improved = val["val_auc"] > state["best_auc"]
+            improved = stopper.update(epoch + 1, val["val_auc"])
             if improved:
-                state.update(best_auc=val["val_auc"], best_epoch=epoch + 1, wait=0)
                 best = model
-            else:
-                state["wait"] += 1
+            state.update(best_auc=stopper.best, best_epoch=stopper.best_epoch, wait=stopper.wait)
             state["epoch"] = epoch + 1
-            if state["wait"] >= train["early_stopping_patience"]:
+            if stopper.should_stop:
                 state["stopped_by"] = "early_stopping"
             elif budget is not None and state["wall_seconds"] >= 60.0 * budget and epoch + 1 < train["epochs"]:
                 state["stopped_by"] = "max_minutes"

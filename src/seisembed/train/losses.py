@@ -13,8 +13,9 @@ Euclidean (chord) distance ``d = sqrt(2 - 2 cos)`` in ``[0, 2]`` as the paper.
   the default study: every batch-hard run from random initialisation put all
   embeddings on one point within ~20 steps).
 - :class:`TripletLoss`: one serialisable loss with a ``hard_weight`` variable that
-  blends the two (0: batch-all, 1: batch-hard); :class:`HardMiningSchedule` (a
-  callback) warms up on batch-all, then ramps to batch-hard.
+  blends the two (0: batch-all, 1: batch-hard); :class:`HardMiningSchedule` (called by
+  the training loop at the start of each epoch) warms up on batch-all, then ramps to
+  batch-hard.
 
 Metrics (:func:`triplet_metrics`): share of active triplets, mean hardest-positive
 and hardest-negative distance, and the mean pairwise distance, whose fall towards
@@ -157,14 +158,15 @@ class TripletLoss(keras.losses.Loss):
         return {"margin": self.margin, "mode": self.mode, "soft": self.soft, "name": self.name}
 
 
-class HardMiningSchedule(keras.callbacks.Callback):
+class HardMiningSchedule:
     """Batch-all for ``warmup_epochs``, then a linear ramp to batch-hard over ``ramp_epochs``.
 
-    The weight depends only on the epoch number, so a resumed run continues the same schedule.
+    The training loop calls :meth:`on_epoch_begin` before each epoch, which sets the loss's
+    :attr:`TripletLoss.hard_weight`. The weight depends only on the epoch number, so a
+    resumed run continues the same schedule.
     """
 
     def __init__(self, loss: TripletLoss, warmup_epochs: int, ramp_epochs: int, final_weight: float = 1.0):
-        super().__init__()
         self.loss, self.warmup, self.ramp, self.final = loss, int(warmup_epochs), int(ramp_epochs), float(final_weight)
 
     def weight(self, epoch: int) -> float:
@@ -177,8 +179,11 @@ class HardMiningSchedule(keras.callbacks.Callback):
             return self.final
         return self.final * min(1.0, (epoch - self.warmup + 1) / self.ramp)
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.loss.hard_weight.assign(self.weight(epoch))
+    def on_epoch_begin(self, epoch: int) -> float:
+        """Set the loss's batch-hard weight for ``epoch`` (0-based); returns it."""
+        weight = self.weight(epoch)
+        self.loss.hard_weight.assign(weight)
+        return weight
 
 
 def _metric(name: str):

@@ -24,7 +24,7 @@ One builder, :func:`build_model`, makes every preset (:data:`PRESETS`; config
     power) -> batch norm -> TCN(48 filters, kernel 3, dilations 1..32, 'same', all
     frames) -> 8-frame average pooling -> Flatten -> Dense(32) -> unit norm. On the
     default study it beats the linear spectral metric that the ``demo`` model loses
-    to (docs/training.md, the ablation table). ``tcn_filters: 0`` with ``head:
+    to (docs/train.md, the ablation table). ``tcn_filters: 0`` with ``head:
     mlp`` replaces the TCN by an MLP head (pool -> Flatten -> Dense(head_units,
     ReLU) -> Dropout(dropout_rate)), an ablation.
 ``demo``

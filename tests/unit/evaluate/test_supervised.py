@@ -1,4 +1,4 @@
-"""Supervised discrimination baselines (SVM-36, SRSpec-CNN) and the runtime table."""
+"""Supervised discrimination classifiers (SVM-36, SRSpec-CNN) and the runtime table."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 
 from seisembed.errors import InputError
 from seisembed.evaluate.supervised import (
-    _area_matrix,
     band_log_power,
     fit_svm,
     spectrograms,
     svm_features,
     svm_windows,
 )
+from seisembed.evaluate.supervised.srspec_cnn import _area_matrix
 
 RATE = 40.0
 SVM = {
@@ -157,15 +157,15 @@ def tiny(tmp_path_factory):
     return work, store, config
 
 
-def test_baselines_learn_score_test_at_the_val_threshold_and_reproduce(tiny):
+def test_supervised_classifiers_learn_score_test_at_the_val_threshold_and_reproduce(tiny):
     from seisembed.evaluate.stats import best_threshold
-    from seisembed.evaluate.supervised import enable_determinism, evaluate_baselines
+    from seisembed.evaluate.supervised import enable_determinism, evaluate_supervised
 
     work, store, config = tiny
-    enable_determinism()  # what the entry point (seisembed evaluate baselines) does
-    record = evaluate_baselines(store, work / "m1", config)
-    saved = json.loads((work / "m1" / "baselines.json").read_text())
-    scores = pd.read_parquet(work / "m1" / "baselines_scores.parquet")
+    enable_determinism()  # what the entry point (seisembed evaluate supervised) does
+    record = evaluate_supervised(store, work / "m1", config)
+    saved = json.loads((work / "m1" / "supervised.json").read_text())
+    scores = pd.read_parquet(work / "m1" / "supervised_scores.parquet")
     assert set(scores["split"]) == {"val", "test"}
     for method in ("svm36", "srspec_cnn"):
         r = saved[method]
@@ -181,20 +181,20 @@ def test_baselines_learn_score_test_at_the_val_threshold_and_reproduce(tiny):
     windows = saved["svm36"]["windows"]["test"]
     assert windows["n_records"] == saved["svm36"]["n_test_records"]
     assert windows["n_missing"] > 0  # 25 s after P: far records lose their S coda, and are still scored
-    again = evaluate_baselines(store, work / "m2", config)
+    again = evaluate_supervised(store, work / "m2", config)
     for method in ("svm36", "srspec_cnn"):
         for key in ("auc", "accuracy", "precision", "recall", "threshold", "auc_ci95"):
             assert again[method][key] == record[method][key], (method, key)
-    pd.testing.assert_frame_equal(pd.read_parquet(work / "m2" / "baselines_scores.parquet"), scores)
+    pd.testing.assert_frame_equal(pd.read_parquet(work / "m2" / "supervised_scores.parquet"), scores)
 
 
-def test_discrimination_draws_the_baselines_and_rejects_a_wrong_file(tiny):
+def test_discrimination_draws_the_supervised_classifiers_and_rejects_a_wrong_file(tiny):
     from seisembed.evaluate.discrimination import evaluate_discrimination
 
     work, store, config = tiny
-    if not (work / "m1" / "baselines_scores.parquet").exists():
-        pytest.skip("needs the baselines test's outputs")
-    meta = pd.read_parquet(work / "m1" / "baselines_scores.parquet")
+    if not (work / "m1" / "supervised_scores.parquet").exists():
+        pytest.skip("needs the supervised classifiers test's outputs")
+    meta = pd.read_parquet(work / "m1" / "supervised_scores.parquet")
     rng = np.random.default_rng(0)
     import xarray as xr
 
@@ -211,16 +211,16 @@ def test_discrimination_draws_the_baselines_and_rejects_a_wrong_file(tiny):
     embeddings_frame(frame, emb, model_id="random").to_parquet(work / "emb.parquet")
     cfg = {**config, "evaluate": {**config["evaluate"], "discrimination_trials": 5, "discrimination_templates": [1]}}
     record = evaluate_discrimination(
-        work / "emb.parquet", work / "d", work / "f", cfg, baselines=work / "m1" / "baselines_scores.parquet"
+        work / "emb.parquet", work / "d", work / "f", cfg, supervised=work / "m1" / "supervised_scores.parquet"
     )
-    assert set(record["supervised_baselines_test_auc"]) == {"svm36", "srspec_cnn"}
+    assert set(record["supervised_test_auc"]) == {"svm36", "srspec_cnn"}
     import matplotlib.image as mpimg
 
     confusion = mpimg.imread(work / "f" / "discrimination_confusion.png")
     assert confusion.shape[1] > 2.5 * confusion.shape[0]  # three panels: 1 template, SVM-36, SRSpec-CNN
     meta.drop(columns=["svm36"]).to_parquet(work / "bad.parquet")
     with pytest.raises(InputError, match="svm36"):
-        evaluate_discrimination(work / "emb.parquet", work / "d", work / "f", cfg, baselines=work / "bad.parquet")
+        evaluate_discrimination(work / "emb.parquet", work / "d", work / "f", cfg, supervised=work / "bad.parquet")
 
 
 def test_runtime_table_times_every_task_on_val_and_test(tiny):
@@ -240,7 +240,7 @@ def test_runtime_table_times_every_task_on_val_and_test(tiny):
 
 
 def test_train_subsample_is_seeded_per_class_and_keeps_store_order():
-    from seisembed.evaluate.supervised import _subsample_train
+    from seisembed.evaluate.supervised.run import _subsample_train
 
     kinds = np.array(["earthquake"] * 30 + ["explosion"] * 4)
     positions = np.arange(34)

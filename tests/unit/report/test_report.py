@@ -114,7 +114,7 @@ def _fixture_results(tmp_path: Path) -> Path:
     results = tmp_path / "results"
     (results / "metrics").mkdir(parents=True)
     (results / "model").mkdir()
-    for name in ("association", "discrimination", "baselines", "runtime"):
+    for name in ("association", "discrimination", "supervised", "runtime"):
         shutil.copy(FIXTURES / f"{name}.json", results / "metrics" / f"{name}.json")
     shutil.copy(FIXTURES / "model_card.json", results / "model" / "model_card.json")
     build_report(fixture_inputs(), results / "report" / "index.html", validate_config({"study": "ci-tiny"}))
@@ -156,9 +156,9 @@ def test_report_renders_in_headless_chromium_with_the_metrics_numbers(tmp_path):
         "association.embedding.test.auc",
         "association.cross_correlation.test.auc",
         "association.spectral_lda.test.auc",
-        "baselines.svm36.auc",
-        "baselines.srspec_cnn.auc",
-        "baselines.srspec_cnn.balanced.balanced_accuracy",
+        "supervised.svm36.auc",
+        "supervised.srspec_cnn.auc",
+        "supervised.srspec_cnn.balanced.balanced_accuracy",
         "discrimination.symmetric.1.balanced.balanced_accuracy",
         "model_card.parameters",
     ):

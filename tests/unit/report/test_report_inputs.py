@@ -163,10 +163,10 @@ JSON_CASES = [
         ["n_test_explosions = 5", "n_test_records = 0"],
     ),  # fmt: skip
     ("discrimination", lambda r: drop_key(r, ["symmetric", "1", "balanced"]), ["symmetric.1.balanced is missing"]),
-    ("baselines", lambda r: set_key(r, ["svm36", "auc"], 1.7), ["svm36.auc = 1.7"]),
-    ("baselines", lambda r: drop_key(r, ["svm36", "windows"]), ["svm36.windows is missing"]),
+    ("supervised", lambda r: set_key(r, ["svm36", "auc"], 1.7), ["svm36.auc = 1.7"]),
+    ("supervised", lambda r: drop_key(r, ["svm36", "windows"]), ["svm36.windows is missing"]),
     (
-        "baselines",
+        "supervised",
         lambda r: set_key(r, ["srspec_cnn", "training_seconds"], "fast"),
         ["srspec_cnn.training_seconds = 'fast'"],
     ),  # fmt: skip
@@ -323,18 +323,18 @@ def test_null_metrics_are_shown_as_na_with_their_reason_and_never_compared(tmp_p
     assoc = set_key(assoc, ["embedding", "test", "auc_ci95"], [None, None])
     disc = set_key(fixture_json("discrimination"), ["symmetric", "1", "auc_mean"], None)
     disc = set_key(disc, ["symmetric", "2", "balanced", "balanced_accuracy"], None)
-    base = set_key(fixture_json("baselines"), ["srspec_cnn", "accuracy"], None)
+    base = set_key(fixture_json("supervised"), ["srspec_cnn", "accuracy"], None)
     base = set_key(base, ["svm36", "auc"], None)
     model = set_key(fixture_json("model_card"), ["best_val_auc"], None)
     replace = {
         **with_json(tmp_path, "association", assoc, allow_nan=False),
         **with_json(tmp_path, "discrimination", disc, allow_nan=False),
-        **with_json(tmp_path, "baselines", base, allow_nan=False),
+        **with_json(tmp_path, "supervised", base, allow_nan=False),
         **with_json(tmp_path, "model_card", model, allow_nan=False),
     }
     headline, html = render(tmp_path, replace)
     assert headline["association.embedding.test.auc"] is None
-    assert headline["baselines.svm36.auc"] is None
+    assert headline["supervised.svm36.auc"] is None
     assert headline["discrimination.symmetric.1.auc_mean"] is None
     sentences = verdicts(html)
     for sentence in sentences:
@@ -395,12 +395,12 @@ def test_undamaged_inputs_give_the_same_page(tmp_path):
     first_headline, first = render(tmp_path / "a")
     second_headline, second = render(tmp_path / "b")
     assert first == second and first_headline == second_headline
-    assoc, base = fixture_json("association"), fixture_json("baselines")
+    assoc, base = fixture_json("association"), fixture_json("supervised")
     assert first_headline["association.embedding.test.auc"] == assoc["embedding"]["test"]["auc"]
-    assert first_headline["baselines.svm36.auc"] == base["svm36"]["auc"]
+    assert first_headline["supervised.svm36.auc"] == base["svm36"]["auc"]
     # the fixtures' undefined values: the svm36 precision (nothing predicted positive) and empty table cells
     note = re.search(r'<details class="note" id="undefined">(.*?)</details>', first, re.S).group(1)
-    assert "baselines.json: svm36.precision is undefined: nothing was predicted positive" in note
+    assert "supervised.json: svm36.precision is undefined: nothing was predicted positive" in note
     assert "association_by_novelty.csv: line 5 (pairs novel location), embedding_accuracy is undefined" in note
 
 

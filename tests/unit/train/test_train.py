@@ -85,6 +85,9 @@ def test_schedule_weights_follow_the_epoch():
     schedule = losses.HardMiningSchedule(loss, warmup_epochs=2, ramp_epochs=2, final_weight=0.5)
     assert [schedule.weight(e) for e in range(5)] == [0.0, 0.0, 0.25, 0.5, 0.5]
     assert losses.HardMiningSchedule(losses.TripletLoss(mode="batch_hard"), 2, 2).weight(0) == 1.0
+    # what the training loop calls before each epoch: it sets the loss's variable
+    assert schedule.on_epoch_begin(2) == 0.25 and float(loss.hard_weight.numpy()) == 0.25
+    assert schedule.on_epoch_begin(0) == 0.0 and float(loss.hard_weight.numpy()) == 0.0
 
 
 # -- the model -----------------------------------------------------------------------------------

@@ -457,7 +457,7 @@ def test_a_file_system_refusal_is_one_line_naming_the_path(tmp_path, capsys):
         (lambda f: f[~((f["split"] == "test") & (f["source_type"] == "explosion"))], r"split 'test' holds records of \['earthquake'\]"),
     ],
 )  # fmt: skip
-def test_damaged_baseline_scores_are_named_before_the_trials(tmp_path, damage, message):
+def test_damaged_supervised_scores_are_named_before_the_trials(tmp_path, damage, message):
     from seisembed.evaluate.discrimination import evaluate_discrimination
     from seisembed.evaluate.supervised import METHODS
 
@@ -473,9 +473,9 @@ def test_damaged_baseline_scores_are_named_before_the_trials(tmp_path, damage, m
     path = _write(damage(scores).reset_index(drop=True), tmp_path / "b.parquet")
     emb = _write(_embeddings(n_events=30), tmp_path / "e.parquet")
     with pytest.raises(InputError, match=message):
-        evaluate_discrimination(emb, tmp_path / "m", tmp_path / "f", {}, baselines=path)
+        evaluate_discrimination(emb, tmp_path / "m", tmp_path / "f", {}, supervised=path)
     with pytest.raises(InputError, match="does not exist"):
-        evaluate_discrimination(emb, tmp_path / "m", tmp_path / "f", {}, baselines=tmp_path / "none.parquet")
+        evaluate_discrimination(emb, tmp_path / "m", tmp_path / "f", {}, supervised=tmp_path / "none.parquet")
 
 
 # -- the independent re-test's cases (issue 20) -------------------------------------------------------
