@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ from seisembed.evaluate.stats import best_threshold, decision_metrics, summarise
 from seisembed.markdown import markdown_table
 from seisembed.metrics import auc, roc
 from seisembed.streams import Stream
+from seisembed.train.pairs import association_pairs
 
 __all__ = ["METHODS", "association_pairs_table", "embed_store", "evaluate_association"]
 
@@ -121,31 +121,18 @@ def embed_store(
 
 
 def association_pairs_table(meta: pd.DataFrame, split: str, n_pairs: int, seed: int) -> tuple[pd.DataFrame, int]:
-    """Distinct pairs of ``split`` (store positions) and the number of distinct matched pairs available."""
-    positions = np.flatnonzero(meta["split"].to_numpy() == split)
-    sub = meta.iloc[positions]
-    station = (sub["station_network_code"] + "." + sub["station_code"]).to_numpy()
-    events = sub["source_id"].to_numpy()
-    matched_all = []
-    for _, rows in pd.Series(np.arange(len(sub))).groupby(events, sort=False):
-        for i, j in combinations(rows.to_numpy(), 2):
-            if station[i] != station[j]:
-                matched_all.append((i, j))
-    if not matched_all or len(np.unique(events)) < 2:
-        raise InputError(f"split '{split}' has no event recorded at two stations or fewer than two events: no pairs")
-    rng = np.random.default_rng([seed, Stream.EVAL_PAIRS, {"train": 0, "val": 1, "test": 2}[split]])
-    n_matched = min(n_pairs // 2, len(matched_all))
-    chosen = np.asarray(matched_all)[rng.choice(len(matched_all), n_matched, replace=False)]
-    unmatched: set[tuple[int, int]] = set()
-    limit = len(sub) * (len(sub) - 1) // 2
-    while len(unmatched) < min(n_matched, limit):
-        a, b = rng.integers(len(sub), size=2)
-        if events[a] != events[b]:
-            unmatched.add((min(a, b), max(a, b)))
-    others = np.asarray(sorted(unmatched))
-    others = others[rng.permutation(len(others))]
-    both = np.concatenate([chosen, others])
-    first, second = positions[both[:, 0]], positions[both[:, 1]]
+    """Distinct pairs of ``split`` (store positions) and the number of distinct matched pairs available.
+
+    Drawn by :func:`seisembed.train.pairs.association_pairs` (stream ``EVAL_PAIRS``).
+    """
+    index = {
+        "split": meta["split"].to_numpy(),
+        "source_id": meta["source_id"].to_numpy(),
+        "station": (meta["station_network_code"] + "." + meta["station_code"]).to_numpy(),
+    }
+    drawn = association_pairs(index, split, n_pairs, seed, stream=Stream.EVAL_PAIRS)
+    first, second, matched_all = drawn["first"], drawn["second"], int(drawn["available"])
+    n_matched = int(drawn["matched"].sum())
     a, b = meta.iloc[first], meta.iloc[second]
     table = pd.DataFrame(
         {
@@ -156,7 +143,7 @@ def association_pairs_table(meta: pd.DataFrame, split: str, n_pairs: int, seed: 
             "trace_name_second": b["trace_name"].to_numpy(),
             "source_id_first": a["source_id"].to_numpy(),
             "source_id_second": b["source_id"].to_numpy(),
-            "matched": np.r_[np.ones(len(chosen), bool), np.zeros(len(others), bool)],
+            "matched": drawn["matched"],
             "interstation_km": KM_PER_DEG
             * epicentral_distance_deg(
                 a["station_latitude_deg"].to_numpy(),
@@ -173,10 +160,10 @@ def association_pairs_table(meta: pd.DataFrame, split: str, n_pairs: int, seed: 
             "split %s: only %d distinct matched pairs exist (asked for %d); using all of them and as many "
             "unmatched pairs",
             split,
-            len(matched_all),
+            matched_all,
             n_pairs // 2,
         )
-    return table, len(matched_all)
+    return table, matched_all
 
 
 def _scores(

@@ -14,7 +14,8 @@
    (``strategy.run`` of a ``tf.GradientTape`` step) that gives each replica its own whole
    events. A NaN loss stops the run naming the epoch and step.
 3. After each epoch: the loss and metrics on a fixed, seeded set of val batches,
-   the association AUC on a fixed, seeded set of val pairs
+   the association AUC on a fixed, seeded set of distinct val pairs, drawn as the
+   evaluation draws its pairs
    (:func:`seisembed.train.pairs.association_pairs`), the collapse check (mean pairwise
    distance of the val batches), the best model (by val AUC) saved, and a
    checkpoint of the whole training state.
