@@ -152,6 +152,19 @@ def _map(frame: pd.DataFrame, details: dict, path: Path, resolution: str | None 
             lw=0,
             label=f"{kind}s ({len(sub)})",
         )
+    # kept events of other source types (e.g. a SeisBench 'surface event'): one class, their labels in the legend
+    others = events[~events["source_type"].isin(("earthquake", "explosion")) & ~events["novel_location"]]
+    if len(others):
+        labels = sorted(map(str, others["source_type"].unique()))
+        ax.scatter(
+            *xy(others["source_longitude_deg"], others["source_latitude_deg"]),
+            s=14,
+            marker="D",
+            c="tab:green",
+            alpha=0.6,
+            lw=0,
+            label=f"other ({len(others)}: {', '.join(labels[:3])}{', ...' if len(labels) > 3 else ''})",
+        )
     box_events = events[events["novel_location"]]
     ax.scatter(
         *xy(box_events["source_longitude_deg"], box_events["source_latitude_deg"]),

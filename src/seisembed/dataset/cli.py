@@ -12,6 +12,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from seisembed.argtypes import positive_int
+
 log = logging.getLogger(__name__)
 
 
@@ -51,7 +53,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     export.add_argument("out", metavar="OUT", help="output folder (e.g. results/seisbench)")
     export.add_argument(
         "--bucket-size",
-        type=int,
+        type=positive_int,
         default=None,
         help="traces per HDF5 bucket (default: config key dataset.export_seisbench.bucket_size, 1024)",
     )
@@ -77,11 +79,20 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "action", None) == "export-seisbench":
         from seisembed.dataset.seisbench_export import export_seisbench
 
-        size = args.bucket_size or config["dataset"]["export_seisbench"]["bucket_size"]
+        size = (
+            args.bucket_size if args.bucket_size is not None else config["dataset"]["export_seisbench"]["bucket_size"]
+        )
         compression = None if args.compression == "none" else args.compression
         export_seisbench(args.store, args.out, bucket_size=size, compression=compression)
         return 0
     out_dir = Path(args.out_dir)
+    if args.seisbench_dir is not None and config["dataset"]["source"] != "seisbench":
+        from seisembed.errors import ConfigError
+
+        raise ConfigError(
+            f"--seisbench-dir {args.seisbench_dir} is given but config key 'dataset.source' is "
+            f"{config['dataset']['source']!r}; set dataset.source: seisbench to build from a SeisBench folder"
+        )
     if config["dataset"]["source"] == "seisbench":
         from seisembed.dataset.seisbench_import import build_from_seisbench
 

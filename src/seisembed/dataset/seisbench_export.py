@@ -105,25 +105,17 @@ def metadata_table(coords: dict[str, np.ndarray], trace_names: np.ndarray, sampl
 
 
 def _read_coords(store: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """The store's per-trace coordinates (decoded by xarray; strings as ``str``) and its attributes."""
-    import xarray as xr
+    """The store's per-trace coordinates and attributes, read through :mod:`seisembed.dataset.store`.
 
-    try:
-        ds = xr.open_zarr(store)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
-        raise InputError(f"dataset store {store} is not a readable Zarr store: {exc}") from exc
+    Strings as ``str``, times as naive UTC ``datetime64[ns]``
+    (:func:`~seisembed.dataset.store.read_metadata`).
+    """
+    from seisembed.dataset.store import read_metadata, store_attributes
+
     needed = ("trace_name", "split", *ARRIVAL_COLUMNS, *TRACE_COLUMNS, *OWN_COLUMNS)
-    missing = [c for c in needed if c not in ds.coords]
-    if missing:
-        raise InputError(
-            f"dataset store {store} has no coordinate(s) {', '.join(missing)}; rebuild it with seisembed dataset"
-        )
-    coords = {}
-    for name in needed:
-        values = np.asarray(ds[name].values)
-        # Zarr strings come back as NumPy StringDType: tolist() gives Python strings
-        coords[name] = values if values.dtype.kind in "biufcmM" else np.asarray(values.tolist(), dtype=object)
-    return coords, dict(ds.attrs)
+    attrs = store_attributes(store)
+    frame = read_metadata(store, needed)
+    return {name: frame[name].to_numpy() for name in needed}, attrs
 
 
 def _runs(split: np.ndarray) -> list[tuple[int, int]]:
@@ -147,7 +139,7 @@ def export_seisbench(
     """
     import h5py
 
-    from seisembed.dataset.store import open_waveforms
+    from seisembed.dataset.store import open_waveforms, read_traces
 
     if bucket_size < 1:
         raise ValueError(f"bucket_size must be at least 1, got {bucket_size}")
@@ -185,7 +177,7 @@ def export_seisbench(
             for lo, hi in _runs(coords["split"]):  # one split at a time, as WaveformDataWriter buckets
                 for start in range(lo, hi, bucket_size):
                     stop = min(start + bucket_size, hi)
-                    block = np.asarray(array[start:stop], dtype=np.float32)
+                    block = read_traces(array, np.arange(start, stop))
                     bucket = f"bucket{buckets}"
                     buckets += 1
                     if stop - start == 1:  # WaveformDataWriter writes a lone trace as its own dataset

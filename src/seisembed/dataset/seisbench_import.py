@@ -9,15 +9,21 @@ report run unchanged on it. Per trace:
   ``trace_p_arrival_sample``, at ``waveforms.sampling_rate_hz`` (40 Hz): a trace at
   another rate is resampled with :func:`scipy.signal.resample_poly` (its FIR
   anti-alias filter; the ratio must be one of small integers, at most 1000, and the
-  rate at least the target: no upsampling), and P is put exactly on sample
+  rate at least the target: no upsampling; a rate within
+  :data:`seisembed.waveforms.processing.SAMPLING_RATE_RTOL` of a nominal rate is read as
+  that rate, as the waveform stage does), and P is put exactly on sample
   ``window_before_s x rate`` (band-limited interpolation of a fractional position,
   :func:`seisembed.waveforms.processing.sample_at`; an integer position is a plain cut,
   so a seisembed export comes back bit for bit);
 - components go to Z, N, E from ``component_order`` (``data_format``, or the
-  ``trace_component_order`` column; ``1``/``2`` stand for N/E when N/E are absent);
-  ``dimension_order`` ``CW`` or ``WC``;
+  ``trace_component_order`` column; unrotated ``1``/``2`` are refused unless
+  ``dataset.seisbench.unrotated_horizontals: accept`` reads them as N/E);
+  ``dimension_order`` ``CW`` or ``WC``; a trace with fewer channels than its order names
+  is an error;
 - ``split`` from the dataset's column (``dev`` -> ``val``; config
-  ``dataset.seisbench.split: dataset``) or from seisembed's split rules (``seisembed``);
+  ``dataset.seisbench.split: dataset``; an event whose traces are in several splits is an
+  error, or skipped with ``dataset.seisbench.mixed_split_events: skip``) or from
+  seisembed's split rules (``seisembed``);
 - ``source_type`` mapped to ``earthquake``/``explosion`` by ``dataset.seisbench.source_types``;
   other types keep their label (or are skipped: ``other_source_types``);
 - ``trace_name``: ``trace_name_original`` where the writer kept it (a seisembed export,
@@ -56,6 +62,7 @@ from seisembed.config import validate_config
 from seisembed.dataset.build import BuildResult, bad_window_counts, store_order, write_store
 from seisembed.dataset.seisbench_format import (
     SPLIT_FROM_SEISBENCH,
+    SPLIT_TO_SEISBENCH,
     Chunk,
     find_chunks,
     location_inside,
@@ -77,6 +84,7 @@ SKIP_REASONS: tuple[str, ...] = (
     "seisbench_no_station",
     "seisbench_no_p_arrival",
     "seisbench_unknown_split",
+    "seisbench_event_in_several_splits",
     "seisbench_other_source_type",
     "seisbench_bad_sampling_rate",
     "seisbench_short",
@@ -116,27 +124,56 @@ class Window:
 def resample_ratio(rate_hz: float, target_hz: float) -> Fraction | None:
     """``target/rate`` as a fraction of integers up to :data:`MAX_RATIO_TERM`; ``None`` when it cannot be used.
 
+    A rate is read as its nominal rate when within
+    :data:`~seisembed.waveforms.processing.SAMPLING_RATE_RTOL` of it (the waveform
+    stage's tolerance): the target itself (ratio 1), else ``target x q / p`` for the
+    simplest ``p/q`` (a continued-fraction convergent) that matches, an exact fraction
+    first (40.3 Hz to 40 Hz: 400/403); the ratio is formed from that nominal rate.
     ``None`` for an unknown or non-positive rate, a rate below the target (no
     upsampling: it would invent the band above the source's Nyquist frequency) and a
-    ratio that is not such a fraction within 1e-9 (e.g. 40.3 Hz to 40 Hz).
+    rate that is no such nominal rate (e.g. 40.01 Hz to 40 Hz: 4000/4001).
     """
+    from seisembed.waveforms.processing import SAMPLING_RATE_RTOL
+
     if not np.isfinite(rate_hz) or rate_hz <= 0:
         return None
-    if abs(rate_hz - target_hz) <= 1e-9 * target_hz:
+    if abs(rate_hz - target_hz) <= SAMPLING_RATE_RTOL * target_hz:
         return Fraction(1)
     if rate_hz < target_hz:
         return None
-    ratio = Fraction(target_hz / rate_hz).limit_denominator(MAX_RATIO_TERM)
-    if ratio.numerator > MAX_RATIO_TERM or abs(float(ratio) - target_hz / rate_hz) > 1e-9 * target_hz / rate_hz:
-        return None
-    return ratio
+    exact = Fraction(target_hz / rate_hz).limit_denominator(MAX_RATIO_TERM)
+    candidates = [exact] if abs(float(exact) - target_hz / rate_hz) <= 1e-9 * target_hz / rate_hz else []
+    candidates += _convergents(target_hz / rate_hz)
+    for ratio in candidates:
+        if ratio.numerator > MAX_RATIO_TERM or ratio.denominator > MAX_RATIO_TERM:
+            break  # convergents only grow
+        if not 0 < ratio < 1:
+            continue
+        nominal = target_hz / float(ratio)
+        if abs(rate_hz - nominal) <= SAMPLING_RATE_RTOL * nominal:
+            return ratio
+    return None
+
+
+def _convergents(x: float, terms: int = 30) -> list[Fraction]:
+    """The continued-fraction convergents of ``x`` > 0, simplest first."""
+    out, (h0, h1), (k0, k1) = [], (0, 1), (1, 0)
+    for _ in range(terms):
+        a = math.floor(x)
+        h0, h1, k0, k1 = h1, a * h1 + h0, k1, a * k1 + k0
+        out.append(Fraction(h1, k1))
+        if x - a < 1e-12:
+            break
+        x = 1.0 / (x - a)
+    return out
 
 
 def component_indices(order: str) -> tuple[int, int, int] | None:
     """Positions of Z, N and E in a component order (``"ZNE"`` -> (0, 1, 2), ``"ENZ"`` -> (2, 1, 0)).
 
-    ``1``/``2`` stand for N/E when N/E are absent (``"Z12"``). ``None`` when Z, N or E
-    is missing or a letter repeats (e.g. ``"ZRT"``, rotated to radial/transverse).
+    ``1``/``2`` stand for N/E when N/E are absent (``"Z12"``; the import accepts that only
+    with ``dataset.seisbench.unrotated_horizontals: accept``, :func:`unrotated`). ``None``
+    when Z, N or E is missing or a letter repeats (e.g. ``"ZRT"``, rotated to radial/transverse).
     """
     letters = str(order).strip().upper()
     if len(set(letters)) != len(letters):
@@ -146,6 +183,12 @@ def component_indices(order: str) -> tuple[int, int, int] | None:
     if not all(c in letters for c in COMPONENT_ORDER):
         return None
     return tuple(letters.index(c) for c in COMPONENT_ORDER)
+
+
+def unrotated(order: str) -> bool:
+    """Whether :func:`component_indices` reads unrotated horizontals ``1``/``2`` as N/E in ``order``."""
+    letters = str(order).strip().upper()
+    return "N" not in letters and "E" not in letters and ("1" in letters or "2" in letters)
 
 
 def cut_window(trace: np.ndarray, rate_hz: float, p_sample: float, window: Window) -> tuple[np.ndarray | None, str]:
@@ -364,31 +407,68 @@ def _rates(meta: pd.DataFrame, chunks: list[Chunk], formats: list[dict]) -> np.n
     return rate
 
 
-def _components(meta: pd.DataFrame, chunks: list[Chunk], formats: list[dict]) -> np.ndarray:
-    """Positions of Z, N, E per trace; an unknown component order is an error naming the file or trace."""
+def _components(
+    meta: pd.DataFrame, chunks: list[Chunk], formats: list[dict], unrotated_horizontals: str = "refuse"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of Z, N, E per trace and each trace's component order (text).
+
+    An unknown component order is an error naming the file or trace; so is an order with
+    unrotated horizontals ``1``/``2`` unless ``unrotated_horizontals`` is ``"accept"``
+    (then read as N/E, with a warning).
+    """
     per_trace = _text(meta, "trace_component_order")
     default = meta["_chunk"].map({i: f["component_order"] or "" for i, f in enumerate(formats)})
     order = per_trace.where(per_trace != "", default)
     out = np.zeros((len(meta), 3), dtype=np.int64)
     for value, rows in order.groupby(order).groups.items():
         found = component_indices(value)
-        if found is None:
-            first = meta.loc[rows[0]]
-            where = (
-                f"trace {first['trace_name']} (column trace_component_order of {chunks[first['_chunk']].metadata})"
-                if per_trace.loc[rows[0]]
-                else f"{chunks[first['_chunk']].waveforms} (data_format/component_order)"
+        first = meta.loc[rows[0]]
+        where = (
+            f"trace {first['trace_name']} (column trace_component_order of {chunks[first['_chunk']].metadata})"
+            if per_trace.loc[rows[0]]
+            else f"{chunks[first['_chunk']].waveforms} (data_format/component_order)"
+        )
+        if found is not None and unrotated(value):
+            if unrotated_horizontals != "accept":
+                raise InputError(
+                    f"SeisBench dataset: component_order {value!r} of {where} has unrotated horizontals 1/2, not "
+                    f"north/east ({len(rows)} trace(s)); rotate them to N/E, or read 1 as N and 2 as E with config "
+                    "key 'dataset.seisbench.unrotated_horizontals: accept'"
+                )
+            log.warning(
+                "component_order %r of %s (%d trace(s)): unrotated horizontals read as 1 = N, 2 = E "
+                "(dataset.seisbench.unrotated_horizontals: accept)",
+                value,
+                where,
+                len(rows),
             )
+        if found is None:
             raise InputError(
                 f"SeisBench dataset: component_order {value!r} of {where} cannot be mapped to Z, N, E "
-                f"({len(rows)} trace(s)); seisembed needs vertical, north and east components (1/2 read as N/E)"
+                f"({len(rows)} trace(s)); seisembed needs vertical, north and east components"
             )
         out[np.asarray(meta.index.get_indexer(rows))] = found
-    return out
+    return out, order.to_numpy(dtype=object)
 
 
-def _locate(meta: pd.DataFrame, chunks: list[Chunk], formats: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """Bucket and location of every trace, checked against the HDF5 files (errors name the trace)."""
+def _selected_shape(location: tuple, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Shape of ``array[location]`` for an array of ``shape`` (ints drop their axis, slices keep it)."""
+    out = []
+    for axis, size in enumerate(shape):
+        index = location[axis] if axis < len(location) else slice(None)
+        if isinstance(index, slice):
+            out.append(len(range(*index.indices(size))))
+    return tuple(out)
+
+
+def _locate(
+    meta: pd.DataFrame, chunks: list[Chunk], formats: list[dict], components: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket and location of every trace, checked against the HDF5 files (errors name the trace).
+
+    With ``components`` (positions of Z, N, E per trace, :func:`_components`), a trace with
+    fewer channels than its component order names is an error naming trace, bucket and order.
+    """
     import h5py
 
     bucket = np.empty(len(meta), dtype=object)
@@ -432,6 +512,19 @@ def _locate(meta: pd.DataFrame, chunks: list[Chunk], formats: list[dict]) -> tup
                         f"SeisBench trace {name} (metadata {chunk.metadata}) selects a {kept}-dimensional array from "
                         f"bucket {block!r} of shape {shape}; expected components x samples ({dims})"
                     )
+                if components is not None:
+                    channels = _selected_shape(parsed, shape)[0 if dims == "CW" else 1]
+                    needed = int(np.max(components[row])) + 1
+                    if channels < needed:
+                        order = meta["trace_component_order"].iloc[row] if "trace_component_order" in meta else ""
+                        order = (
+                            order if isinstance(order, str) and order.strip() else formats[number]["component_order"]
+                        )
+                        raise InputError(
+                            f"SeisBench trace {name} (metadata {chunk.metadata}) has {channels} channel(s) in bucket "
+                            f"{block!r} of shape {shape} in {chunk.waveforms} ({dims}), but its component_order "
+                            f"{order!r} needs {needed}"
+                        )
                 bucket[row], location[row] = block, where
     return bucket, location
 
@@ -527,6 +620,40 @@ def _skip_counts(reason: np.ndarray, events: np.ndarray, names: np.ndarray) -> d
     return out
 
 
+def _mixed_split_events(
+    frame: pd.DataFrame, meta: pd.DataFrame, chunks: list[Chunk], reason: np.ndarray, rule: str
+) -> None:
+    """Events (``source_id``) whose candidate records the split column puts in several splits.
+
+    ``rule`` ``"error"``: an :class:`InputError` naming the first events, their splits and
+    metadata file(s); ``"skip"``: their records are marked ``seisbench_event_in_several_splits``.
+    """
+    alive = (reason == "") & (frame["source_id"].str.strip() != "").to_numpy()
+    if not alive.any():
+        return
+    live = frame.loc[alive, ["source_id", "split"]].assign(_chunk=meta.loc[alive, "_chunk"].to_numpy())
+    splits = live.groupby("source_id", sort=False)["split"].unique()
+    mixed = splits[splits.map(len) > 1]
+    if mixed.empty:
+        return
+    if rule == "skip":
+        _record_skip(
+            reason, alive & frame["source_id"].isin(mixed.index).to_numpy(), "seisbench_event_in_several_splits"
+        )
+        return
+    files = sorted({str(chunks[c].metadata) for c in live.loc[live["source_id"].isin(mixed.index), "_chunk"]})
+    shown = "; ".join(
+        f"{event}: {'/'.join(sorted(SPLIT_TO_SEISBENCH.get(s, s) for s in values))}"
+        for event, values in mixed.iloc[:5].items()
+    )
+    raise InputError(
+        f"SeisBench metadata {', '.join(files)}: {len(mixed)} event(s) (source_id) have traces in more than one split "
+        f"({shown}{' ...' if len(mixed) > 5 else ''}); seisembed keeps the traces of an event in one split. "
+        "Let seisembed split (config key 'dataset.seisbench.split: seisembed'), or leave these events out "
+        "('dataset.seisbench.mixed_split_events: skip')"
+    )
+
+
 def _scan(traces: SeisBenchTraces, rows: np.ndarray, reason: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Read every candidate's window once; mark short / non-finite ones; return (padded, all_zero) masks."""
     padded = np.zeros(len(reason), dtype=bool)
@@ -588,9 +715,9 @@ def build_from_seisbench(folder: str | Path | None, out: str | Path, config: dic
     meta = _chunk_metadata(chunks, formats, sb["split"])
     n_in = len(meta)
     log.info("SeisBench dataset %s: %d traces in %d chunk(s)", folder, n_in, len(chunks))
-    components = _components(meta, chunks, formats)
+    components, orders = _components(meta, chunks, formats, sb["unrotated_horizontals"])
     rates = _rates(meta, chunks, formats)
-    bucket, location = _locate(meta, chunks, formats)
+    bucket, location = _locate(meta, chunks, formats, components)
     names = _trace_names(meta, chunks).to_numpy(dtype=object)
     frame = catalogue_frame(meta, sb)
     frame["trace_name"] = names
@@ -604,6 +731,7 @@ def build_from_seisbench(folder: str | Path | None, out: str | Path, config: dic
         split = _text(meta, "split").str.strip().str.lower().map(SPLIT_FROM_SEISBENCH)
         _record_skip(reason, split.isna().to_numpy(), "seisbench_unknown_split")
         frame["split"] = split.fillna("").astype(object)
+        _mixed_split_events(frame, meta, chunks, reason, sb["mixed_split_events"])
     two_class = frame["source_type"].isin(SOURCE_TYPES).to_numpy()
     if sb["other_source_types"] == "skip":
         _record_skip(reason, ~two_class, "seisbench_other_source_type")
@@ -739,6 +867,8 @@ def build_from_seisbench(folder: str | Path | None, out: str | Path, config: dic
             "source_types": {str(k): int(v) for k, v in kinds.items()},
             "excluded_from_discrimination": others,
             "split": sb["split"],
+            "mixed_split_events": sb["mixed_split_events"],
+            "component_orders": {str(k): int(v) for k, v in pd.Series(orders[keep]).value_counts().items()},
             "novelty_from_dataset": has_novelty,
         },
     }

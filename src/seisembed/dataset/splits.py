@@ -55,6 +55,7 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "seisbench_no_station": "SeisBench record with an empty station_code",
     "seisbench_no_p_arrival": "SeisBench record with an empty trace_p_arrival_sample (no P pick to centre the window on)",
     "seisbench_unknown_split": "SeisBench record whose split is not train, dev or test (dataset.seisbench.split 'dataset')",
+    "seisbench_event_in_several_splits": "SeisBench record of an event whose traces the dataset's split column puts in more than one split (dataset.seisbench.mixed_split_events 'skip')",
     "seisbench_other_source_type": "SeisBench record whose source type maps to neither earthquake nor explosion (dataset.seisbench.other_source_types 'skip')",
     "seisbench_bad_sampling_rate": "SeisBench trace whose sampling rate is unknown, below the window's rate or not a ratio of small integers away from it",
     "seisbench_short": "SeisBench trace that does not cover the window around P (dataset.seisbench.short_traces 'skip')",
@@ -433,7 +434,8 @@ def assign_given_splits(frame: pd.DataFrame, config: dict, seed: int, held_out: 
     (``time``) is replaced by the given split; rules 3 and 4 (held-out box and
     stations, as configured) run when ``held_out`` is true; rule 5 (``min_records``)
     always runs. ``config`` is the ``dataset`` section as given. Raises
-    :class:`InputError` for a split value that is not one of :data:`SPLITS` and,
+    :class:`InputError` for a split value that is not one of :data:`SPLITS`, for an event
+    whose records are given more than one split (an event's records stay in one split) and,
     as :func:`assign_splits`, for a split left empty.
     """
     config = section("dataset", config)
@@ -446,6 +448,14 @@ def assign_given_splits(frame: pd.DataFrame, config: dict, seed: int, held_out: 
         raise InputError(
             f"trace {row['trace_name']}: split {row['split']!r} is not one of {', '.join(SPLITS)} "
             f"({int(unknown.sum())} record(s))"
+        )
+    per_event = frame.groupby("source_id", sort=False)["split"].unique()
+    mixed = per_event[per_event.map(len) > 1]
+    if len(mixed):
+        shown = "; ".join(f"{event}: {'/'.join(sorted(splits))}" for event, splits in mixed.iloc[:5].items())
+        raise InputError(
+            f"{len(mixed)} event(s) have records in more than one split ({shown}{' ...' if len(mixed) > 5 else ''}); "
+            "the records of an event must share one split"
         )
     if held_out:
         frame["novel_location"] = False

@@ -53,10 +53,58 @@ def store_attributes(store: str | Path) -> dict:
     return dict(_group(store).attrs)
 
 
+#: CF time units of a time coordinate (xarray writes ``"nanoseconds since <epoch>"``), as NumPy units
+_TIME_UNITS = {
+    "nanoseconds": "ns",
+    "microseconds": "us",
+    "milliseconds": "ms",
+    "seconds": "s",
+    "minutes": "m",
+    "hours": "h",
+    "days": "D",
+}
+_CALENDARS = frozenset({"standard", "gregorian", "proleptic_gregorian"})
+
+
+def _decode_times(values: np.ndarray, attrs: dict, name: str, store) -> np.ndarray:
+    """Integers with CF ``units`` ``"<unit> since <epoch>"`` as naive UTC ``datetime64[ns]`` (as xarray decodes them).
+
+    ``values`` is returned unchanged when its ``units`` are no such text. The fill value
+    (``_FillValue``, or NaT's own integer) becomes NaT; an epoch with a time zone is
+    converted to UTC; a calendar other than the (proleptic) Gregorian one is an
+    :class:`InputError` naming the column and store.
+    """
+    units = attrs.get("units")
+    if not isinstance(units, str) or " since " not in units or values.dtype.kind not in "iu":
+        return values
+    unit, _, epoch = units.partition(" since ")
+    unit = _TIME_UNITS.get(unit.strip().lower())
+    if unit is None:
+        return values
+    calendar = str(attrs.get("calendar", "standard")).lower()
+    if calendar not in _CALENDARS:
+        raise InputError(f"dataset store {store}: coordinate '{name}' uses calendar {calendar!r}; expected standard")
+    origin = pd.Timestamp(epoch.strip())
+    if origin.tzinfo is not None:
+        origin = origin.tz_convert("UTC").tz_localize(None)
+    ticks = values.astype(np.int64)
+    missing = ticks == np.iinfo(np.int64).min
+    fill = attrs.get("_FillValue")
+    if isinstance(fill, int | np.integer) and not isinstance(fill, bool):
+        missing |= ticks == int(fill)
+    out = origin.to_datetime64().astype("datetime64[ns]") + ticks.astype(f"timedelta64[{unit}]").astype(
+        "timedelta64[ns]"
+    )
+    out[missing] = np.datetime64("NaT")
+    return out
+
+
 def read_metadata(store: str | Path, columns) -> pd.DataFrame:
     """Per-trace ``columns`` of the store as a table in store order (strings as ``str``).
 
-    A missing column is an :class:`InputError` naming it and the store.
+    Time columns (int64 with a ``units`` attribute ``"nanoseconds since <epoch>"``, as
+    xarray writes them) come back as naive UTC ``datetime64[ns]``, the values
+    ``xarray.open_zarr`` gives. A missing column is an :class:`InputError` naming it and the store.
     """
     group = _group(store)
     out = {}
@@ -67,7 +115,7 @@ def read_metadata(store: str | Path, columns) -> pd.DataFrame:
             raise InputError(
                 f"dataset store {store} has no '{name}' coordinate; rebuild it with seisembed dataset"
             ) from None
-        values = np.asarray(array[:])
+        values = _decode_times(np.asarray(array[:]), dict(array.attrs), name, store)
         # Zarr keeps strings as NumPy StringDType: .tolist() gives Python strings
         out[name] = values if values.dtype.kind in "biufcmM" else np.asarray(values.tolist(), dtype=object)
     return pd.DataFrame(out)

@@ -557,7 +557,25 @@ def _load_checkpoint(keras, path: Path, compile: bool):
 
 # -- the whole run ---------------------------------------------------------------------------
 def train_model(store: str | Path, out_dir: str | Path, config: dict, threads: int | None = None) -> dict:
-    """Train the configured model on ``store``'s train split; write ``out_dir``'s outputs; return the card."""
+    """Train the configured model on ``store``'s train split; write ``out_dir``'s outputs; return the card.
+
+    Process-wide settings it makes and leaves (as any Keras training does): TensorFlow's
+    thread counts (first call only), op determinism (``train.deterministic``) and Keras's
+    random seed. Keras's global precision policy (``mixed_float16`` for ``train.mixed_precision``
+    on a GPU) is restored on return, so a later model in the process is built as before.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    policy = keras.mixed_precision.global_policy()
+    try:
+        return _train_model(store, out_dir, config, threads)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _train_model(store: str | Path, out_dir: str | Path, config: dict, threads: int | None) -> dict:
+    """:func:`train_model`'s work."""
     from seisembed.train.model import architecture, build_model, receptive_field
 
     config = validate_config(config)

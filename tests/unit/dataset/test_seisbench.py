@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from fractions import Fraction
 from pathlib import Path
 
 import h5py
@@ -18,6 +19,7 @@ from seisembed.dataset.build import build_dataset
 from seisembed.dataset.seisbench_export import export_seisbench
 from seisembed.dataset.seisbench_format import find_chunks, parse_location, read_data_format
 from seisembed.dataset.seisbench_import import build_from_seisbench, component_indices, resample_ratio
+from seisembed.dataset.splits import assign_given_splits
 from seisembed.dataset.testing import synthetic_metadata, write_partitions
 from seisembed.errors import ConfigError, InputError
 
@@ -444,11 +446,11 @@ def test_sampling_rate_that_cannot_be_resampled_is_a_counted_skip(tmp_path):
     assert resample_ratio(100.0, 40.0) == pytest.approx(0.4)
     assert resample_ratio(20.0, 40.0) is None  # no upsampling
     assert resample_ratio(40.3, 40.0) == pytest.approx(400 / 403)  # a ratio of integers up to 1000: resampled
-    assert resample_ratio(40.0007, 40.0) is None  # not a ratio of small integers
+    assert resample_ratio(40.01, 40.0) is None  # not a ratio of small integers (4000/4001), off 40 Hz by 2.5e-4
     assert resample_ratio(float("nan"), 40.0) is None
     rows, arrays = events_rows()
     rows[1]["trace_sampling_rate_hz"] = 7.0  # below 10 Hz
-    rows[7]["trace_sampling_rate_hz"] = 10.0007
+    rows[7]["trace_sampling_rate_hz"] = 10.01
     folder = write_folder(tmp_path / "sb", rows, arrays)
     result = build_from_seisbench(folder, tmp_path / "w.zarr", import_config())
     assert result.splits.removed["seisbench_bad_sampling_rate"] == {"records": 2, "events": 0}
@@ -606,3 +608,103 @@ def test_empty_trace_name_is_an_error_naming_the_line(tmp_path):
     folder = write_folder(tmp_path / "sb", rows, arrays)
     with pytest.raises(InputError, match="line 4 has an empty trace_name"):
         build_from_seisbench(folder, tmp_path / "w.zarr", import_config())
+
+
+# --------------------------------------------------------------------------- review fixes
+
+
+def _with_fourth_event(rows: list[dict], split: str = "train") -> list[dict]:
+    """``rows`` plus event ev3 (three traces of ``split`` in the bucket's spare rows 9-11)."""
+    extra = [
+        {**rows[0], "trace_name": f"b0${i},:3,:150", "source_id": "ev3", "split": split, "station_code": f"S{i - 9}"}
+        for i in (9, 10, 11)
+    ]
+    return rows + extra
+
+
+def test_event_in_several_splits_is_an_error_or_skipped_and_counted(tmp_path):
+    rows, arrays = events_rows()
+    rows = _with_fourth_event(rows)
+    rows[1]["split"] = "dev"  # ev0: train, dev, train (SeisBench allows a per-trace split)
+    folder = write_folder(tmp_path / "sb", rows, arrays)
+    with pytest.raises(
+        InputError, match=r"metadata\.csv: 1 event.*ev0: dev/train.*dataset\.seisbench\.split: seisembed"
+    ):
+        build_from_seisbench(folder, tmp_path / "w.zarr", import_config())
+    result = build_from_seisbench(folder, tmp_path / "w.zarr", import_config(mixed_split_events="skip"))
+    assert result.splits.removed["seisbench_event_in_several_splits"] == {"records": 3, "events": 1}
+    assert "ev0" not in set(result.frame["source_id"])
+    assert result.inputs["seisbench"]["skipped"]["seisbench_event_in_several_splits"]["records"] == 3
+    # every event of the store in one split, and the splits themselves refuse a mixed event
+    assert (result.frame.groupby("source_id")["split"].nunique() == 1).all()
+    mixed = result.frame.copy()
+    mixed.loc[mixed.index[0], "split"] = "test" if mixed["split"].iloc[0] != "test" else "val"
+    with pytest.raises(InputError, match="more than one split"):
+        assign_given_splits(mixed, import_config()["dataset"], 0, held_out=False)
+
+
+def test_unrotated_horizontals_are_refused_unless_accepted(tmp_path, caplog):
+    rows, arrays = events_rows()
+    folder = write_folder(tmp_path / "sb", rows, arrays, {"component_order": "Z12"})
+    with pytest.raises(InputError, match=r"component_order 'Z12'.*waveforms\.hdf5.*unrotated_horizontals: accept"):
+        build_from_seisbench(folder, tmp_path / "w.zarr", import_config())
+    with caplog.at_level("WARNING", logger="seisembed.dataset.seisbench_import"):
+        result = build_from_seisbench(folder, tmp_path / "w.zarr", import_config(unrotated_horizontals="accept"))
+    assert any("unrotated horizontals" in r.getMessage() for r in caplog.records)
+    assert result.inputs["seisbench"]["component_orders"] == {"Z12": 9}
+    waveform = xr.open_zarr(result.store)["waveform"].values
+    np.testing.assert_array_equal(waveform[0], arrays["b0"][0][:, 10:110])  # 1 read as N, 2 as E
+
+
+@pytest.mark.parametrize("location", ["5", "5,:,:"])
+def test_trace_with_fewer_channels_than_its_order_is_an_error(tmp_path, location):
+    rows, arrays = events_rows()
+    arrays["b1"] = np.zeros((12, 1, 150), dtype=np.float32)  # one channel per trace
+    rows[4]["trace_name"] = f"b1${location}"
+    folder = write_folder(tmp_path / "sb", rows, arrays)
+    with pytest.raises(InputError, match=r"b1\$.*1 channel\(s\) in bucket 'b1'.*component_order 'ZNE' needs 3"):
+        build_from_seisbench(folder, tmp_path / "w.zarr", import_config())
+
+
+def test_rate_within_the_waveform_stage_tolerance_is_its_nominal_rate():
+    # the waveform stage's SAMPLING_RATE_RTOL (1e-4): a slightly-off rate is its nominal rate, the ratio formed from it
+    assert resample_ratio(40.0007, 40.0) == 1
+    assert resample_ratio(39.999, 40.0) == 1  # not "below the target"
+    assert resample_ratio(100.004, 40.0) == Fraction(2, 5)
+    assert resample_ratio(200.01, 40.0) == Fraction(1, 5)
+    assert resample_ratio(40.3, 40.0) == Fraction(400, 403)  # an exact ratio stays exact
+    assert resample_ratio(39.99, 40.0) is None
+
+
+def test_export_bucket_size_must_be_positive(exported, tmp_path, capsys):
+    for size in ("0", "-3"):
+        with pytest.raises(SystemExit) as exc:
+            main(["dataset", "export-seisbench", str(exported["store"]), str(tmp_path / "out"), "--bucket-size", size])
+        assert exc.value.code == 2
+        assert "--bucket-size" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_seisbench_dir_with_waveforms_source_is_a_config_error(tmp_path, capsys):
+    config = small_config()  # dataset.source: waveforms
+    code = main(
+        ["dataset", "--config-json", json.dumps(config), "--seisbench-dir", str(FIXTURE), "--out-dir", str(tmp_path)]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "configuration error: --seisbench-dir" in err and "'dataset.source' is 'waveforms'" in err
+
+
+def test_export_reads_through_the_store_module(exported, tmp_path, monkeypatch):
+    # the export reads the store with seisembed.dataset.store, not xarray: the same bytes as the fixture's export
+    def refuse(*args, **kwargs):
+        raise AssertionError("xarray.open_zarr used")
+
+    monkeypatch.setattr(xr, "open_zarr", refuse)
+    folder = tmp_path / "again"
+    export_seisbench(exported["store"], folder, bucket_size=50)
+    assert (folder / "metadata.csv").read_bytes() == (exported["folder"] / "metadata.csv").read_bytes()
+    with h5py.File(folder / "waveforms.hdf5", "r") as a, h5py.File(exported["folder"] / "waveforms.hdf5", "r") as b:
+        assert sorted(a["data"]) == sorted(b["data"])
+        for name in a["data"]:
+            np.testing.assert_array_equal(a["data"][name][()], b["data"][name][()])

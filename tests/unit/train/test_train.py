@@ -315,3 +315,21 @@ def test_nan_loss_stops_naming_epoch_and_step():
 
     with pytest.raises(TrainingError, match="became nan at epoch 2, step 3"):
         _train_epoch(Model(), Sampler(), epoch=1, steps=5)
+
+
+def test_train_model_restores_the_global_precision_policy(monkeypatch, tmp_path):
+    """A library call leaves Keras's precision policy as it found it (before: float32 or mixed_float16 stayed)."""
+    import seisembed.train.loop as training
+
+    def work(*args):
+        keras.mixed_precision.set_global_policy("mixed_float16")  # what a GPU run with mixed precision sets
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(training, "_train_model", work)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        with pytest.raises(RuntimeError, match="stopped"):
+            training.train_model(tmp_path / "store", tmp_path / "out", {})
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
