@@ -383,6 +383,14 @@ def _min_records_rule(frame: pd.DataFrame, minimum: dict, removed: dict) -> pd.D
     return _remove(frame, (n_stations < need).to_numpy(), "min_records", removed)
 
 
+def _check_no_split_empty(frame: pd.DataFrame, removed: dict, message) -> None:
+    """Raise :class:`InputError` (``message(split, summary of the removals)``) for an empty split."""
+    for split in SPLITS:
+        if not (frame["split"] == split).any():
+            summary = ", ".join(f"{rule}: {c['records']} records/{c['events']} events" for rule, c in removed.items())
+            raise InputError(message(split, summary or "nothing"))
+
+
 def assign_splits(frame: pd.DataFrame, config: dict, seed: int, non_finite: np.ndarray | None = None) -> SplitResult:
     """Apply the split rules (module docstring) to a metadata table.
 
@@ -413,13 +421,14 @@ def assign_splits(frame: pd.DataFrame, config: dict, seed: int, non_finite: np.n
     frame = _box_rule(frame, config["held_out_box"], removed, details)
     frame = _station_rule(frame, config, seed, removed, details)
     frame = _min_records_rule(frame, config["min_records_per_event"], removed)
-    for split in SPLITS:
-        if not (frame["split"] == split).any():
-            summary = ", ".join(f"{rule}: {c['records']} records/{c['events']} events" for rule, c in removed.items())
-            raise InputError(
-                f"split '{split}' is empty after the split rules (removed: {summary}); check config keys "
-                "'dataset.split_by', 'dataset.time_ranges'/'dataset.months' and 'dataset.min_records_per_event'"
-            )
+    _check_no_split_empty(
+        frame,
+        removed,
+        lambda split, summary: (
+            f"split '{split}' is empty after the split rules (removed: {summary}); check config "
+            "keys 'dataset.split_by', 'dataset.time_ranges'/'dataset.months' and 'dataset.min_records_per_event'"
+        ),
+    )
     frame["novel_station"] = frame["novel_station"].astype(bool)
     frame["novel_location"] = frame["novel_location"].astype(bool)
     return SplitResult(frame=frame, removed=removed, details=details)
@@ -467,14 +476,15 @@ def assign_given_splits(frame: pd.DataFrame, config: dict, seed: int, held_out: 
         details["held_out_box"] = {"enabled": False, "given": True, "events_inside": events_inside}
         details["held_out_stations"] = sorted(set(station_ids(frame.loc[frame["novel_station"].astype(bool)])))
     frame = _min_records_rule(frame, config["min_records_per_event"], removed)
-    for split in SPLITS:
-        if not (frame["split"] == split).any():
-            summary = ", ".join(f"{rule}: {c['records']} records/{c['events']} events" for rule, c in removed.items())
-            raise InputError(
-                f"split '{split}' is empty (the dataset's split column, then the split rules; removed: "
-                f"{summary or 'nothing'}); check the dataset's split column and config key "
-                "'dataset.min_records_per_event', or let seisembed split (dataset.seisbench.split: seisembed)"
-            )
+    _check_no_split_empty(
+        frame,
+        removed,
+        lambda split, summary: (
+            f"split '{split}' is empty (the dataset's split column, then the split rules; removed: "
+            f"{summary}); check the dataset's split column and config key "
+            "'dataset.min_records_per_event', or let seisembed split (dataset.seisbench.split: seisembed)"
+        ),
+    )
     frame["novel_station"] = frame["novel_station"].astype(bool)
     frame["novel_location"] = frame["novel_location"].astype(bool)
     return SplitResult(frame=frame, removed=removed, details=details)

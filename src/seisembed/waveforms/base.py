@@ -48,6 +48,18 @@ class FetchResult:
     reason: str = ""
 
 
+def no_data(req: WindowRequest, where: object) -> FetchResult:
+    """The ``no_data`` result of ``req`` (one attempt), naming the stream and ``where`` it was sought."""
+    return FetchResult(
+        req,
+        None,
+        1,
+        "no_data",
+        f"no records for {req.network}.{req.station}.{req.location}.{req.channel} "
+        f"{req.starttime} - {req.endtime} in {where}",
+    )
+
+
 class WaveformSource(Protocol):
     """Interface of :class:`~seisembed.waveforms.fdsn.FDSNSource` and :class:`~seisembed.waveforms.sds.SDSSource`."""
 

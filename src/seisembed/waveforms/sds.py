@@ -23,7 +23,7 @@ from obspy.io.mseed import InternalMSEEDError, InternalMSEEDWarning
 from obspy.io.mseed.util import get_record_information
 
 from seisembed.errors import InputError
-from seisembed.waveforms.base import FetchResult, InMemoryInventory, WindowRequest
+from seisembed.waveforms.base import FetchResult, InMemoryInventory, WindowRequest, no_data
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +175,7 @@ class SDSSource(InMemoryInventory):
                     warning.message,
                 )
             if not len(st):
-                yield FetchResult(
-                    req,
-                    None,
-                    1,
-                    "no_data",
-                    f"no records for {req.network}.{req.station}.{req.location}.{req.channel} "
-                    f"{req.starttime} - {req.endtime} in {self.root}",
-                )
+                yield no_data(req, self.root)
                 continue
             yield FetchResult(req, st, 1)
 

@@ -19,7 +19,7 @@ from obspy.core.inventory import Inventory
 from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 
 from seisembed.errors import InputError
-from seisembed.waveforms.base import FetchResult, InMemoryInventory, WindowRequest
+from seisembed.waveforms.base import FetchResult, InMemoryInventory, WindowRequest, no_data
 from seisembed.waveforms.sds import UNREADABLE, read_checked_miniseed
 
 log = logging.getLogger(__name__)
@@ -89,14 +89,7 @@ class StreamSource(InMemoryInventory):
             st.trim(req.starttime, req.endtime)
             st.merge(-1)
             if not len(st):
-                yield FetchResult(
-                    req,
-                    None,
-                    1,
-                    "no_data",
-                    f"no records for {req.network}.{req.station}.{req.location}.{req.channel} "
-                    f"{req.starttime} - {req.endtime} in {self.name}",
-                )
+                yield no_data(req, self.name)
                 continue
             yield FetchResult(req, st, 1)
 
